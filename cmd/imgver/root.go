@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/config"
+)
+
+// Exit codes, as diff(1): 0 same or ok, 1 differs or found, 2 trouble.
+const (
+	exitOK      = 0
+	exitChanged = 1
+	exitError   = 2
+)
+
+// exitCodeError carries an exit code other than exitError up to run. A nil
+// Err means: print nothing, just exit with Code.
+type exitCodeError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.Err }
+
+// withCode makes err exit with code.
+func withCode(code int, err error) error { return &exitCodeError{Code: code, Err: err} }
+
+// run executes imgver with args and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ce *exitCodeError
+	if errors.As(err, &ce) {
+		if ce.Err != nil {
+			printError(stderr, ce.Err)
+		}
+		return ce.Code
+	}
+	printError(stderr, err)
+	return exitError
+}
+
+// printError prints the one clear line first, then any detail (a config
+// diagnostic's source snippet).
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "imgver: %s\n", strings.TrimSpace(err.Error()))
+	var de *config.DiagnosticsError
+	if errors.As(err, &de) {
+		fmt.Fprintln(w)
+		_ = de.Render(w)
+	}
+}
+
+// globalOptions are the flags every command has.
+type globalOptions struct {
+	configPath string
+	pinFile    string
+}
+
+// load finds and loads the config, applying --pin-file.
+func (g *globalOptions) load() (*config.Config, error) {
+	path := g.configPath
+	if path == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		p, err := config.Find(wd)
+		if err != nil {
+			return nil, err
+		}
+		path = relToWD(p)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if g.pinFile != "" {
+		cfg.PinFile = g.pinFile
+	}
+	return cfg, nil
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "imgver",
+		Short: "Manage the versions of a monorepo's container images",
+		Long: `imgver keeps each image of a monorepo either pinned to a release version
+(not rebuilt, not rescanned, deployed at that version) or unpinned (published
+under the short commit SHA), in a bash pin file that deployments source.
+
+Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.PersistentFlags().StringVar(&g.configPath, "config", "", "path of images.hcl (default: images.hcl in this directory or the nearest parent)")
+	root.PersistentFlags().StringVar(&g.pinFile, "pin-file", "", "path of the pin file (default: pin_file in images.hcl)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.AddCommand(
+	// Commands are added here, one file each.
+	)
+	return root
+}
+
+// relToWD returns p relative to the working directory when it lies below it,
+// so that messages name files as the user sees them.
+func relToWD(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}

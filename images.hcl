@@ -1,0 +1,41 @@
+# The images of the demo monorepo that ships with imgver (see demo/).
+# Paths are relative to this file.
+
+pin_file        = "scripts/image_versions.src"
+registry        = "ghcr.io/acme/monorepo"
+sha_length      = 7
+release_pattern = "^(v|release-)[0-9]+\\.[0-9]+\\.[0-9]+$"
+
+image "api-gateway" {
+  var        = "apigateway"
+  repository = "ghcr.io/acme/vro-api-gateway"
+  dockerfile = "demo/api-gateway/Dockerfile"
+  context    = "demo/api-gateway"
+  candidate  = "oci:demo/build/{name}"
+}
+
+image "svc-lighthouse-api" {
+  dockerfile = "demo/svc-lighthouse/Dockerfile"
+  context    = "demo/svc-lighthouse"
+  candidate  = "oci:demo/build/{name}"
+  ignore     = ["/app/instance/*.log"]
+}
+
+image "svc-bie-kafka" {
+  dockerfile = "demo/svc-bie-kafka/Dockerfile"
+  context    = "demo/svc-bie-kafka"
+  candidate  = "oci:demo/build/{name}"
+}
+
+image "postgres" {
+  var        = "postgres"
+  dockerfile = "demo/postgres/Dockerfile"
+  context    = "demo/postgres"
+  candidate  = "oci:demo/build/{name}"
+}
+
+image "console" {
+  dockerfile = "demo/console/Dockerfile"
+  context    = "demo/console"
+  candidate  = "oci:demo/build/{name}"
+}
