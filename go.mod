@@ -6,8 +6,10 @@ toolchain go1.26.8
 
 require (
 	github.com/google/go-containerregistry v0.20.7
+	github.com/google/renameio/v2 v2.0.2
 	github.com/hashicorp/hcl/v2 v2.25.0
 	github.com/spf13/cobra v1.10.2
+	golang.org/x/sys v0.38.0
 )
 
 require (
