@@ -262,13 +262,15 @@ func (f *File) AddBlock(header string, pins []Pin) error {
 	if len(pins) == 0 {
 		return nil
 	}
+	seen := map[string]bool{}
 	for _, p := range pins {
 		if err := checkPin(p); err != nil {
 			return err
 		}
-		if f.index(p.Var) >= 0 {
+		if seen[p.Var] || f.index(p.Var) >= 0 {
 			return fmt.Errorf("%s_VER is already pinned", p.Var)
 		}
+		seen[p.Var] = true
 	}
 	if n := len(f.lines); n > 0 {
 		if f.lines[n-1].eol == "" {
