@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -257,5 +258,34 @@ func (c *Comparer) tree(ctx context.Context, pi *platformImage) (*fsTree, error)
 			}
 		}
 	}
+	ignoreImplicitNoiseDirs(entries)
 	return &fsTree{entries: entries, byPath: idx, deleted: t.deleted}, nil
+}
+
+// ignoreImplicitNoiseDirs marks an implicit directory (one no layer has an
+// entry for) as noise when everything below it is noise: it exists only to
+// hold the noise. entries is sorted, so a directory's descendants follow it;
+// going backwards marks inner directories first.
+func ignoreImplicitNoiseDirs(entries []*Entry) {
+	for i := len(entries) - 1; i >= 0; i-- {
+		d := entries[i]
+		if !d.Implicit || d.Path == "/" || d.IgnoredBy != "" {
+			continue
+		}
+		prefix := d.Path + "/"
+		rule := ""
+		for _, e := range entries[i+1:] {
+			if !strings.HasPrefix(e.Path, prefix) {
+				break
+			}
+			if e.IgnoredBy == "" {
+				rule = ""
+				break
+			}
+			if rule == "" {
+				rule = e.IgnoredBy
+			}
+		}
+		d.IgnoredBy = rule
+	}
 }
