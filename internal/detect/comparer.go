@@ -153,7 +153,7 @@ func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
 		if err != nil {
 			return nil, diffID.String(), err
 		}
-		return &readCloser{Reader: newVerifier(rc, diffID.String()), closers: []io.Closer{rc}}, diffID.String(), nil
+		return &readCloser{Reader: newVerifier(rc, diffID.String(), -1), closers: []io.Closer{rc}}, diffID.String(), nil
 	}
 	digest, err := l.Digest()
 	if err != nil {
@@ -166,7 +166,11 @@ func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
 	}
 	var r io.Reader = rc
 	if pi.src.verify {
-		r = newVerifier(rc, blob)
+		size, err := l.Size()
+		if err != nil {
+			size = -1
+		}
+		r = newVerifier(rc, blob, size)
 	}
 	zr, err := decompress(r)
 	if err != nil {

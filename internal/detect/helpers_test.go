@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -297,4 +298,24 @@ func readFile(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func layoutRefName(tag string) layout.Option {
+	return layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})
+}
+
+// roundTripFunc counts requests and passes them on.
+type roundTripFunc func()
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) {
+	f()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// openAndImage opens the OCI layout of s and returns its one image.
+func (s *source) openAndImage() (v1.Image, error) {
+	if err := s.openLayout(); err != nil {
+		return nil, err
+	}
+	return s.img, nil
 }

@@ -278,21 +278,28 @@ func decompress(r io.Reader) (io.ReadCloser, error) {
 	}
 }
 
-// verifier fails the read at EOF when the bytes do not hash to want.
+// verifier fails the read at EOF when fewer than size bytes came
+// (size < 0: unknown) or the bytes do not hash to want.
 type verifier struct {
 	r    io.Reader
 	h    hash.Hash
 	want string
+	size int64
+	n    int64
 }
 
-func newVerifier(r io.Reader, want string) *verifier {
-	return &verifier{r: r, h: sha256.New(), want: want}
+func newVerifier(r io.Reader, want string, size int64) *verifier {
+	return &verifier{r: r, h: sha256.New(), want: want, size: size}
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
+	v.n += int64(n)
 	if err == io.EOF {
+		if v.size >= 0 && v.n < v.size {
+			return n, io.ErrUnexpectedEOF
+		}
 		if got := "sha256:" + hex.EncodeToString(v.h.Sum(nil)); got != v.want {
 			return n, &DigestMismatchError{Want: v.want, Got: got}
 		}
