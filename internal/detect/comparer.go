@@ -82,14 +82,19 @@ type layerJob struct {
 func (c *Comparer) readLayers(ctx context.Context, images ...*platformImage) error {
 	jobs := map[v1.Hash]layerJob{}
 	var order []v1.Hash
+	c.mu.Lock()
 	for _, pi := range images {
 		for i, d := range pi.diffIDs {
+			if _, cached := c.layers[d]; cached {
+				continue
+			}
 			if _, ok := jobs[d]; !ok {
 				jobs[d] = layerJob{pi, i}
 				order = append(order, d)
 			}
 		}
 	}
+	c.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.o.jobs)
 	var mu sync.Mutex

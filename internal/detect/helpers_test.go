@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"compress/gzip"
+
 	"archive/tar"
 	"bytes"
 	"context"
+	"github.com/imgver/imgver/internal/detect/normalise"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -318,4 +321,31 @@ func (s *source) openAndImage() (v1.Image, error) {
 		return nil, err
 	}
 	return s.img, nil
+}
+
+type v1ConfigFile = v1.ConfigFile
+type normaliseNormaliser = normalise.Normaliser
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// readBlob decompresses and reads a layer blob as the Comparer does.
+func readBlob(r io.Reader) (*layerSummary, error) {
+	zr, err := decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	s, err := newLayerReader(nil).read(zr)
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(io.Discard, zr)
+	return s, err
 }
