@@ -1,0 +1,300 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/imgver/imgver/internal/detect/normalise"
+)
+
+// A Comparer compares images and computes fingerprints. It caches the
+// summary of every layer it reads by diff_id, so a layer shared by several
+// images is read once. It is safe for concurrent use.
+type Comparer struct {
+	o           *options
+	match       *matcher
+	normalisers []normalise.Normaliser
+
+	mu     sync.Mutex
+	layers map[v1.Hash]*layerSummary
+	sf     singleflight.Group
+}
+
+// New returns a Comparer.
+func New(opts ...Option) (*Comparer, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if o.defaultIgnores {
+		for _, l := range DefaultIgnoredLabels {
+			if _, set := o.ignoredLabels[l]; !set {
+				o.ignoredLabels[l] = true
+			}
+		}
+	}
+	ns := o.normalisers
+	if ns == nil {
+		ns = normalise.Default()
+	}
+	c := &Comparer{o: o, match: newMatcher(o), layers: map[v1.Hash]*layerSummary{}}
+	for _, n := range ns {
+		if !o.disabledNorm[n.Name()] {
+			c.normalisers = append(c.normalisers, n)
+		}
+	}
+	return c, nil
+}
+
+// Rules returns the noise rules in force, the pycache rule included when
+// the defaults are on.
+func (c *Comparer) Rules() []Rule {
+	rules := append([]Rule(nil), c.match.rules...)
+	if c.o.defaultIgnores {
+		rules = append(rules, pycacheRuleDoc)
+	}
+	return rules
+}
+
+var pycacheRuleDoc = Rule{
+	Name:  PycacheRule,
+	Globs: []string{"**/__pycache__/*.pyc", "**/*.pyc"},
+	Why:   "compiled Python, ignored only when the sibling .py exists and is unchanged (marshal output is not always reproducible)",
+}
+
+// layerJob is one layer to read.
+type layerJob struct {
+	pi    *platformImage
+	index int
+}
+
+// readLayers makes sure the summaries of all layers of the images are in
+// the cache, reading the missing ones in parallel.
+func (c *Comparer) readLayers(ctx context.Context, images ...*platformImage) error {
+	jobs := map[v1.Hash]layerJob{}
+	var order []v1.Hash
+	c.mu.Lock()
+	for _, pi := range images {
+		for i, d := range pi.diffIDs {
+			if _, cached := c.layers[d]; cached {
+				continue
+			}
+			if _, ok := jobs[d]; !ok {
+				jobs[d] = layerJob{pi, i}
+				order = append(order, d)
+			}
+		}
+	}
+	c.mu.Unlock()
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.o.jobs)
+	var mu sync.Mutex
+	done := 0
+	for _, d := range order {
+		j := jobs[d]
+		g.Go(func() error {
+			if _, err := c.layer(ctx, j.pi, j.index); err != nil {
+				return err
+			}
+			if c.o.progress != nil {
+				mu.Lock()
+				done++
+				c.o.progress(Progress{Ref: j.pi.src.ref.String(), DiffID: d.String(), Done: done, Total: len(order)})
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// layer returns the summary of layer i of pi, from the cache or read.
+func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	d := pi.diffIDs[i]
+	c.mu.Lock()
+	s, ok := c.layers[d]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	v, err, _ := c.sf.Do(d.String(), func() (any, error) {
+		c.mu.Lock()
+		s, ok := c.layers[d]
+		c.mu.Unlock()
+		if ok {
+			return s, nil
+		}
+		s, err := c.readLayer(ctx, pi, i)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.layers[d] = s
+		c.mu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*layerSummary), nil
+}
+
+// openLayer returns the uncompressed, verified stream of layer i of pi and
+// the name of the blob for messages.
+func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
+	l := pi.layers[i]
+	diffID := pi.diffIDs[i]
+	if !pi.src.compressed {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, diffID.String(), err
+		}
+		return &readCloser{Reader: newVerifier(rc, diffID.String(), -1), closers: []io.Closer{rc}}, diffID.String(), nil
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return nil, diffID.String(), err
+	}
+	blob := digest.String()
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, blob, err
+	}
+	var r io.Reader = rc
+	if pi.src.verify {
+		size, err := l.Size()
+		if err != nil {
+			size = -1
+		}
+		r = newVerifier(rc, blob, size)
+	}
+	zr, err := decompress(r)
+	if err != nil {
+		rc.Close()
+		return nil, blob, err
+	}
+	return &readCloser{Reader: zr, closers: []io.Closer{zr, rc}}, blob, nil
+}
+
+type readCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (r *readCloser) Close() error {
+	var first error
+	for _, c := range r.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ctxReader stops reading when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	rc, blob, err := openLayer(pi, i)
+	if err != nil {
+		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
+	}
+	defer rc.Close()
+	r := &ctxReader{ctx: ctx, r: rc}
+	s, err := newLayerReader(c.normalisers).read(r)
+	if err == nil {
+		// Read to the end so that the digest is checked.
+		_, err = io.Copy(io.Discard, r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
+	}
+	return s, nil
+}
+
+// fsTree is the merged file system of an image.
+type fsTree struct {
+	entries []*Entry
+	byPath  map[string]*Entry
+	// deleted maps paths removed by an upper layer to that layer's index.
+	deleted map[string]int
+}
+
+// tree merges the cached layers of pi.
+func (c *Comparer) tree(ctx context.Context, pi *platformImage) (*fsTree, error) {
+	t := newTree()
+	for i := range pi.diffIDs {
+		s, err := c.layer(ctx, pi, i)
+		if err != nil {
+			return nil, err
+		}
+		t.apply(i, s)
+	}
+	entries := t.finish()
+	idx := make(map[string]*Entry, len(entries))
+	for _, e := range entries {
+		e.IgnoredBy = c.match.match(e.Path)
+		idx[e.Path] = e
+	}
+	if c.o.defaultIgnores {
+		for _, e := range entries {
+			if e.IgnoredBy != "" || e.Type != TypeFile {
+				continue
+			}
+			if src := pycacheSource(e.Path); src != "" {
+				if se, ok := idx[src]; ok && se.IgnoredBy == "" {
+					e.IgnoredBy = PycacheRule
+				}
+			}
+		}
+	}
+	ignoreImplicitNoiseDirs(entries)
+	return &fsTree{entries: entries, byPath: idx, deleted: t.deleted}, nil
+}
+
+// ignoreImplicitNoiseDirs marks an implicit directory (one no layer has an
+// entry for) as noise when everything below it is noise: it exists only to
+// hold the noise. entries is sorted, so a directory's descendants follow it;
+// going backwards marks inner directories first.
+func ignoreImplicitNoiseDirs(entries []*Entry) {
+	for i := len(entries) - 1; i >= 0; i-- {
+		d := entries[i]
+		if !d.Implicit || d.Path == "/" || d.IgnoredBy != "" {
+			continue
+		}
+		prefix := d.Path + "/"
+		rule := ""
+		for _, e := range entries[i+1:] {
+			if !strings.HasPrefix(e.Path, prefix) {
+				break
+			}
+			if e.IgnoredBy == "" {
+				rule = ""
+				break
+			}
+			if rule == "" {
+				rule = e.IgnoredBy
+			}
+		}
+		d.IgnoredBy = rule
+	}
+}

@@ -1,0 +1,65 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// fingerprintVersion changes whenever what goes into a fingerprint does.
+const fingerprintVersion = "imgver-fingerprint-v1"
+
+// Fingerprint returns a "sha256:<hex>" digest of the normalised file
+// systems and runtime configs of the image ref (all platforms, or the one
+// WithPlatform chose). Two images have the same fingerprint exactly when
+// Diff with the same options says Same.
+func (c *Comparer) Fingerprint(ctx context.Context, ref string) (string, error) {
+	snaps, err := c.Snapshot(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", fingerprintVersion)
+	for _, s := range snaps {
+		fmt.Fprintf(h, "platform %s %s\n", s.Platform, c.platformFingerprint(s))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (c *Comparer) platformFingerprint(s *Snapshot) string {
+	h := sha256.New()
+	io.WriteString(h, "fs\n")
+	for _, e := range s.Files {
+		if e.IgnoredBy != "" {
+			continue
+		}
+		writeQuoted(h, e.Path)
+		a := attrs(e)
+		for _, k := range sortedKeys(a) {
+			io.WriteString(h, " ")
+			writeQuoted(h, k+"="+a[k])
+		}
+		io.WriteString(h, "\n")
+	}
+	io.WriteString(h, "config\n")
+	f := s.Config.fields()
+	for _, k := range sortedKeys(f) {
+		writeQuoted(h, k+"="+f[k])
+		io.WriteString(h, "\n")
+	}
+	if c.o.history {
+		io.WriteString(h, "history\n")
+		for _, l := range s.History {
+			writeQuoted(h, l)
+			io.WriteString(h, "\n")
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeQuoted(h hash.Hash, s string) {
+	fmt.Fprintf(h, "%q", s)
+}

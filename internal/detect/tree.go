@@ -1,0 +1,152 @@
+package detect
+
+import (
+	"path"
+	"sort"
+)
+
+// tree is a file system being built by applying layers in order.
+type tree struct {
+	entries  map[string]*Entry
+	children map[string]map[string]struct{}
+	// group maps hard-linked paths to their link group.
+	group     map[string]int
+	nextGroup int
+	// deleted maps a path removed by a whiteout, an opaque dir or a
+	// replaced dir to the index of the layer that removed it.
+	deleted map[string]int
+}
+
+func newTree() *tree {
+	return &tree{
+		entries:  map[string]*Entry{},
+		children: map[string]map[string]struct{}{},
+		group:    map[string]int{},
+		deleted:  map[string]int{},
+	}
+}
+
+// apply applies layer index i: first its whiteouts and opaque dirs, which
+// only act on lower layers, then its entries in tar order.
+func (t *tree) apply(i int, s *layerSummary) {
+	for _, p := range s.whiteouts {
+		t.remove(p, i)
+	}
+	for _, d := range s.opaques {
+		t.removeChildren(d, i)
+	}
+	for k := range s.entries {
+		e := s.entries[k] // copy: summaries are shared through the cache
+		e.Layer = i
+		e.srcLayer = i
+		t.put(&e, i)
+	}
+}
+
+func (t *tree) put(e *Entry, layer int) {
+	if e.Type == typeHardlink {
+		target, ok := t.entries[e.Link]
+		if ok && target.Type != TypeDir {
+			g, ok := t.group[target.Path]
+			if !ok {
+				g = t.nextGroup
+				t.nextGroup++
+				t.group[target.Path] = g
+			}
+			ne := *target
+			ne.Path = e.Path
+			ne.Layer = layer
+			ne.Hardlink = ""
+			t.putEntry(&ne, layer)
+			t.group[e.Path] = g
+			return
+		}
+		// A dangling hard link: keep it as such, it will show.
+	}
+	t.putEntry(e, layer)
+}
+
+func (t *tree) putEntry(e *Entry, layer int) {
+	if old, ok := t.entries[e.Path]; ok && old.Type == TypeDir && e.Type != TypeDir {
+		t.removeChildren(e.Path, layer)
+	}
+	delete(t.group, e.Path)
+	delete(t.deleted, e.Path)
+	t.entries[e.Path] = e
+	if e.Path != "/" {
+		parent := path.Dir(e.Path)
+		c := t.children[parent]
+		if c == nil {
+			c = map[string]struct{}{}
+			t.children[parent] = c
+		}
+		c[e.Path] = struct{}{}
+	}
+}
+
+func (t *tree) remove(p string, layer int) {
+	t.removeChildren(p, layer)
+	if _, ok := t.entries[p]; ok {
+		delete(t.entries, p)
+		delete(t.group, p)
+		t.deleted[p] = layer
+	}
+	if c := t.children[path.Dir(p)]; c != nil {
+		delete(c, p)
+	}
+}
+
+func (t *tree) removeChildren(p string, layer int) {
+	c := t.children[p]
+	delete(t.children, p)
+	for child := range c {
+		t.removeChildren(child, layer)
+		if _, ok := t.entries[child]; ok {
+			delete(t.entries, child)
+			delete(t.group, child)
+			t.deleted[child] = layer
+		}
+	}
+}
+
+// finish adds implicit parent directories, resolves hard-link groups and
+// returns the entries sorted by path.
+func (t *tree) finish() []*Entry {
+	for p, e := range t.entries {
+		_ = e
+		for d := path.Dir(p); ; d = path.Dir(d) {
+			if pe, ok := t.entries[d]; ok && pe.Type == TypeDir {
+				if d == "/" {
+					break
+				}
+				continue
+			}
+			t.entries[d] = &Entry{Path: d, Type: TypeDir, Mode: 0o755, Layer: -1, srcLayer: -1, Implicit: true}
+			if d == "/" {
+				break
+			}
+		}
+	}
+	if _, ok := t.entries["/"]; !ok {
+		t.entries["/"] = &Entry{Path: "/", Type: TypeDir, Mode: 0o755, Layer: -1, srcLayer: -1, Implicit: true}
+	}
+	groups := map[int][]string{}
+	for p, g := range t.group {
+		groups[g] = append(groups[g], p)
+	}
+	for _, members := range groups {
+		if len(members) < 2 {
+			continue
+		}
+		sort.Strings(members)
+		for _, m := range members[1:] {
+			t.entries[m].Hardlink = members[0]
+		}
+	}
+	out := make([]*Entry, 0, len(t.entries))
+	for _, e := range t.entries {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
