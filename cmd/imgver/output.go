@@ -52,3 +52,9 @@ func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error 
 	}
 	return f.Close()
 }
+
+// jsonLine encodes v as JSON on one line, for a GitHub output value.
+func jsonLine(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

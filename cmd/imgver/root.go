@@ -128,6 +128,7 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newUnpinCmd(g),
 		newReleaseCmd(g),
 		newVarsCmd(g),
+		newDetectCmd(g),
 	)
 	wrapArgs(root)
 	return root
