@@ -259,12 +259,10 @@ var continuation = map[rune]*regexp.Regexp{
 	'`':  regexp.MustCompile("([^`])`[ \t]*$|^`[ \t]*$"),
 }
 
+// skipSpace returns the offset of the first byte of s that is not space,
+// decoding UTF-8 as the parser does.
 func skipSpace(data []byte, s span) int {
-	i := s.start
-	for i < s.end && unicode.IsSpace(rune(data[i])) {
-		i++
-	}
-	return i
+	return s.end - len(bytes.TrimLeftFunc(data[s.start:s.end], unicode.IsSpace))
 }
 
 // mapEnv is the shell.EnvGetter of the global ARGs.
