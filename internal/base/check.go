@@ -88,7 +88,8 @@ type Result struct {
 	Warnings []Warning  `json:"warnings,omitempty"`
 	// NotUpdatable says why update cannot pin this FROM in place.
 	NotUpdatable string `json:"not_updatable,omitempty"`
-	// Error is Err's message.
+	// Err is a *ResolveError for StatusError; Error is the message of
+	// its cause (the location is in the other fields).
 	Error string `json:"error,omitempty"`
 	Err   error  `json:"-"`
 
@@ -227,6 +228,28 @@ type outcome struct {
 	created                  *time.Time
 }
 
+// ResolveError is the Err of a Result with StatusError: it names the image,
+// the Dockerfile and line, and the reference.
+type ResolveError struct {
+	Image, Dockerfile string
+	Line              int
+	Ref               string
+	Err               error
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("%s:%d: image %q: base %q: %v", e.Dockerfile, e.Line, e.Image, e.Ref, e.Err)
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// setErr makes r an error result.
+func (r *Result) setErr(err error) {
+	r.Status = StatusError
+	r.Err = &ResolveError{Image: r.Image, Dockerfile: r.Dockerfile, Line: r.Line, Ref: r.Ref, Err: err}
+	r.Error = err.Error()
+}
+
 // prepare fills in what the Dockerfile alone tells about FROM k and returns
 // the registry job it needs, or nil.
 func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job) {
@@ -239,9 +262,7 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 		r.NotUpdatable = f.NotInPlaceReason()
 	}
 	fail := func(err error) (Result, *job) {
-		r.Status = StatusError
-		r.Err = fmt.Errorf("%s:%d: image %q: base %q: %w", img.Dockerfile, f.Line, img.Name, f.Raw, err)
-		r.Error = r.Err.Error()
+		r.setErr(err)
 		return r, nil
 	}
 	pl, err := platformOf(df, f, o.platform)
@@ -270,9 +291,7 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 // apply writes the outcome of j into r.
 func apply(r *Result, j *job) {
 	if j.err != nil {
-		r.Status = StatusError
-		r.Err = fmt.Errorf("%s:%d: image %q: base %q: %w", r.Dockerfile, r.Line, r.Image, r.Ref, j.err)
-		r.Error = r.Err.Error()
+		r.setErr(j.err)
 		return
 	}
 	r.Current, r.CurrentPlatform = j.out.current, j.out.currentPlatform

@@ -272,7 +272,7 @@ type mapEnv struct {
 }
 
 func (e mapEnv) Get(k string) (string, bool) { v, ok := e.m[k]; return v, ok }
-func (e mapEnv) Keys() []string             { return e.order }
+func (e mapEnv) Keys() []string              { return e.order }
 
 // NotInPlaceError is returned by Rewrite for a FROM whose reference cannot
 // be replaced in place.

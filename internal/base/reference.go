@@ -72,8 +72,11 @@ func mutableTag(tag string) string {
 	if v != "" {
 		n = strings.Count(v, ".") + 1
 	}
-	if n < 3 {
-		return fmt.Sprintf("tag %q has %d version components (fewer than 3): it is shared by patch releases and moves with them", tag, n)
+	switch n {
+	case 0:
+		return fmt.Sprintf("tag %q has no version number: it moves with each release", tag)
+	case 1, 2:
+		return fmt.Sprintf("tag %q has %d version component(s), fewer than 3: it is shared by patch releases and moves with them", tag, n)
 	}
 	return ""
 }

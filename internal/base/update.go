@@ -32,10 +32,11 @@ type UnresolvedError struct {
 }
 
 func (e *UnresolvedError) Error() string {
+	msg := e.Results[0].Err.Error()
 	if len(e.Results) == 1 {
-		return e.Results[0].Error
+		return msg
 	}
-	return fmt.Sprintf("%s (and %d more)", e.Results[0].Error, len(e.Results)-1)
+	return fmt.Sprintf("%s (and %d more)", msg, len(e.Results)-1)
 }
 
 // Unwrap returns the error of each unresolved result.
