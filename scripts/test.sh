@@ -1,18 +1,39 @@
 #!/usr/bin/env bash
-# Runs every test of imgver: go vet, then the unit and end-to-end tests with
-# the race detector. Needs only Go; installs what the tests need.
+# Runs every test of imgver: go vet, the gofmt check, then the unit and
+# end-to-end tests with the race detector. The end-to-end tests need a real
+# registry: this script starts one on 127.0.0.1 (scripts/registry.sh, which
+# installs Debian's docker-registry when it is missing), hands its address to
+# the tests as IMGVER_E2E_REGISTRY, and stops it afterwards, also when a test
+# fails or the script is interrupted. Needs only Go (and apt, as root, on a
+# machine without docker-registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== go vet"
 go vet ./...
 
+echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt: not formatted:" >&2
   echo "$unformatted" >&2
   exit 1
 fi
+
+echo "== registry"
+# A registry of our own, so that two checkouts testing at once never share
+# (or stop) each other's.
+IMGVER_REGISTRY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imgver-test-registry.XXXXXX")
+export IMGVER_REGISTRY_DIR
+cleanup() {
+  scripts/registry.sh stop || true
+  rm -rf "$IMGVER_REGISTRY_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+IMGVER_E2E_REGISTRY=$(scripts/registry.sh start)
+export IMGVER_E2E_REGISTRY
+echo "registry at $IMGVER_E2E_REGISTRY"
 
 echo "== go test -race"
 go test -race -count=1 ./...

@@ -115,6 +115,10 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
+	bl := &release.BaseLayers{
+		Snapshotter: func(im *config.Image) (release.Snapshotter, error) { return cmpFor(im) },
+		Remote:      remoteOptions(ctx),
+	}
 	rep, err := release.Detect(ctx, cfg, release.DetectOptions{
 		Commit:     sha,
 		Candidates: cands,
@@ -127,6 +131,7 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 			}
 			return c.Diff(ctx, a, b)
 		},
+		BaseLayers: bl.Count,
 		Done: func(string) {
 			if bar != nil {
 				_ = bar.Add(1)

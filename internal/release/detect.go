@@ -95,10 +95,11 @@ type DetectOptions struct {
 	Jobs int
 	// Compare compares two images.
 	Compare CompareFunc
-	// BaseLayers, if set, returns how many of the baseline's and of the
-	// candidate's bottom layers come from their base image, to tell a "base"
-	// cause from an "app" one; an error leaves the cause untold.
-	BaseLayers func(ctx context.Context, im *config.Image, baseline, candidate string) (inBaseline, inCandidate int, err error)
+	// BaseLayers, if set, returns how many of the bottom layers of the
+	// platform's image in the baseline and in the candidate come from their
+	// base image, to tell a "base" cause from an "app" one; an error leaves
+	// the cause untold. (*BaseLayers).Count is one.
+	BaseLayers func(ctx context.Context, im *config.Image, platform, baseline, candidate string) (inBaseline, inCandidate int, err error)
 	// Done is called after each image is compared.
 	Done func(name string)
 }
@@ -265,7 +266,12 @@ func compareImage(ctx context.Context, im *config.Image, di *DetectImage, o Dete
 	return nil
 }
 
-// cause tells why res changed, or "" when it cannot be told.
+// cause tells why res changed, or "" when it cannot be told: "config" when
+// only the runtime config differs, "base" when only files written by the
+// base image's layers differ (on both sides), "app" when a file written by
+// an image's own layers differs. Files of the base and a config change
+// together, a platform on one side only, or base layers that cannot be
+// counted leave it untold.
 func cause(ctx context.Context, im *config.Image, res *detect.Result, o DetectOptions) string {
 	files, config := false, false
 	for _, p := range res.Platforms {
@@ -284,11 +290,14 @@ func cause(ctx context.Context, im *config.Image, res *detect.Result, o DetectOp
 	if o.BaseLayers == nil {
 		return ""
 	}
-	na, nb, err := o.BaseLayers(ctx, im, res.A, res.B)
-	if err != nil {
-		return ""
-	}
 	for _, p := range res.Platforms {
+		if len(p.Added)+len(p.Removed)+len(p.Modified) == 0 {
+			continue
+		}
+		na, nb, err := o.BaseLayers(ctx, im, p.Platform, res.A, res.B)
+		if err != nil {
+			return ""
+		}
 		for _, fcs := range [][]*detect.FileChange{p.Added, p.Removed, p.Modified} {
 			for _, fc := range fcs {
 				if fc.LayerA >= na || fc.LayerB >= nb {
