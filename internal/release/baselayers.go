@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -33,7 +34,8 @@ var _ Snapshotter = (*detect.Comparer)(nil)
 // platform, is read from the registry as the Dockerfile names it now: the
 // candidate was just built from it. The baseline was built from the same
 // Dockerfile, so it has as many layers of its own as the candidate; the rest
-// are its base's:
+// are its base's. The candidate's bottom layers must be the base's (its
+// diff_ids, from the base's config), else nothing is told:
 //
 //	base(baseline) = layers(baseline) - (layers(candidate) - base(candidate))
 type BaseLayers struct {
@@ -44,7 +46,8 @@ type BaseLayers struct {
 }
 
 // Count returns how many bottom layers of the platform's image in baseline
-// and in candidate come from the base image of im.
+// and in candidate come from the base image of im. It is an error when the
+// candidate's bottom layers are not the base image's.
 func (b *BaseLayers) Count(ctx context.Context, im *config.Image, platform, baseline, candidate string) (inBaseline, inCandidate int, err error) {
 	ref, err := FinalBase(im)
 	if err != nil {
@@ -54,24 +57,30 @@ func (b *BaseLayers) Count(ctx context.Context, im *config.Image, platform, base
 	if err != nil {
 		return 0, 0, err
 	}
-	la, err := layerCount(ctx, s, baseline, platform)
+	la, err := diffIDs(ctx, s, baseline, platform)
 	if err != nil {
 		return 0, 0, err
 	}
-	lb, err := layerCount(ctx, s, candidate, platform)
+	lb, err := diffIDs(ctx, s, candidate, platform)
 	if err != nil {
 		return 0, 0, err
 	}
-	nb := 0
+	var baseIDs []string
 	if ref != "" {
-		if nb, err = b.baseLayerCount(ctx, ref, platform); err != nil {
+		if baseIDs, err = b.baseDiffIDs(ctx, ref, platform); err != nil {
 			return 0, 0, err
 		}
 	}
-	own := lb - nb
-	na := la - own
-	if own < 0 || na < 0 {
-		return 0, 0, fmt.Errorf("image %s: base %s has %d layers, candidate %d, baseline %d: the layers do not add up", im.Name, ref, nb, lb, la)
+	// The candidate was just built from the base: its bottom layers are the
+	// base's. If not (the tag moved since, or the Dockerfile does not say
+	// how the image is built), no count can be trusted.
+	nb := len(baseIDs)
+	if nb > len(lb) || !slices.Equal(baseIDs, lb[:nb]) {
+		return 0, 0, fmt.Errorf("image %s: candidate %s is not built on the base %s as the registry has it now", im.Name, candidate, ref)
+	}
+	na := len(la) - (len(lb) - nb)
+	if na < 0 {
+		return 0, 0, fmt.Errorf("image %s: baseline %s has %d layers, fewer than the %d of its own the candidate has", im.Name, baseline, len(la), len(lb)-nb)
 	}
 	return na, nb, nil
 }
@@ -117,53 +126,50 @@ func FinalBase(im *config.Image) (string, error) {
 	return "", fmt.Errorf("%s: stage aliases loop", im.Dockerfile)
 }
 
-// layerCount returns the number of layers of the platform's image of ref.
-func layerCount(ctx context.Context, s Snapshotter, ref, platform string) (int, error) {
+// diffIDs returns the layers of the platform's image of ref, bottom first.
+func diffIDs(ctx context.Context, s Snapshotter, ref, platform string) ([]string, error) {
 	snaps, err := s.Snapshot(ctx, ref)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, sn := range snaps {
 		if sn.Platform == platform {
-			return len(sn.DiffIDs), nil
+			return sn.DiffIDs, nil
 		}
 	}
-	return 0, fmt.Errorf("%s has no image for %s", ref, platform)
+	return nil, fmt.Errorf("%s has no image for %s", ref, platform)
 }
 
-// baseLayerCount returns the number of layers of the platform's image of
-// the base image ref in its registry, reading manifests only.
-func (b *BaseLayers) baseLayerCount(ctx context.Context, ref, platform string) (int, error) {
+// baseDiffIDs returns the layers of the platform's image of the base image
+// ref in its registry, bottom first, from its config: no layer is read.
+func (b *BaseLayers) baseDiffIDs(ctx context.Context, ref, platform string) ([]string, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return 0, fmt.Errorf("parsing base %q: %w", ref, err)
+		return nil, fmt.Errorf("parsing base %q: %w", ref, err)
 	}
 	pl, err := v1.ParsePlatform(platform)
 	if err != nil {
-		return 0, fmt.Errorf("parsing platform %q: %w", platform, err)
+		return nil, fmt.Errorf("parsing platform %q: %w", platform, err)
 	}
 	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithPlatform(*pl)}, b.Remote...)
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
-		return 0, fmt.Errorf("reading base %q: %w", ref, err)
+		return nil, fmt.Errorf("reading base %q: %w", ref, err)
 	}
 	img, err := desc.Image() // of an index: the child for pl (remote.WithPlatform)
 	if err != nil {
-		return 0, fmt.Errorf("reading base %q for %s: %w", ref, platform, err)
+		return nil, fmt.Errorf("reading base %q for %s: %w", ref, platform, err)
 	}
-	m, err := img.Manifest()
+	cf, err := img.ConfigFile()
 	if err != nil {
-		return 0, fmt.Errorf("reading manifest of base %q: %w", ref, err)
+		return nil, fmt.Errorf("reading config of base %q: %w", ref, err)
 	}
-	if !desc.MediaType.IsIndex() {
-		// A single-platform base must be for the platform built.
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return 0, fmt.Errorf("reading config of base %q: %w", ref, err)
-		}
-		if cf.OS != "" && (cf.OS != pl.OS || cf.Architecture != pl.Architecture) {
-			return 0, fmt.Errorf("base %q is for %s/%s, not %s", ref, cf.OS, cf.Architecture, platform)
-		}
+	if cf.OS != "" && (cf.OS != pl.OS || cf.Architecture != pl.Architecture) {
+		return nil, fmt.Errorf("base %q is for %s/%s, not %s", ref, cf.OS, cf.Architecture, platform)
 	}
-	return len(m.Layers), nil
+	out := make([]string, len(cf.RootFS.DiffIDs))
+	for i, d := range cf.RootFS.DiffIDs {
+		out[i] = d.String()
+	}
+	return out, nil
 }
