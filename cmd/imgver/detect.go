@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -34,6 +35,7 @@ type detectOptions struct {
 	progress   bool
 	platform   string
 	history    bool
+	timeout    time.Duration
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -55,6 +57,9 @@ The candidate of an image is --candidate NAME=REF, else its candidate attribute
 in images.hcl, where {name}, {var} and {sha} (the short SHA) are replaced.
 References use skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,
 docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
+
+--timeout bounds the whole run: a registry that stops answering fails it
+(exit 2) instead of hanging CI.
 
 Exit codes: 0 done (whatever changed; 1 with --exit-code when something
 changed), 2 error, 3 a baseline is missing from the registry: retry after the
@@ -81,6 +86,7 @@ $GITHUB_STEP_SUMMARY (each printed when its variable is unset).`,
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.StringVar(&o.platform, "platform", "", "compare only this platform of multi-platform images (os/arch[/variant])")
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
+	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
 
@@ -90,6 +96,9 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	}
 	if o.jobs < 0 {
 		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
+	}
+	if o.timeout < 0 {
+		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
 	}
 	cands := map[string]string{}
 	for _, c := range o.candidates {
@@ -104,6 +113,11 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	ctx := cmd.Context()
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("timed out after %s (--timeout)", o.timeout))
+		defer cancel()
+	}
 	sha := o.commit
 	if sha == "" {
 		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
@@ -142,6 +156,10 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		_ = bar.Finish()
 	}
 	if err != nil {
+		// Say why, unless the error already does (ggcr reports the cause).
+		if c := context.Cause(ctx); errors.Is(ctx.Err(), context.DeadlineExceeded) && !strings.Contains(err.Error(), c.Error()) {
+			err = fmt.Errorf("%w: %w", c, err)
+		}
 		return detectError(err)
 	}
 	if err := o.render(cmd.OutOrStdout(), rep); err != nil {

@@ -325,7 +325,7 @@ gateway_VER="v1.0.0"
 		"| image | before | verdict | cause | after | version | summary |",
 		"| gateway | pinned v1.0.0 | same | - | pinned | v1.0.0 |  |",
 		"| worker | pinned v1.0.0 | changed | app | unpinned | " + short + " | 1 modified (e.g. /app/run) |",
-		"| console | pinned v1.0.0 | changed | config | unpinned | " + short + " | 1 config fields |",
+		"| console | pinned v1.0.0 | changed | config | unpinned | " + short + " | 1 config field |",
 		"| reports | pinned v1.0.0 | changed | base | unpinned | " + short + " | 1 modified (e.g. /opt/jre/rt.jar) |",
 	} {
 		if !strings.Contains(summary, row+"\n") {

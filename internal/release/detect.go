@@ -333,16 +333,19 @@ func summarise(res *detect.Result) string {
 		}
 	}
 	var parts []string
-	add := func(n int, what string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+	add := func(n int, one, more string) {
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, more))
 		}
 	}
-	add(modified, "modified")
-	add(added, "added")
-	add(removed, "removed")
-	add(fields, "config fields")
-	add(only, "platforms on one side only")
+	add(modified, "modified", "modified")
+	add(added, "added", "added")
+	add(removed, "removed", "removed")
+	add(fields, "config field", "config fields")
+	add(only, "platform on one side only", "platforms on one side only")
 	s := strings.Join(parts, ", ")
 	if first != "" {
 		s += " (e.g. " + first + ")"

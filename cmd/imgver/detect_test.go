@@ -1,0 +1,468 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgver/imgver/internal/imagebuild"
+)
+
+const detectSHA = "0123456789abcdef0123456789abcdef01234567"
+
+const detectPins = `#!/bin/bash
+# 2026-01-05T10:00:00Z -- v1.0.0
+a_VER="v1.0.0"
+b_VER="v1.0.0"
+c_VER="v1.0.0"
+
+# by hand
+export m_VER="v0.9.0"
+`
+
+// detectRepo is a monorepo whose images live in an in-process registry
+// (behind wrap, when set):
+//
+//	a  pinned, rebuilt the same        -> same
+//	b  pinned, entrypoint mode changed -> changed, app (FROM scratch)
+//	c  pinned, Env changed             -> changed, config
+//	m  manual pin                      -> not compared
+//	u  unpinned                        -> not compared, published
+type detectRepo struct {
+	dir, cfg, pins, host string
+	// layer is the digest of the one layer blob of b:v1.0.0.
+	layer v1.Hash
+}
+
+func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRepo {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	r := &detectRepo{dir: t.TempDir(), host: strings.TrimPrefix(srv.URL, "http://")}
+	r.cfg = filepath.Join(r.dir, "images.hcl")
+	var hcl strings.Builder
+	fmt.Fprintf(&hcl, "registry = %q\n", r.host+"/acme")
+	for _, n := range []string{"a", "b", "c", "m", "u"} {
+		fmt.Fprintf(&hcl, "\nimage %q {\n  dockerfile = \"%s/Dockerfile\"\n  candidate  = \"oci:build/{name}\"\n}\n", n, n)
+		mkdirAll(t, filepath.Join(r.dir, n))
+		writeFile(t, filepath.Join(r.dir, n, "Dockerfile"), "FROM scratch\nCOPY run /app/run\n")
+	}
+	writeFile(t, r.cfg, hcl.String())
+	mkdirAll(t, filepath.Join(r.dir, "scripts"))
+	r.pins = filepath.Join(r.dir, "scripts", "image_versions.src")
+	writeFile(t, r.pins, detectPins)
+
+	old := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC(), GzipLevel: 1}
+	fresh := imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC(), GzipLevel: 9}
+	// Each image has its own content, so no two share a layer.
+	files := func(name string, mode int64) []imagebuild.File {
+		return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "#!/bin/sh\necho " + name + "\n"}}
+	}
+	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}, Env: []string{"MODE=prod"}}
+	for _, n := range []string{"a", "b", "c", "m"} {
+		img := mustImage(t)(old.Image(nil, cfg, files(n, 0o755)))
+		push(t, r.host+"/acme/"+n+":v1.0.0", img)
+		if n == "b" {
+			ls, err := img.Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.layer, err = ls[0].Digest(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfgC := cfg
+	cfgC.Env = []string{"MODE=debug"}
+	for n, img := range map[string]v1.Image{
+		"a": mustImage(t)(fresh.Image(nil, cfg, files("a", 0o755))),
+		"b": mustImage(t)(fresh.Image(nil, cfg, files("b", 0o750))),
+		"c": mustImage(t)(fresh.Image(nil, cfgC, files("c", 0o755))),
+		"m": mustImage(t)(fresh.Image(nil, cfg, files("m", 0o700))),
+	} {
+		if err := imagebuild.WriteLayout(filepath.Join(r.dir, "build", n), img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *detectRepo) detect(t *testing.T, args ...string) result {
+	t.Helper()
+	return imgver(t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA}, args...)...)
+}
+
+func TestDetectText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		// pins: the pin file afterwards; empty: byte-identical.
+		pins string
+	}{
+		{name: "detect-dry-run"},
+		{name: "detect-write", args: []string{"--write"}, pins: strings.Replace(detectPins, "b_VER=\"v1.0.0\"\nc_VER=\"v1.0.0\"\n", "", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GITHUB_OUTPUT", "")
+			r := newDetectRepo(t, nil)
+			res := r.detect(t, tc.args...)
+			if res.code != 0 {
+				t.Fatalf("exit %d\n%s", res.code, res.stderr)
+			}
+			golden(t, tc.name, res.stdout)
+			want := tc.pins
+			if want == "" {
+				want = detectPins
+			}
+			if diff := cmp.Diff(want, readString(t, r.pins)); diff != "" {
+				t.Errorf("pin file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDetectJSON(t *testing.T) {
+	r := newDetectRepo(t, nil)
+	res := r.detect(t, "--format", "json")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, res.stdout)
+	}
+	keys := func(m map[string]any) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		return sortStrings(out)
+	}
+	// The schema: these fields, with these values.
+	if diff := cmp.Diff([]string{"changed", "commit", "images", "publish", "schema_version", "short_sha", "written"}, keys(got)); diff != "" {
+		t.Errorf("top-level fields (-want +got):\n%s", diff)
+	}
+	want := map[string]any{"schema_version": 1.0, "commit": detectSHA, "short_sha": "0123456", "written": false,
+		"changed": []any{"b", "c"},
+		"publish": []any{
+			map[string]any{"name": "b", "repository": r.host + "/acme/b", "tag": "0123456"},
+			map[string]any{"name": "c", "repository": r.host + "/acme/c", "tag": "0123456"},
+			map[string]any{"name": "u", "repository": r.host + "/acme/u", "tag": "0123456"},
+		}}
+	for k, v := range want {
+		if diff := cmp.Diff(v, got[k]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", k, diff)
+		}
+	}
+	images, _ := got["images"].([]any)
+	if len(images) != 5 {
+		t.Fatalf("%d images, want 5", len(images))
+	}
+	b, _ := images[1].(map[string]any)
+	wantB := map[string]any{
+		"name": "b", "repository": r.host + "/acme/b", "state_before": "pinned", "version_before": "v1.0.0",
+		"candidate": "oci:build/b", "baseline": r.host + "/acme/b:v1.0.0", "verdict": "changed", "cause": "app",
+		"summary": "1 modified (e.g. /app/run)", "reasons": []any{"modified /app/run: mode 0755 -> 0750"},
+		"state_after": "unpinned", "version": "0123456", "publish": true,
+	}
+	if diff := cmp.Diff(wantB, b); diff != "" {
+		t.Errorf("image b (-want +got):\n%s", diff)
+	}
+	m, _ := images[3].(map[string]any)
+	wantM := map[string]any{"name": "m", "repository": r.host + "/acme/m", "state_before": "manual", "version_before": "v0.9.0",
+		"verdict": "not-compared", "state_after": "manual", "version": "v0.9.0", "publish": false}
+	if diff := cmp.Diff(wantM, m); diff != "" {
+		t.Errorf("image m (-want +got):\n%s", diff)
+	}
+	// --verbose adds the full comparison.
+	res = r.detect(t, "--format", "json", "--verbose")
+	var verbose struct {
+		Images []struct {
+			Result *struct {
+				Verdict   string `json:"verdict"`
+				Platforms []any  `json:"platforms"`
+			} `json:"result"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &verbose); err != nil {
+		t.Fatal(err)
+	}
+	if r := verbose.Images[1].Result; r == nil || r.Verdict != "changed" || len(r.Platforms) != 1 {
+		t.Errorf("--verbose: result of b = %+v", r)
+	}
+}
+
+func sortStrings(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+func TestDetectGitHub(t *testing.T) {
+	r := newDetectRepo(t, nil)
+	dir := t.TempDir()
+	out, summary := filepath.Join(dir, "out"), filepath.Join(dir, "summary")
+	writeFile(t, out, "earlier=1\n")
+	t.Setenv("GITHUB_OUTPUT", out)
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	res := r.detect(t, "--format", "github", "--write")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	h := r.host + "/acme/"
+	want := "earlier=1\nchanged=b,c\npublish=" +
+		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\n"
+	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
+	}
+	golden(t, "detect-github-summary", readString(t, summary))
+	golden(t, "detect-github-stdout", res.stdout)
+
+	// Nothing changed: empty changed=, only the unpinned image published.
+	writeFile(t, out, "")
+	if res := r.detect(t, "--format", "github"); res.code != 0 {
+		t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
+	}
+	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\n"
+	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectExitCodes: what detect exits with, and that a failing run
+// writes nothing.
+func TestDetectExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, r *detectRepo)
+		args  []string
+		code  int
+		msg   string // in the first line of stderr
+	}{
+		{name: "changed with --exit-code", args: []string{"--exit-code", "--write"}, code: 1},
+		{name: "nothing changed with --exit-code", args: []string{"--exit-code", "--candidate", "b=" + "{REPO}/b:v1.0.0", "--candidate", "c={REPO}/c:v1.0.0"}, code: 0},
+		{name: "candidate missing", setup: func(t *testing.T, r *detectRepo) { os.RemoveAll(filepath.Join(r.dir, "build", "c")) },
+			args: []string{"--write"}, code: 2, msg: `image c: image "oci:build/c" not found`},
+		{name: "baseline missing", setup: func(t *testing.T, r *detectRepo) {
+			writeFile(t, r.pins, strings.Replace(detectPins, `c_VER="v1.0.0"`, `c_VER="v0.1.0"`, 1))
+		}, args: []string{"--write"}, code: 3, msg: "image c: baseline " + "HOST/acme/c:v0.1.0 is not in the registry"},
+		{name: "unknown placeholder", args: []string{"--write", "--candidate", "b=oci:build/{nope}"}, code: 2, msg: "image b: unknown placeholder {nope}"},
+		{name: "unknown image", args: []string{"--candidate", "zz=oci:x"}, code: 2, msg: `unknown image "zz"`},
+		{name: "bad --candidate", args: []string{"--candidate", "b"}, code: 2, msg: `--candidate "b": want NAME=REF`},
+		{name: "bad --timeout", args: []string{"--timeout", "-1s"}, code: 2, msg: "--timeout must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newDetectRepo(t, nil)
+			if tc.setup != nil {
+				tc.setup(t, r)
+			}
+			before := readString(t, r.pins)
+			var args []string
+			for _, a := range tc.args {
+				args = append(args, strings.ReplaceAll(a, "{REPO}", r.host+"/acme"))
+			}
+			res := r.detect(t, args...)
+			if res.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			first, _, _ := strings.Cut(res.stderr, "\n")
+			if msg := strings.ReplaceAll(tc.msg, "HOST", r.host); !strings.Contains(first, msg) {
+				t.Errorf("first line of stderr %q, want %q in it", first, msg)
+			}
+			if tc.code >= 2 && readString(t, r.pins) != before {
+				t.Errorf("pin file changed:\n%s", readString(t, r.pins))
+			}
+		})
+	}
+}
+
+// fault wraps a registry: once armed with the digest of b's layer, the
+// requests match selects are answered by misbehave, the first times ones
+// only (times < 0: all).
+type fault struct {
+	next      http.Handler
+	match     func(layer string) func(*http.Request) bool
+	misbehave func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	times     int32
+	layer     atomic.Pointer[string]
+	seen      atomic.Int32 // matching requests
+}
+
+func (f *fault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	layer := f.layer.Load()
+	if layer == nil || !f.match(*layer)(r) {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	if n := f.seen.Add(1); f.times >= 0 && n > f.times {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	f.misbehave(w, r, f.next)
+}
+
+func status500(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+	http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"the disk is on fire"}]}`, http.StatusInternalServerError)
+}
+
+// hang answers nothing until the client gives up (or the test ends).
+func hang(stop <-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(_ http.ResponseWriter, r *http.Request, _ http.Handler) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}
+}
+
+// rewriteBody serves what the registry would, with the body changed by edit
+// and Content-Length still that of the true body.
+func rewriteBody(edit func([]byte) []byte) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(edit(append([]byte(nil), body...)))
+	}
+}
+
+// TestDetectFaults: a registry that fails, hangs or serves bad bytes makes
+// detect fail (exit 2) with one line naming the image and what it read, and
+// the pin file stays byte-identical; transient failures are retried.
+func TestDetectFaults(t *testing.T) {
+	t.Parallel()
+	manifestOfB := func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/acme/b/manifests/v1.0.0")
+	}
+	for _, tc := range []struct {
+		name      string
+		match     func(layer string) func(*http.Request) bool
+		misbehave func(stop <-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler)
+		times     int32
+		args      []string
+		code      int
+		msg       []string // in the first line of stderr; LAYER and HOST are replaced
+		minSeen   int32    // matching requests at least
+	}{
+		{
+			name:  "500 twice, then fine: retried",
+			match: func(string) func(*http.Request) bool { return manifestOfB },
+			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+				return status500
+			}, times: 2, code: 0, minSeen: 3,
+		},
+		{
+			name:  "500 forever",
+			match: func(string) func(*http.Request) bool { return manifestOfB },
+			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+				return status500
+			}, times: -1, code: 2, msg: []string{"image b: ", "HOST/acme/b:v1.0.0", "the disk is on fire"}, minSeen: 4,
+		},
+		{
+			name:  "registry hangs",
+			match: func(string) func(*http.Request) bool { return manifestOfB },
+			misbehave: func(stop <-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+				return hang(stop)
+			}, times: -1, args: []string{"--timeout", "2s"}, code: 2,
+			msg: []string{"timed out after 2s (--timeout)", "image b: ", "HOST/acme/b:v1.0.0"}, minSeen: 1,
+		},
+		{
+			name: "truncated blob",
+			match: func(layer string) func(*http.Request) bool {
+				return func(r *http.Request) bool {
+					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layer)
+				}
+			},
+			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+				return rewriteBody(func(b []byte) []byte { return b[:len(b)/2] })
+			}, times: -1, code: 2, msg: []string{"image b: ", "reading layer LAYER of \"HOST/acme/b:v1.0.0\""}, minSeen: 1,
+		},
+		{
+			name: "blob does not match its digest",
+			match: func(layer string) func(*http.Request) bool {
+				return func(r *http.Request) bool {
+					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layer)
+				}
+			},
+			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
+				// The gzip header's MTIME: still a valid gzip stream of the
+				// same files, so only the digest can tell.
+				return rewriteBody(func(b []byte) []byte { b[4] ^= 0xff; return b })
+			}, times: -1, code: 2, msg: []string{"image b: ", "reading layer LAYER of \"HOST/acme/b:v1.0.0\"", "checksum"}, minSeen: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stop := make(chan struct{})
+			f := &fault{match: tc.match, misbehave: tc.misbehave(stop), times: tc.times}
+			r := newDetectRepo(t, func(next http.Handler) http.Handler { f.next = next; return f })
+			t.Cleanup(func() { close(stop) }) // before the server closes
+			layer := r.layer.String()
+			f.layer.Store(&layer)
+			// The test's own bound: without --timeout a hung registry
+			// would hang the run.
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			start := time.Now()
+			code := run(ctx, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA, "--write"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			took := time.Since(start)
+			res := result{stdout.String(), stderr.String(), code}
+			if res.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			if n := f.seen.Load(); n < tc.minSeen {
+				t.Errorf("%d requests met the fault, want at least %d", n, tc.minSeen)
+			}
+			if tc.code == 0 {
+				if !strings.Contains(res.stdout, "Unpinned in the pin file: b, c.") {
+					t.Errorf("stdout:\n%s", res.stdout)
+				}
+				return
+			}
+			first, _, _ := strings.Cut(res.stderr, "\n")
+			for _, m := range tc.msg {
+				m = strings.NewReplacer("LAYER", layer, "HOST", r.host).Replace(m)
+				if !strings.Contains(first, m) {
+					t.Errorf("first line of stderr %q lacks %q", first, m)
+				}
+			}
+			if strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {
+				t.Errorf("stderr is not one line:\n%s", res.stderr)
+			}
+			if got := readString(t, r.pins); got != detectPins {
+				t.Errorf("pin file changed:\n%s", got)
+			}
+			t.Logf("failed after %s: %s", took.Round(time.Millisecond), first)
+		})
+	}
+}
