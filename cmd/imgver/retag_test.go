@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgver/imgver/internal/imagebuild"
+)
+
+// TestReleaseRetagFaults: release --retag refuses to move a release tag that
+// points at another image unless --force, and a failed run writes nothing.
+func TestReleaseRetagFaults(t *testing.T) {
+	const pins = "# nothing pinned yet\n"
+	const sha = "89abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		name string
+		// conflict: a:v2.0.0 already points at b's image.
+		conflict bool
+		// failTag: the registry refuses to store b:v2.0.0.
+		failTag bool
+		args    []string
+		code    int
+		msg     string
+	}{
+		{name: "tag points elsewhere", conflict: true, code: 2, msg: "HOST/acme/a:v2.0.0 already points at DIGEST_B, not at DIGEST_A (use --force to move it)"},
+		{name: "tag points elsewhere, dry run", conflict: true, args: []string{"--dry-run"}, code: 2, msg: "already points at"},
+		{name: "tag points elsewhere, --force", conflict: true, args: []string{"--force"}, code: 0},
+		{name: "registry refuses the tag", failTag: true, code: 2, msg: "tagging HOST/acme/b:89abcde as HOST/acme/b:v2.0.0"},
+		{name: "fine", code: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+			if tc.failTag {
+				f := &fault{next: h, times: -1, misbehave: status500, match: func(string) func(*http.Request) bool {
+					return func(r *http.Request) bool {
+						return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/acme/b/manifests/v2.0.0")
+					}
+				}}
+				f.layer.Store(new(string))
+				h = f
+			}
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			host := strings.TrimPrefix(srv.URL, "http://")
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "images.hcl")
+			writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"))
+			pinsPath := filepath.Join(dir, "pins.src")
+			writeFile(t, pinsPath, pins)
+			b := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC()}
+			digests := map[string]v1.Hash{}
+			for _, n := range []string{"a", "b"} {
+				img := mustImage(t)(b.Image(nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)}))
+				push(t, host+"/acme/"+n+":89abcde", img)
+				digests[n], _ = img.Digest()
+			}
+			if tc.conflict {
+				src, err := name.ParseReference(host + "/acme/b:89abcde")
+				if err != nil {
+					t.Fatal(err)
+				}
+				dst, err := name.NewTag(host + "/acme/a:v2.0.0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				desc, err := remote.Get(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := remote.Tag(dst, desc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res := imgver(t, append([]string{"--config", cfg, "release", "v2.0.0", "--retag", "--commit", sha}, tc.args...)...)
+			if res.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			tagged := func(n string) (v1.Hash, bool) {
+				d, err := headDigest(t, host+"/acme/"+n+":v2.0.0")
+				return d, err == nil
+			}
+			if tc.code != 0 {
+				msg := strings.NewReplacer("HOST", host, "DIGEST_A", digests["a"].String(), "DIGEST_B", digests["b"].String()).Replace(tc.msg)
+				if first, _, _ := strings.Cut(res.stderr, "\n"); !strings.Contains(first, msg) {
+					t.Errorf("first line of stderr %q, want %q in it", first, msg)
+				}
+				if got := readString(t, pinsPath); got != pins {
+					t.Errorf("pin file written:\n%s", got)
+				}
+				if d, ok := tagged("a"); tc.conflict && (!ok || d != digests["b"]) {
+					t.Errorf("a:v2.0.0 moved to %v without --force", d)
+				}
+				if d, ok := tagged("b"); ok && tc.conflict {
+					t.Errorf("b:v2.0.0 made (%v) although a's tag was refused", d)
+				}
+				return
+			}
+			for _, n := range []string{"a", "b"} {
+				if d, ok := tagged(n); !ok || d != digests[n] {
+					t.Errorf("%s:v2.0.0 = %v (%v), want %v", n, d, ok, digests[n])
+				}
+			}
+			got := timeRE.ReplaceAllString(readString(t, pinsPath), "TIME")
+			if want := pins + "\n# TIME -- v2.0.0\na_VER=\"v2.0.0\"\nb_VER=\"v2.0.0\"\n"; got != want {
+				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
