@@ -71,10 +71,11 @@ func runNotApplicable(t *testing.T, n Normaliser, cases map[string][]byte) {
 var errBoom = errors.New("boom")
 
 // testReadError checks that a failing reader gives its error back, not
-// ErrNotApplicable: the content is unknown, not foreign.
+// ErrNotApplicable: the content is unknown, not foreign. (Cut in the middle:
+// a normaliser may stop before EOF.)
 func testReadError(t *testing.T, n Normaliser, valid []byte) {
 	t.Helper()
-	for _, cut := range []int{0, len(valid) / 2, len(valid)} {
+	for _, cut := range []int{0, len(valid) / 2} {
 		r := io.MultiReader(bytes.NewReader(valid[:cut]), iotest.ErrReader(errBoom))
 		_, err := n.Digest(r)
 		if !errors.Is(err, errBoom) || errors.Is(err, ErrNotApplicable) {

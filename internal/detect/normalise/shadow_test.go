@@ -1,6 +1,7 @@
 package normalise
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,13 @@ func TestShadowNotApplicable(t *testing.T) {
 		"huge line":      []byte(strings.Repeat("x", maxShadowLine+1)),
 		"huge last line": []byte("root:*:19000:0:99999:7:::\n" + strings.Repeat(":", maxShadowLine+10)),
 	})
+}
+
+func TestShadowLongLine(t *testing.T) {
+	_, err := Shadow().Digest(strings.NewReader("root:*:19000:0:99999:7:::\n" + strings.Repeat("x", maxShadowLine+1)))
+	if !errors.Is(err, ErrNotApplicable) || !strings.Contains(err.Error(), "line 2 is longer than") {
+		t.Errorf("Digest error = %v, want ErrNotApplicable saying line 2 is too long", err)
+	}
 }
 
 func TestShadowReadError(t *testing.T) {

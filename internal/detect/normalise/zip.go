@@ -145,70 +145,82 @@ type zipParser struct {
 // digestZip returns the sha256 of the canonical form of the zip read from r,
 // which is nested depth archives deep.
 func digestZip(r io.Reader, depth int) ([32]byte, error) {
-	p := &zipParser{
+	p := newZipParser(r, depth)
+	defer p.close()
+	if err := p.parse(); err != nil {
+		return [32]byte{}, err
+	}
+	h := newDigest("zip")
+	p.writeCanonical(h)
+	var s [32]byte
+	h.Sum(s[:0])
+	return s, nil
+}
+
+func newZipParser(r io.Reader, depth int) *zipParser {
+	return &zipParser{
 		depth:  depth,
 		r:      &countReader{br: bufio.NewReaderSize(r, 32<<10)},
 		buf:    make([]byte, 64),
 		byName: make(map[string][]int),
 	}
-	defer func() {
-		if p.flate != nil {
-			p.flate.Close()
-		}
-	}()
-	return p.parse()
 }
 
-func (p *zipParser) parse() ([32]byte, error) {
+func (p *zipParser) close() {
+	if p.flate != nil {
+		p.flate.Close()
+	}
+}
+
+// parse reads the archive up to the end of its central directory.
+func (p *zipParser) parse() error {
 	sig, err := p.uint32()
 	if err != nil {
-		return [32]byte{}, err
+		return err
 	}
 	for sig == sigLocal {
 		if len(p.entries) == maxZipEntries {
-			return [32]byte{}, fmt.Errorf("more than %d entries", maxZipEntries)
+			return fmt.Errorf("more than %d entries", maxZipEntries)
 		}
 		if err := p.local(); err != nil {
-			return [32]byte{}, err
+			return err
 		}
 		if sig, err = p.uint32(); err != nil {
-			return [32]byte{}, err
+			return err
 		}
 	}
 	for sig == sigCentral {
 		if err := p.central(); err != nil {
-			return [32]byte{}, err
+			return err
 		}
 		if sig, err = p.uint32(); err != nil {
-			return [32]byte{}, err
+			return err
 		}
 	}
 	if sig != sigEnd && sig != sigEnd64 && sig != sigSignature {
-		return [32]byte{}, fmt.Errorf("unexpected signature %#08x", sig)
+		return fmt.Errorf("unexpected signature %#08x", sig)
 	}
 	// What follows (the end records, the archive comment) is not compared.
 	for _, e := range p.entries {
 		if !e.matched {
-			return [32]byte{}, fmt.Errorf("entry %q is missing from the central directory", e.name)
+			return fmt.Errorf("entry %q is missing from the central directory", e.name)
 		}
 	}
-	return p.sum(), nil
+	return nil
 }
 
-// sum hashes the canonical form: the entries in name order (ties broken by
+// writeCanonical writes the canonical form: the entries in name order (ties broken by
 // the rest of the record, so the order in the archive never counts), each as
 // uvarint(len(name)) name kind(1) sha256(32) hasMode(1) mode(4, big-endian).
-func (p *zipParser) sum() [32]byte {
+func (p *zipParser) writeCanonical(w io.Writer) {
 	slices.SortFunc(p.entries, func(a, b zipEntry) int {
 		return cmp.Or(
 			strings.Compare(a.name, b.name),
-			cmpBool(a.nested, b.nested),
 			bytes.Compare(a.sum[:], b.sum[:]),
 			cmpBool(a.hasMode, b.hasMode),
 			cmp.Compare(a.mode, b.mode),
 		)
 	})
-	h := newDigest("zip")
 	var rec []byte
 	for _, e := range p.entries {
 		rec = binary.AppendUvarint(rec[:0], uint64(len(e.name)))
@@ -217,11 +229,8 @@ func (p *zipParser) sum() [32]byte {
 		rec = append(rec, e.sum[:]...)
 		rec = append(rec, boolByte(e.hasMode))
 		rec = binary.BigEndian.AppendUint32(rec, e.mode)
-		h.Write(rec)
+		w.Write(rec)
 	}
-	var s [32]byte
-	h.Sum(s[:0])
-	return s
 }
 
 func cmpBool(a, b bool) int { return cmp.Compare(boolByte(a), boolByte(b)) }
@@ -293,9 +302,6 @@ func (p *zipParser) local() error {
 		if descriptor && csize == 0 {
 			return fmt.Errorf("stored entry %q has a data descriptor and no size", name)
 		}
-		if csize != usize {
-			return fmt.Errorf("stored entry %q: compressed size %d, uncompressed size %d", name, csize, usize)
-		}
 		body = io.LimitReader(p.r, int64(min(csize, 1<<62)))
 	case methodDeflate:
 		if p.flate == nil {
@@ -335,14 +341,12 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 	switch {
 	case isArchive(e.name) && p.depth < maxZipDepth:
 		// Read the entry once: as a zip, and into h as it goes, in case
-		// it turns out not to be one.
+		// it turns out not to be one. Reading to its end then fails if
+		// the entry itself is broken (this archive's fault).
 		tr := io.TeeReader(er, h)
 		sum, err := digestZip(tr, p.depth+1)
 		if _, derr := io.Copy(io.Discard, tr); derr != nil {
 			return fmt.Errorf("entry %q: %w", e.name, derr)
-		}
-		if er.err != nil { // this archive's fault, not the nested one's
-			return fmt.Errorf("entry %q: %w", e.name, er.err)
 		}
 		if err == nil {
 			e.nested, e.sum = true, sum
