@@ -12,7 +12,7 @@ import (
 // Python magic numbers (the little-endian uint16 before "\r\n") at which the
 // .pyc header changed shape.
 const (
-	magicPy30 = 3000 // 3.0: magic + mtime, as in Python 1 and 2
+	// Before 3.3 (Python 1, 2, 3.0-3.2): magic + mtime.
 	magicPy33 = 3230 // 3.3: magic + mtime + source size
 	magicPy37 = 3390 // 3.7: magic + flags + (mtime + size | source hash), PEP 552
 	magicPy2  = 10000

@@ -134,12 +134,12 @@ func (e *entryReader) Read(p []byte) (int, error) {
 }
 
 type zipParser struct {
-	depth   int
-	r       *countReader
-	flate   io.ReadCloser // reused across entries
-	buf     []byte
-	entries []zipEntry
-	byName  map[string][]int // local entries not yet matched, in order
+	depth    int
+	r        *countReader
+	flate    io.ReadCloser // reused across entries
+	buf      []byte
+	entries  []zipEntry
+	byOffset map[uint64]int // local header offset → index in entries
 }
 
 // digestZip returns the sha256 of the canonical form of the zip read from r,
@@ -159,10 +159,10 @@ func digestZip(r io.Reader, depth int) ([32]byte, error) {
 
 func newZipParser(r io.Reader, depth int) *zipParser {
 	return &zipParser{
-		depth:  depth,
-		r:      &countReader{br: bufio.NewReaderSize(r, 32<<10)},
-		buf:    make([]byte, 64),
-		byName: make(map[string][]int),
+		depth:    depth,
+		r:        &countReader{br: bufio.NewReaderSize(r, 32<<10)},
+		buf:      make([]byte, 64),
+		byOffset: make(map[uint64]int),
 	}
 }
 
@@ -267,6 +267,7 @@ func (p *zipParser) uint32() (uint32, error) {
 
 // local reads one local file header, its content and its data descriptor.
 func (p *zipParser) local() error {
+	offset := p.r.n - 4 // before the signature
 	hdr, err := p.read(26)
 	if err != nil {
 		return err
@@ -330,7 +331,7 @@ func (p *zipParser) local() error {
 	if err != nil {
 		return err
 	}
-	p.byName[name] = append(p.byName[name], len(p.entries))
+	p.byOffset[offset] = len(p.entries)
 	p.entries = append(p.entries, e)
 	return nil
 }
@@ -419,7 +420,9 @@ func zip64Sizes(extra []byte, csize, usize uint64) (uint64, uint64) {
 }
 
 // central reads one central directory record and gives its unix mode to the
-// first local entry of that name not yet matched.
+// local entry at the offset it names, which must have the same name and
+// CRC-32: what reads the archive through its central directory (the JVM,
+// unzip) then sees what was digested.
 func (p *zipParser) central() error {
 	hdr, err := p.read(42)
 	if err != nil {
@@ -427,23 +430,34 @@ func (p *zipParser) central() error {
 	}
 	madeBy := binary.LittleEndian.Uint16(hdr)
 	crc := binary.LittleEndian.Uint32(hdr[12:])
+	csize := uint64(binary.LittleEndian.Uint32(hdr[16:]))
+	usize := uint64(binary.LittleEndian.Uint32(hdr[20:]))
 	nameLen := int(binary.LittleEndian.Uint16(hdr[24:]))
-	skip := int(binary.LittleEndian.Uint16(hdr[26:])) + int(binary.LittleEndian.Uint16(hdr[28:])) // extra, comment
+	extraLen := int(binary.LittleEndian.Uint16(hdr[26:]))
+	commentLen := int(binary.LittleEndian.Uint16(hdr[28:]))
 	attrs := binary.LittleEndian.Uint32(hdr[34:])
+	offset := uint64(binary.LittleEndian.Uint32(hdr[38:]))
 	b, err := p.read(nameLen)
 	if err != nil {
 		return err
 	}
 	name := string(b)
-	if err := p.r.discard(skip); err != nil {
+	extra, err := p.read(extraLen)
+	if err != nil {
 		return err
 	}
-	idx := p.byName[name]
-	if len(idx) == 0 {
-		return fmt.Errorf("central directory entry %q has no local entry", name)
+	if offset == u32max {
+		offset = zip64Offset(extra, csize, usize)
 	}
-	p.byName[name] = idx[1:]
-	e := &p.entries[idx[0]]
+	if err := p.r.discard(commentLen); err != nil {
+		return err
+	}
+	i, ok := p.byOffset[offset]
+	if !ok || p.entries[i].name != name {
+		return fmt.Errorf("central directory entry %q: no local entry %q at offset %d", name, name, offset)
+	}
+	delete(p.byOffset, offset)
+	e := &p.entries[i]
 	if e.crc != crc {
 		return fmt.Errorf("entry %q: crc %#08x, central directory says %#08x", name, e.crc, crc)
 	}
@@ -452,6 +466,35 @@ func (p *zipParser) central() error {
 		e.hasMode, e.mode = true, attrs>>16
 	}
 	return nil
+}
+
+// zip64Offset returns the local header offset from the zip64 extended
+// information extra field of a central directory record: after the
+// uncompressed and compressed sizes, each there only if 0xffffffff in the
+// record. It returns u32max, matching no entry, if the field is missing.
+func zip64Offset(extra []byte, csize, usize uint64) uint64 {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		n := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if n > len(extra) {
+			break
+		}
+		if id == 1 {
+			f := extra[:n]
+			for _, size := range []uint64{usize, csize} {
+				if size == u32max && len(f) >= 8 {
+					f = f[8:]
+				}
+			}
+			if len(f) >= 8 {
+				return binary.LittleEndian.Uint64(f)
+			}
+			break
+		}
+		extra = extra[n:]
+	}
+	return u32max
 }
 
 // commentStripper drops the lines that start with '#' (Maven's build date in

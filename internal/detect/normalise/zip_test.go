@@ -124,6 +124,8 @@ type rawEntry struct {
 	noCentral   bool
 	centralCRC  bool // a wrong CRC-32 in the central directory only
 	dos         bool // written on MS-DOS: no unix mode
+	zip64Cen    bool // sizes and offset 0xffffffff in the central directory, real ones in a zip64 extra
+	offsetDelta int  // added to the offset in the central directory
 	centralName string
 }
 
@@ -223,16 +225,30 @@ func rawZip(prefix string, ents ...rawEntry) []byte {
 			crc ^= 1
 		}
 		le32(crc)
-		le32(0) // sizes: not read
-		le32(0)
+		var extra []byte
+		offset := uint32(offsets[i] + e.offsetDelta)
+		if e.zip64Cen {
+			le32(u32max)
+			le32(u32max)
+			extra = binary.LittleEndian.AppendUint16(extra, 1)
+			extra = binary.LittleEndian.AppendUint16(extra, 24)
+			extra = binary.LittleEndian.AppendUint64(extra, uint64(len(e.body)))
+			extra = binary.LittleEndian.AppendUint64(extra, 0) // not read
+			extra = binary.LittleEndian.AppendUint64(extra, uint64(offset))
+			offset = u32max
+		} else {
+			le32(0) // sizes: not read
+			le32(0)
+		}
 		le16(len(name))
-		le16(0)
+		le16(len(extra))
 		le16(0)
 		le16(0)
 		le16(0)
 		le32(e.mode << 16)
-		le32(uint32(offsets[i]))
+		le32(offset)
 		b = append(b, name...)
+		b = append(b, extra...)
 	}
 	end := len(b)
 	le32(sigEnd)
@@ -308,6 +324,7 @@ func TestZipDigest(t *testing.T) {
 		{"zip64 local sizes", rawZip("", rawEntry{name: "a", body: "hello"}), rawZip("", rawEntry{name: "a", body: "hello", zip64: true}), true},
 		{"zip64 local sizes deflated", rawZip("", rawEntry{name: "a", body: "hello", deflate: true}), rawZip("", rawEntry{name: "a", body: "hello", deflate: true, zip64: true}), true},
 		{"unix mode 0 or none", rawZip("", rawEntry{name: "a", body: "x"}), rawZip("", rawEntry{name: "a", body: "x", dos: true}), false},
+		{"zip64 central offset", rawZip("", rawEntry{name: "a", body: "x"}, rawEntry{name: "b", body: "y"}), rawZip("", rawEntry{name: "a", body: "x"}, rawEntry{name: "b", body: "y", zip64Cen: true}), true},
 		{"raw same as archive/zip", rawZip("", rawEntry{name: "a", body: "hello", mode: 0o100644}), zipFile(o1, zent{name: "a", body: "hello", mode: 0o644}), true},
 	})
 }
@@ -337,6 +354,9 @@ func TestZipNotApplicable(t *testing.T) {
 		"central name unknown":           rawZip("", rawEntry{name: "a", body: "x", centralName: "b"}),
 		"corrupt deflate":                corruptFlate,
 		"corrupt deflate of nested zip":  corruptOuter,
+		"central offset wrong":           rawZip("", rawEntry{name: "a", body: "x"}, rawEntry{name: "b", body: "y", offsetDelta: 1}),
+		"central offset of another":      rawZip("", rawEntry{name: "a", body: "x"}, rawEntry{name: "a", body: "y", offsetDelta: -31 - len("a") - len("x")}),
+		"central zip64 offset wrong":     rawZip("", rawEntry{name: "a", body: "x"}, rawEntry{name: "b", body: "y", zip64Cen: true, offsetDelta: -1}),
 		"central crc differs":            rawZip("", rawEntry{name: "a", body: "x", centralCRC: true}),
 		"garbage after local entries":    append(bytes.Clone(valid[:bytes.Index(valid, []byte{0x50, 0x4b, 1, 2})]), "garbage!"...),
 		"no end after central directory": valid[:len(valid)-22],
