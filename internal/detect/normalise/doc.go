@@ -37,7 +37,11 @@
 // packages are tar.gz). The archive is read front to back: local file
 // headers with their content (stored or deflate; a data descriptor, with or
 // without its signature, 32- or 64-bit sizes, is checked against what was
-// read), then the central directory, which gives each entry its mode.
+// read), then the central directory, which gives each entry its mode. Each
+// central directory record must name the offset of a local entry with its
+// name and CRC-32, and every local entry must have one, so that what reads
+// the archive through its central directory (the JVM, unzip) sees what was
+// digested.
 //
 // What counts, per entry: the name, the uncompressed content, and the unix
 // mode (the high 16 bits of the external attributes, when the archive was
@@ -66,8 +70,14 @@
 // Not applicable: encrypted entries, methods other than stored and deflate,
 // a stored entry with a data descriptor and no size in its local header,
 // sizes or CRC-32 that do not match the content, local entries and central
-// directory records that do not pair up by name, and anything before the
-// first local header (a launch script prepended to an executable jar).
+// directory records that do not pair up, anything but an end record after
+// the central directory, and anything before the first local header (a
+// launch script prepended to an executable jar). More than 1<<20 entries is
+// not applicable either: the entry list is the one thing kept per entry.
+//
+// Memory is bounded by the nesting depth, not the file size: per archive
+// level a 32 KiB read buffer, a 32 KiB copy buffer, one flate decompressor
+// and a small record per entry.
 //
 // # gzip
 //

@@ -138,6 +138,7 @@ type zipParser struct {
 	r        *countReader
 	flate    io.ReadCloser // reused across entries
 	buf      []byte
+	copyBuf  []byte // for content, so that entries do not each allocate one
 	entries  []zipEntry
 	byOffset map[uint64]int // local header offset → index in entries
 }
@@ -162,6 +163,7 @@ func newZipParser(r io.Reader, depth int) *zipParser {
 		depth:    depth,
 		r:        &countReader{br: bufio.NewReaderSize(r, 32<<10)},
 		buf:      make([]byte, 64),
+		copyBuf:  make([]byte, 32<<10),
 		byOffset: make(map[uint64]int),
 	}
 }
@@ -346,7 +348,7 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 		// the entry itself is broken (this archive's fault).
 		tr := io.TeeReader(er, h)
 		sum, err := digestZip(tr, p.depth+1)
-		if _, derr := io.Copy(io.Discard, tr); derr != nil {
+		if _, derr := io.CopyBuffer(io.Discard, tr, p.copyBuf); derr != nil {
 			return fmt.Errorf("entry %q: %w", e.name, derr)
 		}
 		if err == nil {
@@ -354,11 +356,11 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 			return nil
 		}
 	case strings.HasPrefix(e.name, "META-INF/maven/") && strings.HasSuffix(e.name, "/pom.properties"):
-		if _, err := io.Copy(&commentStripper{w: h}, er); err != nil {
+		if _, err := io.CopyBuffer(&commentStripper{w: h}, er, p.copyBuf); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
 		}
 	default:
-		if _, err := io.Copy(h, er); err != nil {
+		if _, err := io.CopyBuffer(h, er, p.copyBuf); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
 		}
 	}
