@@ -75,6 +75,12 @@
 // launch script prepended to an executable jar). More than 1<<20 entries is
 // not applicable either: the entry list is the one thing kept per entry.
 //
+// Nested archives may decompress, all levels together, to at most 1 GiB
+// plus 64 times the bytes of the outer archive read so far; more (a nested
+// zip bomb) makes the whole archive not applicable, so the time spent stays
+// linear in the file size, as it is for one level of deflate (at most 1032
+// times).
+//
 // Memory is bounded by the nesting depth, not the file size: per archive
 // level a 32 KiB read buffer, a 32 KiB copy buffer, one flate decompressor
 // and a small record per entry.

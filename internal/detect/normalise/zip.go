@@ -7,6 +7,7 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -68,7 +69,7 @@ func (zipNormaliser) Match(p string, size int64) bool {
 
 func (zipNormaliser) Digest(r io.Reader) (string, error) {
 	src := &source{r: r}
-	sum, err := digestZip(src, 0)
+	sum, err := digestZip(src, 0, nil)
 	if err != nil {
 		return "", classify("zip", src, err)
 	}
@@ -117,16 +118,20 @@ func (c *countReader) discard(n int) error {
 // CRC-32 and size as it goes and records the first error of its reader, to
 // tell a broken entry (this archive's fault) from a broken nested archive.
 type entryReader struct {
-	r   io.Reader
-	crc uint32
-	n   uint64
-	err error
+	r      io.Reader
+	budget *zipBudget // charged for nested archives' entries; nil at the top
+	crc    uint32
+	n      uint64
+	err    error
 }
 
 func (e *entryReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	e.crc = crc32.Update(e.crc, crc32.IEEETable, p[:n])
 	e.n += uint64(n)
+	if e.budget != nil && err == nil {
+		err = e.budget.spend(n)
+	}
 	if err != nil && err != io.EOF && e.err == nil {
 		e.err = err
 	}
@@ -135,6 +140,7 @@ func (e *entryReader) Read(p []byte) (int, error) {
 
 type zipParser struct {
 	depth    int
+	budget   *zipBudget
 	r        *countReader
 	flate    io.ReadCloser // reused across entries
 	buf      []byte
@@ -143,10 +149,40 @@ type zipParser struct {
 	byOffset map[uint64]int // local header offset → index in entries
 }
 
+// errZipBudget is returned when nested archives decompress to more than
+// their budget allows.
+var errZipBudget = errors.New("nested archives decompress to too much")
+
+// zipBudget bounds the bytes decompressed from the entries of nested
+// archives, all levels together, to base + ratio × the bytes the top-level
+// archive has consumed so far. One level of deflate expands at most 1032
+// times, but nesting multiplies that (42.zip); with the budget the work
+// stays linear in the file size. Counting consumed bytes, not bytes read
+// ahead, keeps the outcome independent of how the reader splits its input.
+type zipBudget struct {
+	top         *countReader
+	base, ratio uint64
+	used        uint64
+}
+
+const (
+	zipBudgetBase  = 1 << 30
+	zipBudgetRatio = 64
+)
+
+func (b *zipBudget) spend(n int) error {
+	b.used += uint64(n)
+	if b.used > b.base+b.ratio*b.top.n {
+		return errZipBudget
+	}
+	return nil
+}
+
 // digestZip returns the sha256 of the canonical form of the zip read from r,
-// which is nested depth archives deep.
-func digestZip(r io.Reader, depth int) ([32]byte, error) {
-	p := newZipParser(r, depth)
+// which is nested depth archives deep, sharing budget with the archives
+// around it (nil at the top).
+func digestZip(r io.Reader, depth int, budget *zipBudget) ([32]byte, error) {
+	p := newZipParser(r, depth, budget)
 	defer p.close()
 	if err := p.parse(); err != nil {
 		return [32]byte{}, err
@@ -158,10 +194,15 @@ func digestZip(r io.Reader, depth int) ([32]byte, error) {
 	return s, nil
 }
 
-func newZipParser(r io.Reader, depth int) *zipParser {
+func newZipParser(r io.Reader, depth int, budget *zipBudget) *zipParser {
+	cr := &countReader{br: bufio.NewReaderSize(r, 32<<10)}
+	if budget == nil {
+		budget = &zipBudget{top: cr, base: zipBudgetBase, ratio: zipBudgetRatio}
+	}
 	return &zipParser{
 		depth:    depth,
-		r:        &countReader{br: bufio.NewReaderSize(r, 32<<10)},
+		budget:   budget,
+		r:        cr,
 		buf:      make([]byte, 64),
 		copyBuf:  make([]byte, 32<<10),
 		byOffset: make(map[uint64]int),
@@ -319,6 +360,9 @@ func (p *zipParser) local() error {
 
 	e := zipEntry{name: name}
 	er := &entryReader{r: body}
+	if p.depth > 0 {
+		er.budget = p.budget
+	}
 	if err := p.content(&e, er); err != nil {
 		return err
 	}
@@ -347,7 +391,10 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 		// it turns out not to be one. Reading to its end then fails if
 		// the entry itself is broken (this archive's fault).
 		tr := io.TeeReader(er, h)
-		sum, err := digestZip(tr, p.depth+1)
+		sum, err := digestZip(tr, p.depth+1, p.budget)
+		if errors.Is(err, errZipBudget) {
+			return err // not this entry's fault: the whole archive is too much
+		}
 		if _, derr := io.CopyBuffer(io.Discard, tr, p.copyBuf); derr != nil {
 			return fmt.Errorf("entry %q: %w", e.name, derr)
 		}

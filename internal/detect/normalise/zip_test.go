@@ -2,9 +2,11 @@ package normalise
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -433,7 +435,7 @@ func TestCommentStripper(t *testing.T) {
 // canonical returns the canonical form of the zip b.
 func canonical(t *testing.T, b []byte) []byte {
 	t.Helper()
-	p := newZipParser(bytes.NewReader(b), 0)
+	p := newZipParser(bytes.NewReader(b), 0, nil)
 	defer p.close()
 	if err := p.parse(); err != nil {
 		t.Fatal(err)
@@ -464,4 +466,32 @@ func TestZipCanonicalUnambiguous(t *testing.T) {
 		{"nested digest or bytes", asJar, asBytes, false},
 		{"name boundaries", two, one, false},
 	})
+}
+
+// TestZipNestedBudget: nested archives that decompress to more than the
+// budget make the whole archive not applicable (a nested zip bomb must not
+// run for hours); within it they are normalised.
+func TestZipNestedBudget(t *testing.T) {
+	zeros := strings.Repeat("\x00", 4<<20)
+	inner := zipFile(zopts{}, zent{name: "zeros", body: zeros})
+	middle := zipFile(zopts{}, zent{name: "inner.jar", body: string(inner)})
+	outer := zipFile(zopts{}, zent{name: "middle.jar", body: string(middle)})
+	t.Logf("outer %d bytes, middle %d, inner %d, content %d", len(outer), len(middle), len(inner), len(zeros))
+
+	digest := func(base uint64) error {
+		cr := &countReader{br: bufio.NewReader(bytes.NewReader(outer))}
+		p := newZipParser(nil, 0, &zipBudget{top: cr, base: base, ratio: zipBudgetRatio})
+		p.r = cr
+		defer p.close()
+		return p.parse()
+	}
+	if err := digest(zipBudgetBase); err != nil {
+		t.Errorf("default budget: %v, want nil", err)
+	}
+	if err := digest(1 << 20); !errors.Is(err, errZipBudget) {
+		t.Errorf("1 MiB budget: %v, want errZipBudget", err)
+	}
+	if _, err := Zip().Digest(bytes.NewReader(outer)); err != nil {
+		t.Errorf("Digest: %v", err)
+	}
 }
