@@ -49,8 +49,7 @@
 // the order of entries, timestamps, extra fields (extended timestamps 0x5455,
 // unix uid/gid 0x7875, zip64 and alignment fields), compression method and
 // level, flags, the "version needed", the entry comments and the archive
-// comment (neither is extracted, and build tools stamp them), and anything
-// after the central directory.
+// comment (neither is extracted, and build tools stamp them).
 //
 // The canonical form lists the entries sorted by name (entries whose name
 // repeats are all kept, ordered by the rest of their record), each as
@@ -70,8 +69,9 @@
 // Not applicable: encrypted entries, methods other than stored and deflate,
 // a stored entry with a data descriptor and no size in its local header,
 // sizes or CRC-32 that do not match the content, local entries and central
-// directory records that do not pair up, anything but an end record after
-// the central directory, and anything before the first local header (a
+// directory records that do not pair up, end records (zip64 ones included)
+// whose entry count, size or offset of the central directory differ from
+// what was read (a reader trusting them would see other entries), and anything before the first local header (a
 // launch script prepended to an executable jar). More than 1<<20 entries is
 // not applicable either: the entry list is the one thing kept per entry.
 //

@@ -22,6 +22,7 @@ const (
 	sigDescriptor = 0x08074b50
 	sigEnd        = 0x06054b50
 	sigEnd64      = 0x06064b50
+	sigLocator64  = 0x07064b50
 	sigSignature  = 0x05054b50
 
 	methodStore   = 0
@@ -232,22 +233,90 @@ func (p *zipParser) parse() error {
 			return err
 		}
 	}
+	dir := centralDir{offset: p.r.n - 4}
 	for sig == sigCentral {
 		if err := p.central(); err != nil {
+			return err
+		}
+		dir.records++
+		if sig, err = p.uint32(); err != nil {
+			return err
+		}
+	}
+	dir.size = p.r.n - 4 - dir.offset
+	for _, e := range p.entries {
+		if !e.matched {
+			return fmt.Errorf("entry %q is missing from the central directory", e.name)
+		}
+	}
+	return p.end(sig, dir)
+}
+
+// centralDir is the central directory as read, to check the end records.
+type centralDir struct {
+	offset, size, records uint64
+}
+
+// end reads the end records that follow the central directory, whose sig
+// has been read, and checks that they describe it: a reader that trusts them
+// (the JVM, unzip, archive/zip) must see the entries digested. The archive
+// comment, after them, is not read.
+func (p *zipParser) end(sig uint32, dir centralDir) error {
+	if sig == sigSignature { // digital signature: size, data
+		b, err := p.read(2)
+		if err != nil {
+			return err
+		}
+		if err := p.r.discard(int(binary.LittleEndian.Uint16(b))); err != nil {
 			return err
 		}
 		if sig, err = p.uint32(); err != nil {
 			return err
 		}
 	}
-	if sig != sigEnd && sig != sigEnd64 && sig != sigSignature {
+	zip64 := false
+	if sig == sigEnd64 {
+		zip64 = true
+		b, err := p.read(52)
+		if err != nil {
+			return err
+		}
+		size := binary.LittleEndian.Uint64(b)
+		// size(8) made-by(2) needed(2) disk(4) dir-disk(4) entries-on-disk(8)
+		// entries(8) dir-size(8) dir-offset(8)
+		if binary.LittleEndian.Uint32(b[12:]) != 0 || binary.LittleEndian.Uint32(b[16:]) != 0 ||
+			binary.LittleEndian.Uint64(b[20:]) != dir.records || binary.LittleEndian.Uint64(b[28:]) != dir.records ||
+			binary.LittleEndian.Uint64(b[36:]) != dir.size || binary.LittleEndian.Uint64(b[44:]) != dir.offset || size < 44 {
+			return errors.New("zip64 end record does not match the central directory")
+		}
+		if err := p.r.discard(int(min(size-44, 1<<30))); err != nil { // extensible data
+			return err
+		}
+		if sig, err = p.uint32(); err != nil || sig != sigLocator64 {
+			return fmt.Errorf("no zip64 end locator: %#08x, %v", sig, err)
+		}
+		if err := p.r.discard(16); err != nil {
+			return err
+		}
+		if sig, err = p.uint32(); err != nil {
+			return err
+		}
+	}
+	if sig != sigEnd {
 		return fmt.Errorf("unexpected signature %#08x", sig)
 	}
-	// What follows (the end records, the archive comment) is not compared.
-	for _, e := range p.entries {
-		if !e.matched {
-			return fmt.Errorf("entry %q is missing from the central directory", e.name)
-		}
+	b, err := p.read(16)
+	if err != nil {
+		return err
+	}
+	// Each field holds the value, or all ones if a zip64 end record does.
+	ok := func(field, max, want uint64) bool { return field == want || zip64 && field == max }
+	if binary.LittleEndian.Uint16(b) != 0 || binary.LittleEndian.Uint16(b[2:]) != 0 ||
+		!ok(uint64(binary.LittleEndian.Uint16(b[4:])), 0xffff, dir.records) ||
+		!ok(uint64(binary.LittleEndian.Uint16(b[6:])), 0xffff, dir.records) ||
+		!ok(uint64(binary.LittleEndian.Uint32(b[8:])), u32max, dir.size) ||
+		!ok(uint64(binary.LittleEndian.Uint32(b[12:])), u32max, dir.offset) {
+		return errors.New("end record does not match the central directory")
 	}
 	return nil
 }
