@@ -108,17 +108,34 @@ func run(registry, out string) error {
 	return nil
 }
 
-// baseRootFS is a tiny stand-in for a distribution's root file system.
+// baseRootFS is a tiny stand-in for a distribution's root file system,
+// with the runtime the image is named after.
 func baseRootFS(name string) []imagebuild.File {
-	return []imagebuild.File{
+	fs := []imagebuild.File{
 		imagebuild.Dir("/bin"), imagebuild.Dir("/etc"), imagebuild.Dir("/usr/bin"), imagebuild.Dir("/usr/local/bin"),
-		imagebuild.Dir("/tmp").WithMode(0o1777), imagebuild.Dir("/var/log"), imagebuild.Dir("/root"),
-		imagebuild.Exe("/bin/sh", "#!stand-in for "+name+"\n"),
-		imagebuild.Exe("/bin/bash", "#!stand-in for bash\n"),
+		imagebuild.Dir("/tmp").WithMode(0o1777), imagebuild.Dir("/var/log"), imagebuild.Dir("/root").WithMode(0o700),
+		imagebuild.Exe("/bin/sh", "\x7fELF stand-in for dash\n"),
+		imagebuild.Exe("/bin/bash", "\x7fELF stand-in for bash\n"),
+		imagebuild.Exe("/usr/bin/env", "\x7fELF stand-in for env\n"),
 		imagebuild.Reg("/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n# "+name+"\n"),
-		imagebuild.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\napp:x:1000:1000::/app:/bin/sh\n"),
-		imagebuild.Reg("/etc/group", "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n"),
+		imagebuild.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\npostgres:x:999:999::/var/lib/postgresql:/bin/bash\n"),
+		imagebuild.Reg("/etc/group", "root:x:0:\nnogroup:x:65534:\npostgres:x:999:\n"),
 	}
+	switch runtime, _, _ := strings.Cut(name, ":"); runtime {
+	case "eclipse-temurin":
+		fs = append(fs, imagebuild.Dir("/opt/java/openjdk/bin"), imagebuild.Exe("/opt/java/openjdk/bin/java", "\x7fELF stand-in for java\n"),
+			imagebuild.Symlink("/usr/bin/java", "../../opt/java/openjdk/bin/java"))
+	case "python":
+		fs = append(fs, imagebuild.Exe("/usr/local/bin/python3.13", "\x7fELF stand-in for python\n"), imagebuild.Symlink("/usr/local/bin/python3", "python3.13"))
+	case "ruby":
+		fs = append(fs, imagebuild.Exe("/usr/local/bin/ruby", "\x7fELF stand-in for ruby\n"),
+			imagebuild.Exe("/usr/local/bin/bundle", "#!/usr/bin/env ruby\nload Gem.bin_path('bundler', 'bundle')\n"))
+	case "postgres":
+		fs = append(fs, imagebuild.Dir("/usr/lib/postgresql/16/bin"), imagebuild.Exe("/usr/lib/postgresql/16/bin/postgres", "\x7fELF stand-in for postgres\n"),
+			imagebuild.Symlink("/usr/bin/postgres", "/usr/lib/postgresql/16/bin/postgres"),
+			imagebuild.Dir("/var/lib/postgresql").Owned(999, 999))
+	}
+	return fs
 }
 
 // noise is what every rebuild writes anew: package lists, logs, caches.
