@@ -249,6 +249,20 @@ func TestCheckMultiPlatform(t *testing.T) {
 		t.Errorf("index with a new architecture (-want +got):\n%s", diff)
 	}
 
+	// update refreshes the index-moved pin to the current index and
+	// leaves the current platform pins alone (this plan is not written).
+	p, err := Update(t.Context(), []*config.Image{img})
+	if err != nil || len(p.Files) != 1 {
+		t.Fatalf("Update: %v, %d files", err, len(p.Files))
+	}
+	wantSrc := "FROM " + ref + "@" + amdD + "\n" +
+		"FROM " + ref + "@" + idx2 + "\n" +
+		"FROM --platform=linux/arm64 " + ref + "@" + armD + "\n" +
+		"FROM --platform=$BUILDPLATFORM " + ref + "@" + idx2 + "\n"
+	if diff := cmp.Diff(wantSrc, string(p.Files[0].New)); diff != "" {
+		t.Errorf("planned Dockerfile (-want +got):\n%s", diff)
+	}
+
 	// amd64 is rebuilt: stale for amd64 pins, not for the arm64 one.
 	amd2 := newImage(t, 13, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	amd2D := digestOf(t, amd2)
@@ -266,7 +280,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 	// update pins the index digest (as Renovate does) and leaves the
 	// current platform pin alone.
 	update(t, img)
-	wantSrc := "FROM " + ref + "@" + idx3 + "\n" +
+	wantSrc = "FROM " + ref + "@" + idx3 + "\n" +
 		"FROM " + ref + "@" + idx3 + "\n" +
 		"FROM --platform=linux/arm64 " + ref + "@" + armD + "\n" +
 		"FROM --platform=$BUILDPLATFORM " + ref + "@" + idx3 + "\n"

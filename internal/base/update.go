@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -118,8 +119,8 @@ func (p *Plan) Write() error {
 }
 
 // Diff returns a unified diff of old and new, line by line, with three
-// lines of context, naming the files a/name and b/name. It is empty when
-// they are equal.
+// lines of context, naming the files a/name and b/name (name itself when
+// it is absolute). It is empty when they are equal.
 func Diff(name string, old, new []byte) string {
 	if string(old) == string(new) {
 		return ""
@@ -142,7 +143,11 @@ func Diff(name string, old, new []byte) string {
 	}
 	const ctxLines = 3
 	var b2 strings.Builder
-	fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+	if filepath.IsAbs(name) {
+		fmt.Fprintf(&b2, "--- %s\n+++ %s\n", name, name)
+	} else {
+		fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+	}
 	for i := 0; i < len(ls); {
 		if ls[i].op == diffmatchpatch.DiffEqual {
 			i++
