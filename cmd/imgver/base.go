@@ -412,7 +412,7 @@ func writeBaseText(out io.Writer, reps []base.Report) {
 		}
 	}
 	if total > 0 {
-		fmt.Fprintf(out, "%d bases: %s\n", total, strings.Join(parts, ", "))
+		fmt.Fprintf(out, "%s: %s\n", plural(total, "base"), strings.Join(parts, ", "))
 	}
 }
 
@@ -480,5 +480,13 @@ func writeUpdateText(out io.Writer, plan *base.Plan) {
 			}
 		}
 	}
-	fmt.Fprintf(out, "%d bases pinned in %d files\n", n, len(plan.Files))
+	fmt.Fprintf(out, "%s pinned in %s\n", plural(n, "base"), plural(len(plan.Files), "file"))
+}
+
+// plural is "1 base", "2 bases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

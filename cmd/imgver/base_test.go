@@ -147,7 +147,7 @@ func TestBaseCheckUpdate(t *testing.T) {
 	want := baseRunResult{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: unpinned (a mutable tag without digest)
     current:  $D1
 db: skipped: no dockerfile
-1 bases: 1 unpinned
+1 base: 1 unpinned
 `}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
 		t.Errorf("check unpinned (-want +got):\n%s", diff)
@@ -175,7 +175,7 @@ db: skipped: no dockerfile
 	got = r.run(digests, "base", "update")
 	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
 db: skipped: no dockerfile
-1 bases pinned in 1 files
+1 base pinned in 1 file
 `}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
 		t.Errorf("update (-want +got):\n%s", diff)
@@ -186,7 +186,7 @@ db: skipped: no dockerfile
 
 	got = r.run(digests, "base", "check", "app")
 	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-current (the manifest digest)
-1 bases: 1 pinned-current
+1 base: 1 pinned-current
 `}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
 		t.Errorf("check after update (-want +got):\n%s", diff)
@@ -200,7 +200,7 @@ db: skipped: no dockerfile
     pinned:   $D1
     current:  $D2
     created:  2026-02-03T04:05:06Z
-1 bases: 1 pinned-stale
+1 base: 1 pinned-stale
 `}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
 		t.Errorf("check after rebuild (-want +got):\n%s", diff)
@@ -308,7 +308,7 @@ func TestBaseErrors(t *testing.T) {
     current:  $D
     not updatable: the reference is built from ARG values; pin it by changing the ARG
     warning: mutable-tag: tag "3.13-slim" has 2 version component(s), fewer than 3: it is shared by patch releases and moves with them
-1 bases: 1 unpinned
+1 base: 1 unpinned
 `, ""},
 		{"ARG update", []string{"base", "update"}, 1, `py: $DIR/py/Dockerfile:2: $REG/lib/py:${V}-slim: not updated: the reference is built from ARG values; pin it by changing the ARG
 0 bases pinned in 0 files

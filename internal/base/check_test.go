@@ -436,3 +436,49 @@ func TestMutableTag(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAllOrNothing: when writing the second Dockerfile fails, the first
+// is put back; a file changed since Update read it is not overwritten.
+func TestWriteAllOrNothing(t *testing.T) {
+	reg := testRegistry(t)
+	ref := reg + "/lib/w:1.0.0"
+	pushImage(t, ref, newImage(t, 50, time.Unix(0, 0)))
+	a := writeDockerfile(t, "FROM "+ref+"\n")
+	b := writeDockerfile(t, "FROM "+ref+" AS b\n")
+	b.Name = "b"
+	srcA, srcB := readFile(t, a.Dockerfile), readFile(t, b.Dockerfile)
+
+	p, err := Update(t.Context(), []*config.Image{a, b})
+	if err != nil || len(p.Files) != 2 {
+		t.Fatalf("Update: %v, %d files", err, len(p.Files))
+	}
+	orig := writeFile
+	t.Cleanup(func() { writeFile = orig })
+	boom := errors.New("disk full")
+	writeFile = func(path string, data []byte) error {
+		if path == b.Dockerfile {
+			return boom
+		}
+		return orig(path, data)
+	}
+	if err := p.Write(); !errors.Is(err, boom) {
+		t.Fatalf("Write: %v, want %v", err, boom)
+	}
+	if got := readFile(t, a.Dockerfile); got != srcA {
+		t.Errorf("first Dockerfile not restored:\n%s", got)
+	}
+	if got := readFile(t, b.Dockerfile); got != srcB {
+		t.Errorf("second Dockerfile changed:\n%s", got)
+	}
+
+	writeFile = orig
+	if err := os.WriteFile(b.Dockerfile, []byte("FROM x:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(); !errors.Is(err, ErrModified) {
+		t.Errorf("Write after an edit: %v, want ErrModified", err)
+	}
+	if got := readFile(t, a.Dockerfile); got != srcA {
+		t.Errorf("first Dockerfile written although the second was modified:\n%s", got)
+	}
+}
