@@ -422,7 +422,7 @@ func describe(r base.Result) string {
 	case base.StatusPinnedCurrent:
 		switch r.Match {
 		case base.MatchIndex:
-			return "pinned-current (the index digest, " + r.Platform + ")"
+			return "pinned-current (the index digest)"
 		case base.MatchManifest:
 			return "pinned-current (the manifest digest)"
 		case base.MatchPlatform:

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -109,6 +110,91 @@ func (r *baseRepo) push(ref string, seed int64, created time.Time) string {
 		r.t.Fatal(err)
 	}
 	return d.String()
+}
+
+// pushIndex pushes an index of the given images (platform -> image) under
+// repo:tag and returns its digest.
+func (r *baseRepo) pushIndex(ref string, imgs map[string]v1.Image) string {
+	r.t.Helper()
+	var idx v1.ImageIndex = empty.Index
+	for _, p := range []string{"linux/amd64", "linux/arm64", "linux/s390x"} {
+		img, ok := imgs[p]
+		if !ok {
+			continue
+		}
+		pl, err := v1.ParsePlatform(p)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
+	}
+	tag, err := name.NewTag(r.reg + "/" + ref)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		r.t.Fatal(err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return d.String()
+}
+
+func seededImage(t *testing.T, seed int64) v1.Image {
+	t.Helper()
+	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func digest(t *testing.T, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// TestBaseMultiPlatform: a FROM pinned to the linux/amd64 manifest of an
+// index stays current when the index gains an architecture; update pins
+// the index digest of an unpinned FROM.
+func TestBaseMultiPlatform(t *testing.T) {
+	t.Parallel()
+	r := newBaseRepo(t, map[string]string{
+		"web": "FROM $REG/lib/node:20.11.1@$AMD\nFROM --platform=linux/arm64 $REG/lib/node:20.11.1\n",
+	})
+	amd, arm := seededImage(t, 5), seededImage(t, 6)
+	amdD, armD := digest(t, amd), digest(t, arm)
+	r.write("web/Dockerfile", strings.ReplaceAll(r.read("web/Dockerfile"), "$AMD", amdD))
+	idx1 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm})
+	idx2 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": seededImage(t, 7)})
+	digests := map[string]string{amdD: "$AMD", armD: "$ARM", idx1: "$IDX1", idx2: "$IDX2"}
+
+	got := r.run(digests, "base", "check")
+	want := baseRunResult{code: 1, stdout: `web: $DIR/web/Dockerfile:1: $REG/lib/node:20.11.1@$AMD: pinned-current (the linux/amd64 manifest in the index)
+web: $DIR/web/Dockerfile:2: $REG/lib/node:20.11.1: unpinned (a mutable tag without digest)
+    current:  $IDX2 (index), $ARM (linux/arm64)
+2 bases: 1 pinned-current, 1 unpinned
+`}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+		t.Errorf("check (-want +got):\n%s", diff)
+	}
+	if got := r.run(digests, "base", "update"); got.code != 0 {
+		t.Fatalf("update: %+v", got)
+	}
+	wantSrc := "FROM $REG/lib/node:20.11.1@$AMD\nFROM --platform=linux/arm64 $REG/lib/node:20.11.1@$IDX2\n"
+	if got := r.run(digests, "base", "check"); got.code != 0 || !strings.Contains(got.stdout, "@$IDX2: pinned-current (the index digest)") {
+		t.Errorf("check after update: %+v", got)
+	}
+	src := strings.NewReplacer(r.reg, "$REG", amdD, "$AMD", idx2, "$IDX2").Replace(r.read("web/Dockerfile"))
+	if diff := cmp.Diff(wantSrc, src); diff != "" {
+		t.Errorf("Dockerfile after update (-want +got):\n%s", diff)
+	}
 }
 
 // baseRunResult is what one in-process imgver run gave.

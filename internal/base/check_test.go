@@ -388,7 +388,7 @@ func TestUpdateARG(t *testing.T) {
 func TestParseReference(t *testing.T) {
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 	type ref struct {
-		Tag         string
+		Repo, Tag   string // RepositoryStr and TagStr
 		HasTag      bool
 		ImplicitTag bool
 		Digest      string
@@ -398,12 +398,12 @@ func TestParseReference(t *testing.T) {
 		in   string
 		want ref
 	}{
-		{"python:3.13-slim", ref{"index.docker.io/library/python:3.13-slim", true, false, "", "python:3.13-slim"}},
-		{"python", ref{"index.docker.io/library/python:latest", true, true, "", "python:latest"}},
-		{"localhost:5000/a/b:1.2.3", ref{"localhost:5000/a/b:1.2.3", true, false, "", "localhost:5000/a/b:1.2.3"}},
-		{"localhost:5000/a/b", ref{"localhost:5000/a/b:latest", true, true, "", "localhost:5000/a/b:latest"}},
-		{"python:3.13@" + dig, ref{"index.docker.io/library/python:3.13", true, false, dig, "python:3.13"}},
-		{"localhost:5000/a/b@" + dig, ref{"", false, false, dig, ""}},
+		{"python:3.13-slim", ref{"library/python", "3.13-slim", true, false, "", "python:3.13-slim"}},
+		{"python", ref{"library/python", "latest", true, true, "", "python:latest"}},
+		{"localhost:5000/a/b:1.2.3", ref{"a/b", "1.2.3", true, false, "", "localhost:5000/a/b:1.2.3"}},
+		{"localhost:5000/a/b", ref{"a/b", "latest", true, true, "", "localhost:5000/a/b:latest"}},
+		{"python:3.13@" + dig, ref{"library/python", "3.13", true, false, dig, "python:3.13"}},
+		{"localhost:5000/a/b@" + dig, ref{"a/b", "", false, false, dig, ""}},
 	}
 	for _, tc := range tests {
 		r, err := parseReference(tc.in)
@@ -411,9 +411,12 @@ func TestParseReference(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		got := ref{HasTag: r.hasTag, ImplicitTag: r.implicitTag, Digest: r.digest, Named: r.named}
+		got := ref{Repo: r.repo.RepositoryStr(), HasTag: r.hasTag, ImplicitTag: r.implicitTag, Digest: r.digest, Named: r.named}
 		if r.hasTag {
-			got.Tag = r.tag.Name()
+			got.Tag = r.tag.TagStr()
+			if r.tag.Context() != r.repo {
+				t.Errorf("%s: tag repository %v, repository %v", tc.in, r.tag.Context(), r.repo)
+			}
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
