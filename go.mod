@@ -1,6 +1,6 @@
 module github.com/imgver/imgver
 
-go 1.26.0
+go 1.25.0
 
 toolchain go1.26.8
 
@@ -9,10 +9,10 @@ require (
 	github.com/google/go-containerregistry v0.20.7
 	github.com/google/renameio/v2 v2.0.2
 	github.com/hashicorp/hcl/v2 v2.25.0
-	github.com/moby/buildkit v0.30.0
+	github.com/moby/buildkit v0.27.1
 	github.com/sergi/go-diff v1.4.0
 	github.com/spf13/cobra v1.10.2
-	golang.org/x/sync v0.24.0
+	golang.org/x/sync v0.22.0
 )
 
 require (
