@@ -219,8 +219,13 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if ue != nil {
 		// Show what was found, then fail: nothing is written.
-		if o.format == "text" {
+		switch o.format {
+		case "text":
 			writeBaseText(out, plan.Reports)
+		case "json":
+			if err := writeBaseJSON(out, plan.Reports, nil); err != nil {
+				return err
+			}
 		}
 		errs := make([]error, 0, len(ue.Results)+1)
 		for _, r := range ue.Results {

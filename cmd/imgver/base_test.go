@@ -258,6 +258,20 @@ db: skipped: no dockerfile
 		t.Errorf("--dry-run wrote the Dockerfile:\n%s", after)
 	}
 
+	got = r.run(digests, "base", "update", "--dry-run", "--format", "json")
+	var plan struct {
+		Files []struct{ Path, Diff string } `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(got.stdout), &plan); err != nil || got.code != 1 {
+		t.Fatalf("update --dry-run --format json: exit %d, %v\n%s", got.code, err, got.stdout)
+	}
+	if len(plan.Files) != 1 || plan.Files[0].Path != "$DIR/app/Dockerfile" || !strings.Contains(plan.Files[0].Diff, "+FROM $REG/lib/base:1.2.3@$D1 AS build\n") {
+		t.Errorf("update --dry-run --format json: %+v", plan)
+	}
+	if after := r.read("app/Dockerfile"); after != before {
+		t.Errorf("--dry-run --format json wrote the Dockerfile:\n%s", after)
+	}
+
 	got = r.run(digests, "base", "update")
 	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
 db: skipped: no dockerfile
