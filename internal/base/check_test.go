@@ -350,7 +350,7 @@ func TestCheckWithoutRegistry(t *testing.T) {
 	if diff := cmp.Diff(want, verdicts(rs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	for i, s := range []string{"", "ARG [V] has no default", "--platform=nope", "parsing reference"} {
+	for i, s := range []string{"", "ARG V has no default", "--platform=nope", "parsing reference"} {
 		if !strings.Contains(rs[i].Error, s) {
 			t.Errorf("result %d: error %q does not say %q", i, rs[i].Error, s)
 		}
@@ -370,15 +370,17 @@ func TestUpdateARG(t *testing.T) {
 	t.Parallel()
 	reg := testRegistry(t)
 	pushImage(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
-	src := "ARG V=3.13\nFROM " + reg + "/lib/py:${V}-slim\n"
+	// W has no default, but ${W:-3.13} does.
+	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
 	img := writeDockerfile(t, src)
 	p := update(t, img)
 	if len(p.Files) != 0 {
 		t.Errorf("update planned %d files, want none", len(p.Files))
 	}
-	r := p.Reports[0].Results[0]
-	if r.Status != StatusUnpinned || !strings.Contains(r.NotUpdatable, "ARG") || r.Resolved != reg+"/lib/py:3.13-slim" {
-		t.Errorf("result = %+v", r)
+	for _, r := range p.Reports[0].Results {
+		if r.Status != StatusUnpinned || !strings.Contains(r.NotUpdatable, "ARG") || r.Resolved != reg+"/lib/py:3.13-slim" {
+			t.Errorf("result = %+v", r)
+		}
 	}
 	if got := readFile(t, img.Dockerfile); got != src {
 		t.Errorf("Dockerfile changed:\n%s", got)
@@ -422,7 +424,7 @@ func TestParseReference(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
 		}
 	}
-	for _, bad := range []string{"Python:3", "a@sha256:12", "a:b:c", "a@b@c"} {
+	for _, bad := range []string{"Python:3", "a@sha256:12", "a:b:c", "a@b@c", "python:-slim", "/python:3", "a//b:1", "a-:1", "localhost:5000/-a@sha256:0000000000000000000000000000000000000000000000000000000000000001"} {
 		if _, err := parseReference(bad); err == nil {
 			t.Errorf("parseReference(%q): no error", bad)
 		}
