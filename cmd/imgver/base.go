@@ -219,8 +219,13 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if ue != nil {
 		// Show what was found, then fail: nothing is written.
-		if o.format == "text" {
+		switch o.format {
+		case "text":
 			writeBaseText(out, plan.Reports)
+		case "json":
+			if err := writeBaseJSON(out, plan.Reports, nil); err != nil {
+				return err
+			}
 		}
 		errs := make([]error, 0, len(ue.Results)+1)
 		for _, r := range ue.Results {
@@ -412,7 +417,7 @@ func writeBaseText(out io.Writer, reps []base.Report) {
 		}
 	}
 	if total > 0 {
-		fmt.Fprintf(out, "%d bases: %s\n", total, strings.Join(parts, ", "))
+		fmt.Fprintf(out, "%s: %s\n", plural(total, "base"), strings.Join(parts, ", "))
 	}
 }
 
@@ -422,7 +427,7 @@ func describe(r base.Result) string {
 	case base.StatusPinnedCurrent:
 		switch r.Match {
 		case base.MatchIndex:
-			return "pinned-current (the index digest, " + r.Platform + ")"
+			return "pinned-current (the index digest)"
 		case base.MatchManifest:
 			return "pinned-current (the manifest digest)"
 		case base.MatchPlatform:
@@ -480,5 +485,13 @@ func writeUpdateText(out io.Writer, plan *base.Plan) {
 			}
 		}
 	}
-	fmt.Fprintf(out, "%d bases pinned in %d files\n", n, len(plan.Files))
+	fmt.Fprintf(out, "%s pinned in %s\n", plural(n, "base"), plural(len(plan.Files), "file"))
+}
+
+// plural is "1 base", "2 bases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
