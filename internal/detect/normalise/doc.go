@@ -49,7 +49,8 @@
 // the order of entries, timestamps, extra fields (extended timestamps 0x5455,
 // unix uid/gid 0x7875, zip64 and alignment fields), compression method and
 // level, flags, the "version needed", the entry comments and the archive
-// comment (neither is extracted, and build tools stamp them).
+// comment (neither is extracted, and build tools stamp them). The sizes and
+// CRC-32 in the central directory must match what was read.
 //
 // The canonical form lists the entries sorted by name (entries whose name
 // repeats are all kept, ordered by the rest of their record), each as
@@ -66,14 +67,17 @@
 //   - In META-INF/maven/**/pom.properties, lines starting with '#' are
 //     dropped: Maven writes the build date there as a comment.
 //
-// Not applicable: encrypted entries, methods other than stored and deflate,
-// a stored entry with a data descriptor and no size in its local header,
-// sizes or CRC-32 that do not match the content, local entries and central
-// directory records that do not pair up, end records (zip64 ones included)
-// whose entry count, size or offset of the central directory differ from
-// what was read (a reader trusting them would see other entries), and anything before the first local header (a
-// launch script prepended to an executable jar). More than 1<<20 entries is
-// not applicable either: the entry list is the one thing kept per entry.
+// Not applicable: encrypted entries; methods other than stored and deflate;
+// a stored entry with a data descriptor and no size in its local header (as
+// Go's archive/zip writes them: its end cannot be found when streaming);
+// sizes or CRC-32 that do not match the content; local entries and central
+// directory records that do not pair up; end records (zip64 ones included)
+// whose entry count or central directory size or offset differ from what was
+// read (a reader trusting them would see other entries), or that are not
+// last in the file with their comment (readers search for them from the
+// end), or a comment holding an end record; anything before the
+// first local header (a launch script prepended to an executable jar); more
+// than 1<<20 entries.
 //
 // Nested archives may decompress, all levels together, to at most 1 GiB
 // plus 64 times the bytes of the outer archive read so far; more (a nested
@@ -81,9 +85,9 @@
 // linear in the file size, as it is for one level of deflate (at most 1032
 // times).
 //
-// Memory is bounded by the nesting depth, not the file size: per archive
-// level a 32 KiB read buffer, a 32 KiB copy buffer, one flate decompressor
-// and a small record per entry.
+// Memory does not grow with the file size: per archive level (at most 5) a
+// 32 KiB read buffer, a 32 KiB copy buffer and one flate decompressor, plus a
+// record per entry (its name and 32-byte digest) until the end.
 //
 // # gzip
 //

@@ -81,6 +81,8 @@ func (zipNormaliser) Digest(r io.Reader) (string, error) {
 type zipEntry struct {
 	name    string
 	crc     uint32
+	csize   uint64   // compressed size, as read
+	usize   uint64   // uncompressed size, as read
 	nested  bool     // sum is the digest of the entry as a zip
 	sum     [32]byte // sha256 of the (normalised) content
 	hasMode bool     // written on a unix host
@@ -305,7 +307,7 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 	if sig != sigEnd {
 		return fmt.Errorf("unexpected signature %#08x", sig)
 	}
-	b, err := p.read(16)
+	b, err := p.read(18)
 	if err != nil {
 		return err
 	}
@@ -317,6 +319,18 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 		!ok(uint64(binary.LittleEndian.Uint32(b[8:])), u32max, dir.size) ||
 		!ok(uint64(binary.LittleEndian.Uint32(b[12:])), u32max, dir.offset) {
 		return errors.New("end record does not match the central directory")
+	}
+	// Readers look for the end record from the end of the file: the
+	// comment must end the file, and not hold another end record.
+	comment, err := p.read(int(binary.LittleEndian.Uint16(b[16:])))
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(comment, []byte("PK\x05\x06")) {
+		return errors.New("archive comment holds an end record")
+	}
+	if _, err := p.r.br.Peek(1); err != io.EOF {
+		return fmt.Errorf("data after the archive comment (%v)", err)
 	}
 	return nil
 }
@@ -435,8 +449,8 @@ func (p *zipParser) local() error {
 	if err := p.content(&e, er); err != nil {
 		return err
 	}
-	e.crc = er.crc
 	consumed := p.r.n - start
+	e.crc, e.csize, e.usize = er.crc, consumed, er.n
 
 	if descriptor {
 		err = p.descriptor(name, er.crc, consumed, er.n)
@@ -564,9 +578,7 @@ func (p *zipParser) central() error {
 	if err != nil {
 		return err
 	}
-	if offset == u32max {
-		offset = zip64Offset(extra, csize, usize)
-	}
+	csize, usize, offset = zip64Central(extra, csize, usize, offset)
 	if err := p.r.discard(commentLen); err != nil {
 		return err
 	}
@@ -576,8 +588,8 @@ func (p *zipParser) central() error {
 	}
 	delete(p.byOffset, offset)
 	e := &p.entries[i]
-	if e.crc != crc {
-		return fmt.Errorf("entry %q: crc %#08x, central directory says %#08x", name, e.crc, crc)
+	if e.crc != crc || e.csize != csize || e.usize != usize {
+		return fmt.Errorf("entry %q: central directory does not match the content", name)
 	}
 	e.matched = true
 	if host := madeBy >> 8; host == hostUnix || host == hostMacOS {
@@ -586,11 +598,14 @@ func (p *zipParser) central() error {
 	return nil
 }
 
-// zip64Offset returns the local header offset from the zip64 extended
-// information extra field of a central directory record: after the
-// uncompressed and compressed sizes, each there only if 0xffffffff in the
-// record. It returns u32max, matching no entry, if the field is missing.
-func zip64Offset(extra []byte, csize, usize uint64) uint64 {
+// zip64Central returns the sizes and local header offset of a central
+// directory record, from the zip64 extended information extra field for
+// those that are 0xffffffff in the record: uncompressed size, compressed
+// size, offset, in that order, each there only if needed.
+func zip64Central(extra []byte, csize, usize, offset uint64) (uint64, uint64, uint64) {
+	if csize != u32max && usize != u32max && offset != u32max {
+		return csize, usize, offset
+	}
 	for len(extra) >= 4 {
 		id := binary.LittleEndian.Uint16(extra)
 		n := int(binary.LittleEndian.Uint16(extra[2:]))
@@ -600,19 +615,16 @@ func zip64Offset(extra []byte, csize, usize uint64) uint64 {
 		}
 		if id == 1 {
 			f := extra[:n]
-			for _, size := range []uint64{usize, csize} {
-				if size == u32max && len(f) >= 8 {
-					f = f[8:]
+			for _, v := range []*uint64{&usize, &csize, &offset} {
+				if *v == u32max && len(f) >= 8 {
+					*v, f = binary.LittleEndian.Uint64(f), f[8:]
 				}
-			}
-			if len(f) >= 8 {
-				return binary.LittleEndian.Uint64(f)
 			}
 			break
 		}
 		extra = extra[n:]
 	}
-	return u32max
+	return csize, usize, offset
 }
 
 // commentStripper drops the lines that start with '#' (Maven's build date in
