@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"maps"
 	"math/rand"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,19 +55,7 @@ func newBaseRepo(t *testing.T, dockerfiles map[string]string) *baseRepo {
 	return r
 }
 
-func sortedNames(m map[string]string) []string {
-	var names []string
-	for k := range m {
-		names = append(names, k)
-	}
-	// Small maps: insertion sort keeps the test free of extra imports.
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && names[j] < names[j-1]; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
-		}
-	}
-	return names
-}
+func sortedNames(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (r *baseRepo) write(rel, content string) {
 	r.t.Helper()
@@ -401,7 +391,7 @@ func TestBaseErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown image", []string{"base", "check", "nope"}, 2, "", `imgver: unknown image "nope" (known: py)` + "\n"},
-		{"bad format", []string{"base", "check", "--format", "xml"}, 2, "", `imgver: invalid --format "xml": want text, json or github` + "\n"},
+		{"bad format", []string{"base", "check", "--format", "xml"}, 2, "", `imgver: unknown --format "xml" (want text, json, github)` + "\n"},
 		{"bad platform", []string{"base", "update", "--platform", "amd64"}, 2, "", `imgver: parsing platform "amd64": want os/arch[/variant]` + "\n"},
 		{"ARG check", []string{"base", "check"}, 1, `py: $DIR/py/Dockerfile:2: $REG/lib/py:${V}-slim: unpinned (a mutable tag without digest)
     resolved: $REG/lib/py:3.13-slim
@@ -428,5 +418,39 @@ func TestBaseBadDockerfile(t *testing.T) {
 	got := r.run(nil, "base", "check")
 	if got.code != 2 || !strings.HasPrefix(got.stderr, "imgver: parsing $DIR/x/Dockerfile of \"x\": line 1: ") {
 		t.Errorf("got %+v", got)
+	}
+}
+
+// TestBaseUpdateUnpin: --unpin unpins the automatically pinned images whose
+// base is stale, leaves a manual pin, and --dry-run writes nothing.
+func TestBaseUpdateUnpin(t *testing.T) {
+	r := newBaseRepo(t, map[string]string{
+		"app":  "FROM $REG/lib/base:1.2.3\n",
+		"tool": "FROM $REG/lib/base:1.2.3\n",
+		"db":   "FROM $REG/lib/other:2.0.0\n",
+	})
+	r.push("lib/base:1.2.3", 1, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.push("lib/other:2.0.0", 3, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if got := r.run(nil, "base", "update"); got.code != 0 {
+		t.Fatalf("update: %+v", got)
+	}
+	const pins = "app_VER=\"v1.0.0\"\nexport tool_VER=\"v1.0.0\"\ndb_VER=\"v1.0.0\"\n"
+	r.write("scripts/image_versions.src", pins)
+	r.push("lib/base:1.2.3", 2, time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)) // upstream rebuild
+
+	got := r.run(nil, "base", "update", "--unpin", "--dry-run")
+	if got.code != 1 || r.read("scripts/image_versions.src") != pins {
+		t.Fatalf("--dry-run: %+v\npins: %s", got, r.read("scripts/image_versions.src"))
+	}
+	got = r.run(nil, "base", "update", "--unpin")
+	if got.code != 0 || !strings.Contains(got.stderr, "app: pinned v1.0.0 -> unpinned (stale base)") ||
+		!strings.Contains(got.stderr, "tool has a stale base but a manual pin: left pinned") {
+		t.Fatalf("--unpin: %+v", got)
+	}
+	if want := "export tool_VER=\"v1.0.0\"\ndb_VER=\"v1.0.0\"\n"; r.read("scripts/image_versions.src") != want {
+		t.Errorf("pin file:\n%s\nwant:\n%s", r.read("scripts/image_versions.src"), want)
+	}
+	if got := r.run(nil, "base", "check"); got.code != 0 {
+		t.Errorf("check after update --unpin: %+v", got)
 	}
 }
