@@ -98,7 +98,7 @@ Exit status: 0 when every base is current, 1 when one is stale or unpinned,
 2 on error.
 
 With --format github, the lines stale=NAMES and unpinned=NAMES (image names
-separated by spaces) are appended to $GITHUB_OUTPUT, or printed when it is
+separated by commas) are appended to $GITHUB_OUTPUT, or printed when it is
 unset.
 
 ` + baseJSONSchema,
