@@ -1,6 +1,6 @@
 module github.com/imgver/imgver
 
-go 1.25.5
+go 1.25.0
 
 toolchain go1.26.8
 
@@ -11,7 +11,7 @@ require (
 	github.com/google/renameio/v2 v2.0.2
 	github.com/hashicorp/hcl/v2 v2.25.0
 	github.com/klauspost/compress v1.20.2
-	github.com/moby/buildkit v0.30.0
+	github.com/moby/buildkit v0.27.1
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/sergi/go-diff v1.4.0
 	github.com/spf13/cobra v1.10.2
@@ -61,3 +61,5 @@ require (
 	golang.org/x/tools v0.49.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+tool github.com/google/go-containerregistry/cmd/crane

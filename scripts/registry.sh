@@ -8,7 +8,8 @@
 #   scripts/registry.sh addr    # prints the address of the running registry
 #
 # State (pid, address, config, storage) lives in $IMGVER_REGISTRY_DIR,
-# default ${TMPDIR:-/tmp}/imgver-registry.
+# default ${TMPDIR:-/tmp}/imgver-registry. $IMGVER_REGISTRY_PORT fixes the
+# port (the demo uses 5000); by default a free one is picked.
 set -euo pipefail
 
 state=${IMGVER_REGISTRY_DIR:-${TMPDIR:-/tmp}/imgver-registry}
@@ -37,9 +38,17 @@ start() {
   install_registry
   rm -rf "$state"
   mkdir -p "$state/data"
-  for _ in $(seq 1 20); do
-    port=$((20000 + RANDOM % 40000))
-    listening "$port" && continue
+  tries=20
+  [ -n "${IMGVER_REGISTRY_PORT:-}" ] && tries=1
+  for _ in $(seq 1 $tries); do
+    port=${IMGVER_REGISTRY_PORT:-$((20000 + RANDOM % 40000))}
+    if listening "$port"; then
+      if [ -n "${IMGVER_REGISTRY_PORT:-}" ]; then
+        echo "registry.sh: port $port is taken by another program" >&2
+        exit 2
+      fi
+      continue
+    fi
     cat >"$state/config.yml" <<YAML
 version: 0.1
 log:

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/release"
 )
 
 // baseOptions are the flags of imgver base check and update.
@@ -22,6 +23,7 @@ type baseOptions struct {
 	format   string
 	platform string
 	dryRun   bool
+	unpin    bool
 }
 
 // baseJSONSchema documents --format json; keep it in step with
@@ -96,7 +98,7 @@ Exit status: 0 when every base is current, 1 when one is stale or unpinned,
 2 on error.
 
 With --format github, the lines stale=NAMES and unpinned=NAMES (image names
-separated by spaces) are appended to $GITHUB_OUTPUT, or printed when it is
+separated by commas) are appended to $GITHUB_OUTPUT, or printed when it is
 unset.
 
 ` + baseJSONSchema,
@@ -147,17 +149,16 @@ or printed when it is unset.
 	}
 	o.addFlags(cmd)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the changes and write nothing")
+	cmd.Flags().BoolVar(&o.unpin, "unpin", false, "also unpin (automatic pins only) the images whose base is pinned-stale, so that they are rebuilt")
 	return cmd
 }
 
 // validate checks the flags and turns them into options for package base.
-func (o *baseOptions) validate() ([]base.Option, error) {
-	switch o.format {
-	case "text", "json", "github":
-	default:
-		return nil, fmt.Errorf("invalid --format %q: want text, json or github", o.format)
+func (o *baseOptions) validate(ctx context.Context) ([]base.Option, error) {
+	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
+		return nil, err
 	}
-	return []base.Option{base.WithPlatform(o.platform)}, nil
+	return []base.Option{base.WithPlatform(o.platform), base.WithRemoteOptions(remoteOptions(ctx)...)}, nil
 }
 
 // images returns the named images, or all of them.
@@ -173,7 +174,7 @@ func (o *baseOptions) images(names []string) ([]*config.Image, error) {
 }
 
 func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
-	opts, err := o.validate()
+	opts, err := o.validate(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,9 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
 		}
 	case "github":
 		stale, unpinned := imagesWith(reps, base.StatusPinnedStale), imagesWith(reps, base.StatusUnpinned)
-		if err := githubOutput(out, "stale="+strings.Join(stale, " "), "unpinned="+strings.Join(unpinned, " ")); err != nil {
+		if err := writeGitHubOutput(out, func(w io.Writer) {
+			fmt.Fprintf(w, "stale=%s\nunpinned=%s\n", strings.Join(stale, ","), strings.Join(unpinned, ","))
+		}); err != nil {
 			return err
 		}
 	default:
@@ -203,7 +206,7 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
 }
 
 func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
-	opts, err := o.validate()
+	opts, err := o.validate(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -219,8 +222,13 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if ue != nil {
 		// Show what was found, then fail: nothing is written.
-		if o.format == "text" {
+		switch o.format {
+		case "text":
 			writeBaseText(out, plan.Reports)
+		case "json":
+			if err := writeBaseJSON(out, plan.Reports, nil); err != nil {
+				return err
+			}
 		}
 		errs := make([]error, 0, len(ue.Results)+1)
 		for _, r := range ue.Results {
@@ -228,6 +236,13 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 		}
 		errs = append(errs, errors.New("no Dockerfile was changed"))
 		return withCode(exitError, errors.Join(errs...))
+	}
+	if o.unpin {
+		// The pin file first: if writing the Dockerfiles then fails, the
+		// images are still rebuilt, and a second run pins the bases.
+		if err := o.unpinStale(cmd, plan.Reports); err != nil {
+			return err
+		}
 	}
 	if !o.dryRun {
 		if err := plan.Write(); err != nil {
@@ -246,7 +261,7 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 				names = append(names, r.Image)
 			}
 		}
-		if err := githubOutput(out, "updated="+strings.Join(names, " ")); err != nil {
+		if err := writeGitHubOutput(out, func(w io.Writer) { fmt.Fprintf(w, "updated=%s\n", strings.Join(names, ",")) }); err != nil {
 			return err
 		}
 	default:
@@ -321,26 +336,6 @@ func imagesWith(reps []base.Report, s base.Status) []string {
 	return names
 }
 
-// githubOutput appends lines to $GITHUB_OUTPUT, or prints them when it is
-// unset.
-func githubOutput(out io.Writer, lines ...string) error {
-	text := strings.Join(lines, "\n") + "\n"
-	path := os.Getenv("GITHUB_OUTPUT")
-	if path == "" {
-		_, err := io.WriteString(out, text)
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("opening $GITHUB_OUTPUT: %w", err)
-	}
-	if _, err := io.WriteString(f, text); err != nil {
-		f.Close()
-		return fmt.Errorf("writing $GITHUB_OUTPUT: %w", err)
-	}
-	return f.Close()
-}
-
 func writeBaseJSON(out io.Writer, reps []base.Report, files []base.FileChange) error {
 	type file struct {
 		Path string `json:"path"`
@@ -412,7 +407,7 @@ func writeBaseText(out io.Writer, reps []base.Report) {
 		}
 	}
 	if total > 0 {
-		fmt.Fprintf(out, "%d bases: %s\n", total, strings.Join(parts, ", "))
+		fmt.Fprintf(out, "%s: %s\n", plural(total, "base"), strings.Join(parts, ", "))
 	}
 }
 
@@ -422,7 +417,7 @@ func describe(r base.Result) string {
 	case base.StatusPinnedCurrent:
 		switch r.Match {
 		case base.MatchIndex:
-			return "pinned-current (the index digest, " + r.Platform + ")"
+			return "pinned-current (the index digest)"
 		case base.MatchManifest:
 			return "pinned-current (the manifest digest)"
 		case base.MatchPlatform:
@@ -480,5 +475,56 @@ func writeUpdateText(out io.Writer, plan *base.Plan) {
 			}
 		}
 	}
-	fmt.Fprintf(out, "%d bases pinned in %d files\n", n, len(plan.Files))
+	fmt.Fprintf(out, "%s pinned in %s\n", plural(n, "base"), plural(len(plan.Files), "file"))
+}
+
+// plural is "1 base", "2 bases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// unpinStale unpins the automatically pinned images whose base is
+// pinned-stale (with --dry-run it only says which it would unpin).
+func (o *baseOptions) unpinStale(cmd *cobra.Command, reps []base.Report) error {
+	stale := imagesWith(reps, base.StatusPinnedStale)
+	if len(stale) == 0 {
+		return nil
+	}
+	cfg, err := o.g.load()
+	if err != nil {
+		return err
+	}
+	f, err := release.Load(cfg)
+	if err != nil {
+		return err
+	}
+	var auto []string
+	for _, s := range release.Statuses(cfg, f) {
+		if slices.Contains(stale, s.Name) {
+			switch s.State {
+			case release.Pinned:
+				auto = append(auto, s.Name)
+			case release.Manual:
+				fmt.Fprintf(cmd.ErrOrStderr(), "imgver: %s has a stale base but a manual pin: left pinned\n", s.Name)
+			}
+		}
+	}
+	if len(auto) == 0 {
+		return nil
+	}
+	if o.dryRun {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: would unpin %s (stale base)\n", strings.Join(auto, ", "))
+		return nil
+	}
+	cs, err := release.Unpin(cmd.Context(), cfg, auto)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: %s (stale base)\n", describeChange(c))
+	}
+	return nil
 }

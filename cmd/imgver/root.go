@@ -129,6 +129,7 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newReleaseCmd(g),
 		newVarsCmd(g),
 		newDetectCmd(g),
+		newCheckCmd(g),
 		newBaseCmd(g),
 	)
 	wrapArgs(root)

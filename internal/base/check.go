@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -270,11 +271,13 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 		return fail(err)
 	}
 	r.Platform = pl.String()
-	if len(f.Unset) > 0 {
-		return fail(fmt.Errorf("ARG %v has no default", f.Unset))
-	}
 	ref, err := parseReference(f.Ref)
 	if err != nil {
+		// An ARG without a default is only a problem when the reference
+		// is broken without it (${V:-3.13} has a default of its own).
+		if len(f.Unset) > 0 {
+			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", f.Ref, strings.Join(f.Unset, ", "), err))
+		}
 		return fail(fmt.Errorf("parsing reference %q: %w", f.Ref, err))
 	}
 	r.Pinned = ref.digest

@@ -249,6 +249,20 @@ func TestCheckMultiPlatform(t *testing.T) {
 		t.Errorf("index with a new architecture (-want +got):\n%s", diff)
 	}
 
+	// update refreshes the index-moved pin to the current index and
+	// leaves the current platform pins alone (this plan is not written).
+	p, err := Update(t.Context(), []*config.Image{img})
+	if err != nil || len(p.Files) != 1 {
+		t.Fatalf("Update: %v, %d files", err, len(p.Files))
+	}
+	wantSrc := "FROM " + ref + "@" + amdD + "\n" +
+		"FROM " + ref + "@" + idx2 + "\n" +
+		"FROM --platform=linux/arm64 " + ref + "@" + armD + "\n" +
+		"FROM --platform=$BUILDPLATFORM " + ref + "@" + idx2 + "\n"
+	if diff := cmp.Diff(wantSrc, string(p.Files[0].New)); diff != "" {
+		t.Errorf("planned Dockerfile (-want +got):\n%s", diff)
+	}
+
 	// amd64 is rebuilt: stale for amd64 pins, not for the arm64 one.
 	amd2 := newImage(t, 13, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	amd2D := digestOf(t, amd2)
@@ -266,7 +280,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 	// update pins the index digest (as Renovate does) and leaves the
 	// current platform pin alone.
 	update(t, img)
-	wantSrc := "FROM " + ref + "@" + idx3 + "\n" +
+	wantSrc = "FROM " + ref + "@" + idx3 + "\n" +
 		"FROM " + ref + "@" + idx3 + "\n" +
 		"FROM --platform=linux/arm64 " + ref + "@" + armD + "\n" +
 		"FROM --platform=$BUILDPLATFORM " + ref + "@" + idx3 + "\n"
@@ -336,7 +350,7 @@ func TestCheckWithoutRegistry(t *testing.T) {
 	if diff := cmp.Diff(want, verdicts(rs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	for i, s := range []string{"", "ARG [V] has no default", "--platform=nope", "parsing reference"} {
+	for i, s := range []string{"", "ARG V has no default", "--platform=nope", "parsing reference"} {
 		if !strings.Contains(rs[i].Error, s) {
 			t.Errorf("result %d: error %q does not say %q", i, rs[i].Error, s)
 		}
@@ -356,15 +370,17 @@ func TestUpdateARG(t *testing.T) {
 	t.Parallel()
 	reg := testRegistry(t)
 	pushImage(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
-	src := "ARG V=3.13\nFROM " + reg + "/lib/py:${V}-slim\n"
+	// W has no default, but ${W:-3.13} does.
+	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
 	img := writeDockerfile(t, src)
 	p := update(t, img)
 	if len(p.Files) != 0 {
 		t.Errorf("update planned %d files, want none", len(p.Files))
 	}
-	r := p.Reports[0].Results[0]
-	if r.Status != StatusUnpinned || !strings.Contains(r.NotUpdatable, "ARG") || r.Resolved != reg+"/lib/py:3.13-slim" {
-		t.Errorf("result = %+v", r)
+	for _, r := range p.Reports[0].Results {
+		if r.Status != StatusUnpinned || !strings.Contains(r.NotUpdatable, "ARG") || r.Resolved != reg+"/lib/py:3.13-slim" {
+			t.Errorf("result = %+v", r)
+		}
 	}
 	if got := readFile(t, img.Dockerfile); got != src {
 		t.Errorf("Dockerfile changed:\n%s", got)
@@ -374,7 +390,7 @@ func TestUpdateARG(t *testing.T) {
 func TestParseReference(t *testing.T) {
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 	type ref struct {
-		Tag         string
+		Repo, Tag   string // RepositoryStr and TagStr
 		HasTag      bool
 		ImplicitTag bool
 		Digest      string
@@ -384,12 +400,12 @@ func TestParseReference(t *testing.T) {
 		in   string
 		want ref
 	}{
-		{"python:3.13-slim", ref{"index.docker.io/library/python:3.13-slim", true, false, "", "python:3.13-slim"}},
-		{"python", ref{"index.docker.io/library/python:latest", true, true, "", "python:latest"}},
-		{"localhost:5000/a/b:1.2.3", ref{"localhost:5000/a/b:1.2.3", true, false, "", "localhost:5000/a/b:1.2.3"}},
-		{"localhost:5000/a/b", ref{"localhost:5000/a/b:latest", true, true, "", "localhost:5000/a/b:latest"}},
-		{"python:3.13@" + dig, ref{"index.docker.io/library/python:3.13", true, false, dig, "python:3.13"}},
-		{"localhost:5000/a/b@" + dig, ref{"", false, false, dig, ""}},
+		{"python:3.13-slim", ref{"library/python", "3.13-slim", true, false, "", "python:3.13-slim"}},
+		{"python", ref{"library/python", "latest", true, true, "", "python:latest"}},
+		{"localhost:5000/a/b:1.2.3", ref{"a/b", "1.2.3", true, false, "", "localhost:5000/a/b:1.2.3"}},
+		{"localhost:5000/a/b", ref{"a/b", "latest", true, true, "", "localhost:5000/a/b:latest"}},
+		{"python:3.13@" + dig, ref{"library/python", "3.13", true, false, dig, "python:3.13"}},
+		{"localhost:5000/a/b@" + dig, ref{"a/b", "", false, false, dig, ""}},
 	}
 	for _, tc := range tests {
 		r, err := parseReference(tc.in)
@@ -397,15 +413,18 @@ func TestParseReference(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		got := ref{HasTag: r.hasTag, ImplicitTag: r.implicitTag, Digest: r.digest, Named: r.named}
+		got := ref{Repo: r.repo.RepositoryStr(), HasTag: r.hasTag, ImplicitTag: r.implicitTag, Digest: r.digest, Named: r.named}
 		if r.hasTag {
-			got.Tag = r.tag.Name()
+			got.Tag = r.tag.TagStr()
+			if r.tag.Context() != r.repo {
+				t.Errorf("%s: tag repository %v, repository %v", tc.in, r.tag.Context(), r.repo)
+			}
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
 		}
 	}
-	for _, bad := range []string{"Python:3", "a@sha256:12", "a:b:c", "a@b@c"} {
+	for _, bad := range []string{"Python:3", "a@sha256:12", "a:b:c", "a@b@c", "python:-slim", "/python:3", "a//b:1", "a-:1", "localhost:5000/-a@sha256:0000000000000000000000000000000000000000000000000000000000000001"} {
 		if _, err := parseReference(bad); err == nil {
 			t.Errorf("parseReference(%q): no error", bad)
 		}
@@ -420,5 +439,51 @@ func TestMutableTag(t *testing.T) {
 		if got := mutableTag(tag) != ""; got != mutable {
 			t.Errorf("mutableTag(%q) = %q, want mutable %v", tag, mutableTag(tag), mutable)
 		}
+	}
+}
+
+// TestWriteAllOrNothing: when writing the second Dockerfile fails, the first
+// is put back; a file changed since Update read it is not overwritten.
+func TestWriteAllOrNothing(t *testing.T) {
+	reg := testRegistry(t)
+	ref := reg + "/lib/w:1.0.0"
+	pushImage(t, ref, newImage(t, 50, time.Unix(0, 0)))
+	a := writeDockerfile(t, "FROM "+ref+"\n")
+	b := writeDockerfile(t, "FROM "+ref+" AS b\n")
+	b.Name = "b"
+	srcA, srcB := readFile(t, a.Dockerfile), readFile(t, b.Dockerfile)
+
+	p, err := Update(t.Context(), []*config.Image{a, b})
+	if err != nil || len(p.Files) != 2 {
+		t.Fatalf("Update: %v, %d files", err, len(p.Files))
+	}
+	orig := writeFile
+	t.Cleanup(func() { writeFile = orig })
+	boom := errors.New("disk full")
+	writeFile = func(path string, data []byte) error {
+		if path == b.Dockerfile {
+			return boom
+		}
+		return orig(path, data)
+	}
+	if err := p.Write(); !errors.Is(err, boom) {
+		t.Fatalf("Write: %v, want %v", err, boom)
+	}
+	if got := readFile(t, a.Dockerfile); got != srcA {
+		t.Errorf("first Dockerfile not restored:\n%s", got)
+	}
+	if got := readFile(t, b.Dockerfile); got != srcB {
+		t.Errorf("second Dockerfile changed:\n%s", got)
+	}
+
+	writeFile = orig
+	if err := os.WriteFile(b.Dockerfile, []byte("FROM x:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(); !errors.Is(err, ErrModified) {
+		t.Errorf("Write after an edit: %v, want ErrModified", err)
+	}
+	if got := readFile(t, a.Dockerfile); got != srcA {
+		t.Errorf("first Dockerfile written although the second was modified:\n%s", got)
 	}
 }

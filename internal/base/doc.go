@@ -11,8 +11,9 @@
 //
 //   - The global ARGs (those before the first FROM) are substituted, with
 //     their defaults, by BuildKit's shell lexer: FROM python:${V}-slim with
-//     ARG V=3.13 checks python:3.13-slim. An ARG without a default leaves
-//     the reference unresolvable. ARGs inside a stage are not seen by FROM,
+//     ARG V=3.13 checks python:3.13-slim. An ARG without a default is
+//     empty, as in a build without --build-arg; when that leaves no valid
+//     reference, the error says which ARG has no default. ARGs inside a stage are not seen by FROM,
 //     as in a build. Build arguments given on a command line are not known
 //     here: only the defaults count.
 //   - FROM name, where name is the AS name of an earlier stage (compared

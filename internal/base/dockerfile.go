@@ -71,7 +71,7 @@ func (f From) NotInPlaceReason() string {
 	case f.Raw != f.Ref:
 		return "the reference is quoted or escaped"
 	case f.start < 0:
-		return "the reference is split over lines"
+		return "the reference is not written in one piece on one line"
 	}
 	return ""
 }

@@ -163,7 +163,7 @@ func TestInPlace(t *testing.T) {
 		{"FROM alpine:3.20.3\n", ""},
 		{"ARG V=3\nFROM python:${V}-slim\n", "ARG"},
 		{"FROM \"alpine:3.20.3\"\n", "quoted"},
-		{"FROM node:20\\\n.11.1\n", "split over lines"},
+		{"FROM node:20\\\n.11.1\n", "one piece on one line"},
 	}
 	for _, tc := range tests {
 		d, err := Parse([]byte(tc.src))

@@ -62,3 +62,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseReference: parseReference never panics, and what update writes
+// for an accepted tagged reference (name:tag@digest) parses back to the
+// same repository, tag and digest.
+func FuzzParseReference(f *testing.F) {
+	for _, s := range []string{"python:3.13-slim", "python", "localhost:5000/a/b:1.2.3", "a:1@" + testDigest, "a@" + testDigest, "python:-slim", "Not:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseReference(s)
+		if err != nil || !r.hasTag {
+			return
+		}
+		pinned := r.named + "@" + testDigest
+		r2, err := parseReference(pinned)
+		if err != nil {
+			t.Fatalf("%q: the pinned form %q does not parse: %v", s, pinned, err)
+		}
+		if r2.repo != r.repo || r2.tag != r.tag && r2.tag.Name() != r.tag.Name() || r2.digest != testDigest || r2.named != r.named {
+			t.Fatalf("%q: pinned form %q parses to %+v, want %+v", s, pinned, r2, r)
+		}
+	})
+}

@@ -30,6 +30,24 @@ type reference struct {
 // every part; a digest reference loses its tag there (name.NewDigest keeps
 // only the repository), so the tag part is parsed on its own.
 func parseReference(s string) (reference, error) {
+	r, err := parseRef(s)
+	if err != nil {
+		return r, err
+	}
+	// ggcr checks the characters only; Docker's grammar also wants each
+	// path component to start and end with a letter or digit, and the tag
+	// to start with a word character ("python:-slim" is what an empty ARG
+	// leaves of python:${V}-slim).
+	if !pathRE.MatchString(r.repo.RepositoryStr()) {
+		return r, fmt.Errorf("invalid repository %q: want lowercase path components separated by /", r.repo.RepositoryStr())
+	}
+	if r.hasTag && !tagRE.MatchString(r.tag.TagStr()) {
+		return r, fmt.Errorf("invalid tag %q: a tag starts with a letter, digit or _", r.tag.TagStr())
+	}
+	return r, nil
+}
+
+func parseRef(s string) (reference, error) {
 	var r reference
 	base, _, pinned := strings.Cut(s, "@")
 	if pinned {
@@ -53,9 +71,16 @@ func parseReference(s string) (reference, error) {
 	if err != nil {
 		return r, err
 	}
+
 	r.repo, r.tag, r.hasTag, r.named = t.Context(), t, true, base
 	return r, nil
 }
+
+// pathRE is the repository path of Docker's reference grammar.
+var pathRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// tagRE is the tag of Docker's reference grammar.
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // versionRE matches the leading version of a tag: "3.13" in "3.13-slim".
 var versionRE = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*`)

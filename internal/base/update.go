@@ -1,9 +1,12 @@
 package base
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -103,23 +106,47 @@ func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, e
 	return p, nil
 }
 
-// Write writes every changed Dockerfile atomically (a temporary file in
-// the same directory, renamed over the old one, its mode kept). It stops at
-// the first failure; files written before it stay written.
+// ErrModified is returned by Plan.Write when a Dockerfile changed on disk
+// after Update read it.
+var ErrModified = errors.New("the file changed since it was read")
+
+// writeFile writes a user's file atomically: a temporary file in the same
+// directory, renamed over the old one, its mode kept. Tests replace it.
+var writeFile = func(path string, data []byte) error {
+	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
+}
+
+// Write writes every changed Dockerfile atomically. It first checks that
+// each still holds what Update read (else ErrModified, nothing written); if
+// writing one fails, the ones already written are put back, so that either
+// every file changes or none does.
 func (p *Plan) Write() error {
-	var errs []error
 	for _, f := range p.Files {
-		if err := renameio.WriteFile(f.Path, f.New, 0o644, renameio.WithExistingPermissions()); err != nil {
-			errs = append(errs, fmt.Errorf("writing %s: %w", f.Path, err))
-			break
+		cur, err := os.ReadFile(f.Path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		if !bytes.Equal(cur, f.Old) {
+			return fmt.Errorf("writing %s: %w", f.Path, ErrModified)
 		}
 	}
-	return errors.Join(errs...)
+	for i, f := range p.Files {
+		if err := writeFile(f.Path, f.New); err != nil {
+			errs := []error{fmt.Errorf("writing %s: %w", f.Path, err)}
+			for _, w := range p.Files[:i] {
+				if err := writeFile(w.Path, w.Old); err != nil {
+					errs = append(errs, fmt.Errorf("restoring %s: %w", w.Path, err))
+				}
+			}
+			return errors.Join(errs...)
+		}
+	}
+	return nil
 }
 
 // Diff returns a unified diff of old and new, line by line, with three
-// lines of context, naming the files a/name and b/name. It is empty when
-// they are equal.
+// lines of context, naming the files a/name and b/name (name itself when
+// it is absolute). It is empty when they are equal.
 func Diff(name string, old, new []byte) string {
 	if string(old) == string(new) {
 		return ""
@@ -142,7 +169,11 @@ func Diff(name string, old, new []byte) string {
 	}
 	const ctxLines = 3
 	var b2 strings.Builder
-	fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+	if filepath.IsAbs(name) {
+		fmt.Fprintf(&b2, "--- %s\n+++ %s\n", name, name)
+	} else {
+		fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+	}
 	for i := 0; i < len(ls); {
 		if ls[i].op == diffmatchpatch.DiffEqual {
 			i++

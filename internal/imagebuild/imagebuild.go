@@ -36,12 +36,13 @@ type File struct {
 }
 
 // Reg, Exe, Dir and Symlink make common entries.
-func Reg(p, content string) File       { return File{Path: p, Content: content} }
-func Exe(p, content string) File       { return File{Path: p, Content: content, Mode: 0o755} }
-func Dir(p string) File                { return File{Path: p, Dir: true} }
-func Symlink(p, target string) File    { return File{Path: p, Link: target} }
-func Whiteout(p string) File           { return File{Path: p, Whiteout: true} }
-func (f File) Owned(uid, gid int) File { f.UID, f.GID = uid, gid; return f }
+func Reg(p, content string) File        { return File{Path: p, Content: content} }
+func Exe(p, content string) File        { return File{Path: p, Content: content, Mode: 0o755} }
+func Dir(p string) File                 { return File{Path: p, Dir: true} }
+func Symlink(p, target string) File     { return File{Path: p, Link: target} }
+func Whiteout(p string) File            { return File{Path: p, Whiteout: true} }
+func (f File) Owned(uid, gid int) File  { f.UID, f.GID = uid, gid; return f }
+func (f File) WithMode(mode int64) File { f.Mode = mode; return f }
 
 // Build says how layers are written: a different MTime or GzipLevel gives
 // different bytes for the same files, as a rebuild does.
