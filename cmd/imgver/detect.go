@@ -156,11 +156,7 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		_ = bar.Finish()
 	}
 	if err != nil {
-		// Say why, unless the error already does (ggcr reports the cause).
-		if c := context.Cause(ctx); errors.Is(ctx.Err(), context.DeadlineExceeded) && !strings.Contains(err.Error(), c.Error()) {
-			err = fmt.Errorf("%w: %w", c, err)
-		}
-		return detectError(err)
+		return detectError(ctx, err)
 	}
 	if err := o.render(cmd.OutOrStdout(), rep); err != nil {
 		return err
@@ -227,8 +223,16 @@ func (o *detectOptions) progressBar(w io.Writer, cfg *config.Config) *progressba
 }
 
 // detectError maps Detect's errors to exit codes: 3 when every error is a
-// missing baseline, 2 otherwise.
-func detectError(err error) error {
+// missing baseline, 2 otherwise. A run cut short by --timeout is exit 2
+// whatever else failed, and says so.
+func detectError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Say why, unless the error already does (ggcr reports the cause).
+		if c := context.Cause(ctx); !strings.Contains(err.Error(), c.Error()) {
+			err = fmt.Errorf("%w: %w", c, err)
+		}
+		return err
+	}
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()

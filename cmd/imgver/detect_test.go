@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -21,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/release"
 )
 
 const detectSHA = "0123456789abcdef0123456789abcdef01234567"
@@ -372,6 +374,7 @@ func TestDetectFaults(t *testing.T) {
 		code      int
 		msg       []string // in the first line of stderr; LAYER and HOST are replaced
 		minSeen   int32    // matching requests at least
+		pins      string   // the pin file, when not detectPins
 	}{
 		{
 			name:  "500 twice, then fine: retried",
@@ -428,6 +431,11 @@ func TestDetectFaults(t *testing.T) {
 			t.Cleanup(func() { close(stop) }) // before the server closes
 			layer := r.layer.String()
 			f.layer.Store(&layer)
+			pins := detectPins
+			if tc.pins != "" {
+				pins = tc.pins
+				writeFile(t, r.pins, pins)
+			}
 			// The test's own bound: without --timeout a hung registry
 			// would hang the run.
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -456,13 +464,46 @@ func TestDetectFaults(t *testing.T) {
 					t.Errorf("first line of stderr %q lacks %q", first, m)
 				}
 			}
-			if strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {
+			if strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 && tc.pins == "" {
 				t.Errorf("stderr is not one line:\n%s", res.stderr)
 			}
-			if got := readString(t, r.pins); got != detectPins {
+			if got := readString(t, r.pins); got != pins {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 			t.Logf("failed after %s: %s", took.Round(time.Millisecond), first)
+		})
+	}
+}
+
+// TestDetectErrorCodes: the exit code of Detect's errors.
+func TestDetectErrorCodes(t *testing.T) {
+	missing := &release.BaselineMissingError{Image: "c", Ref: "r.example/c:v1", Err: errors.New("404")}
+	timedOut, cancel := context.WithTimeoutCause(t.Context(), 0, errors.New("timed out after 1s (--timeout)"))
+	defer cancel()
+	<-timedOut.Done()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		code int
+		msg  string
+	}{
+		{"one baseline missing", t.Context(), errors.Join(missing), exitBaselineMissing, "image c: baseline r.example/c:v1 is not in the registry"},
+		{"only baselines missing", t.Context(), errors.Join(missing, missing), exitBaselineMissing, "image c: baseline"},
+		{"another error too", t.Context(), errors.Join(missing, errors.New("image b: boom")), exitError, "image c: baseline"},
+		{"timed out, a baseline missing too", timedOut, errors.Join(errors.New("image b: reading layer: context deadline exceeded"), missing), exitError, "timed out after 1s (--timeout): image b: reading layer"},
+		{"timed out, said by the error", timedOut, errors.New("image b: Get x: timed out after 1s (--timeout)"), exitError, "image b: Get x: timed out after 1s (--timeout)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := detectError(tc.ctx, tc.err)
+			code := exitError
+			var ce *exitCodeError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			if code != tc.code || !strings.HasPrefix(err.Error(), tc.msg) {
+				t.Errorf("exit %d, %q; want %d, %q...", code, err, tc.code, tc.msg)
+			}
 		})
 	}
 }
