@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,13 +154,7 @@ func TestDetectJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
 		t.Fatalf("%v\n%s", err, res.stdout)
 	}
-	keys := func(m map[string]any) []string {
-		var out []string
-		for k := range m {
-			out = append(out, k)
-		}
-		return sortStrings(out)
-	}
+	keys := func(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 	// The schema: these fields, with these values.
 	if diff := cmp.Diff([]string{"changed", "commit", "images", "publish", "schema_version", "short_sha", "written"}, keys(got)); diff != "" {
 		t.Errorf("top-level fields (-want +got):\n%s", diff)
@@ -211,17 +207,6 @@ func TestDetectJSON(t *testing.T) {
 	if r := verbose.Images[1].Result; r == nil || r.Verdict != "changed" || len(r.Platforms) != 1 {
 		t.Errorf("--verbose: result of b = %+v", r)
 	}
-}
-
-func sortStrings(s []string) []string {
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s
 }
 
 func TestDetectGitHub(t *testing.T) {

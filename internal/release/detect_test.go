@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,7 +264,7 @@ func TestDetectStates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"a", "b"}, sorted(seen())); diff != "" {
+			if diff := cmp.Diff([]string{"a", "b"}, slices.Sorted(slices.Values(seen()))); diff != "" {
 				t.Errorf("compared (-want +got):\n%s", diff)
 			}
 			type row struct {
@@ -316,18 +317,6 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 // TestDetectCandidates: where each candidate is looked for.
