@@ -20,6 +20,21 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+echo "== the demo (the README's first command)"
+# Before the Go tests, so that their summary stays the last thing printed.
+demo_state=${TMPDIR:-/tmp}/imgver-demo-registry
+demo=$(scripts/demo.sh 2>&1) || { echo "$demo"; echo "scripts/demo.sh failed" >&2; IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop; exit 1; }
+IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop
+echo "$demo" | sed -n '/^IMAGE/,/^$/p'
+for want in 'api-gateway +pinned v3.3.0 +changed +config' 'svc-lighthouse-api +pinned v3.4.0 +same' \
+            'svc-bie-kafka +manual v3.2.1 +not-compared' 'postgres +pinned v3.4.0 +changed +app'; do
+  if ! echo "$demo" | grep -Eq "^$want"; then
+    echo "$demo"
+    echo "the demo's detect output has no line matching: $want" >&2
+    exit 1
+  fi
+done
+
 echo "== registry"
 # A registry of our own, so that two checkouts testing at once never share
 # (or stop) each other's.
