@@ -121,7 +121,9 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 	root.PersistentFlags().StringVar(&g.pinFile, "pin-file", "", "path of the pin file (default: pin_file in images.hcl)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(
-	// Commands are added here, one file each.
+		// Commands are added here, one file each.
+		newDiffCmd(g),
+		newFingerprintCmd(g),
 	)
 	return root
 }

@@ -191,7 +191,7 @@ func compareMaps(a, b map[string]string, order []string) []*FieldChange {
 func attrs(e *Entry) map[string]string {
 	m := map[string]string{
 		"type": string(e.Type),
-		"mode": fmt.Sprintf("%04o", e.Mode),
+		"mode": e.Mode.String(),
 		"uid":  strconv.Itoa(e.UID),
 		"gid":  strconv.Itoa(e.GID),
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -42,7 +43,7 @@ type Entry struct {
 	Path string `json:"path"`
 	Type Type   `json:"type"`
 	// Mode holds the permission bits with setuid, setgid and sticky (07777).
-	Mode uint32 `json:"mode"`
+	Mode Mode `json:"mode"`
 	UID  int    `json:"uid"`
 	GID  int    `json:"gid"`
 	// Size and Digest describe a regular file's content; Digest is
@@ -71,6 +72,28 @@ type Entry struct {
 	// are at its target's path).
 	srcLayer int
 	srcPath  string
+}
+
+// Mode is a permission mode; in JSON an octal string such as "0755".
+type Mode uint32
+
+func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// MarshalJSON writes the mode as an octal string.
+func (m Mode) MarshalJSON() ([]byte, error) { return []byte(`"` + m.String() + `"`), nil }
+
+// UnmarshalJSON reads an octal string.
+func (m *Mode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("mode %s: %w", b, err)
+	}
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		return fmt.Errorf("mode %s: %w", b, err)
+	}
+	*m = Mode(v)
+	return nil
 }
 
 // layerSummary is what one layer contributes, in tar order.
@@ -145,7 +168,7 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 		}
 		e := Entry{
 			Path: p,
-			Mode: uint32(hdr.Mode) & 0o7777,
+			Mode: Mode(hdr.Mode & 0o7777),
 			UID:  hdr.Uid,
 			GID:  hdr.Gid,
 		}
