@@ -44,8 +44,8 @@ type Entry struct {
 	Type Type   `json:"type"`
 	// Mode holds the permission bits with setuid, setgid and sticky (07777).
 	Mode Mode `json:"mode"`
-	UID  int    `json:"uid"`
-	GID  int    `json:"gid"`
+	UID  int  `json:"uid"`
+	GID  int  `json:"gid"`
 	// Size and Digest describe a regular file's content; Digest is
 	// "sha256:<hex>", of the normalised content when Normaliser is set.
 	Size       int64  `json:"size,omitempty"`
