@@ -130,6 +130,18 @@ func (t *tree) finish() []*Entry {
 	if _, ok := t.entries["/"]; !ok {
 		t.entries["/"] = &Entry{Path: "/", Type: TypeDir, Mode: 0o755, Layer: -1, srcLayer: -1, Implicit: true}
 	}
+	t.resolveGroups()
+	out := make([]*Entry, 0, len(t.entries))
+	for _, e := range t.entries {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// resolveGroups sets Hardlink on every member of a hard-link group but the
+// first in byte order.
+func (t *tree) resolveGroups() {
 	groups := map[int][]string{}
 	for p, g := range t.group {
 		groups[g] = append(groups[g], p)
@@ -143,10 +155,4 @@ func (t *tree) finish() []*Entry {
 			t.entries[m].Hardlink = members[0]
 		}
 	}
-	out := make([]*Entry, 0, len(t.entries))
-	for _, e := range t.entries {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
 }
