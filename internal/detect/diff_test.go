@@ -155,6 +155,11 @@ func TestDiffPairs(t *testing.T) {
 			file("tmp/build.sh", "make"), file("var/tmp/x", "y"), file("root/.cache/pip/http/ab", "wheel"),
 			file("var/cache/apt/pkgcache.bin", "bin"), file("etc/passwd-", "old"),
 		)},
+		{name: "runtime mounts and buildah label", a: base().withConfig(func(c *v1.ConfigFile) {
+			c.Config.Labels = map[string]string{"io.buildah.version": "1.28.2"}
+		}), b: base().add(f{name: "etc/hosts", mode: 0o755}, file("etc/hostname", "builder\n"), file("etc/resolv.conf", "nameserver 10.0.0.1\n")).withConfig(func(c *v1.ConfigFile) {
+			c.Config.Labels = map[string]string{"io.buildah.version": "1.33.0"}
+		})},
 		{name: "created timestamps", a: base(), b: base().withConfig(func(c *v1.ConfigFile) {
 			c.Created = v1.Time{Time: time.Now()}
 			c.DockerVersion = "27.0"

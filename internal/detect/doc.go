@@ -87,7 +87,8 @@
 //
 // # Noise
 //
-// Some paths differ on every rebuild without changing what runs. They are
+// Some paths differ on every rebuild without changing what runs (the list
+// follows what two real builds of the same sources differed in). They are
 // left out of the comparison and of the fingerprint under named rules (see
 // DefaultRules for the globs and Comparer.Rules for those in force):
 //
@@ -108,7 +109,10 @@
 //	                    /home/*/.yarn-cache/**, /root/.yarn/berry/cache/**,
 //	                    /root/.node-gyp/**
 //	shadow-backups      /etc/passwd-, /etc/group-, /etc/shadow-, /etc/gshadow-,
-//	                    /etc/subuid-, /etc/subgid-
+//	                    /etc/subuid-, /etc/subgid-, /etc/.pwd.lock
+//	runtime-mounts      /etc/hostname, /etc/hosts, /etc/resolv.conf (the
+//	                    runtime bind-mounts its own; builds leave the build
+//	                    host's copy or an empty mount target, mode 0755)
 //	machine-id          /etc/machine-id, /var/lib/dbus/machine-id,
 //	                    /var/lib/systemd/random-seed
 //	java-cacerts        /etc/ssl/certs/java/cacerts (a keystore regenerated
@@ -163,7 +167,7 @@
 // container, hostname, domainname, ArgsEscaped, attach/tty/stdin flags, and
 // the labels of DefaultIgnoredLabels (org.opencontainers.image.created,
 // org.opencontainers.image.revision, org.label-schema.build-date,
-// org.label-schema.vcs-ref, build-date, vcs-ref) plus those given with
+// org.label-schema.vcs-ref, build-date, vcs-ref, io.buildah.version) plus those given with
 // WithIgnoredLabels (images.hcl "ignore_labels"). Ignored labels whose values
 // differ are listed in PlatformResult.Ignored.Labels.
 //
