@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -33,6 +34,27 @@ func (d *detectFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&d.platform, "platform", "", "compare only `os/arch[/variant]` of multi-platform images")
 	fl.StringArrayVar(&d.noNormalise, "no-normalise", nil, "switch off the content normaliser `NAME`; repeatable")
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
+}
+
+// progress returns an option showing layer reads on stderr when it is a
+// terminal, and a function that clears the line.
+func progress(cmd *cobra.Command) (detect.Option, func()) {
+	f, ok := cmd.ErrOrStderr().(*os.File)
+	if !ok {
+		return nil, func() {}
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil, func() {}
+	}
+	shown := false
+	return detect.WithProgress(func(p detect.Progress) {
+			shown = true
+			fmt.Fprintf(f, "\rreading layers %d/%d", p.Done, p.Total)
+		}), func() {
+			if shown {
+				fmt.Fprint(f, "\r\033[K")
+			}
+		}
 }
 
 // options turns the flags and images.hcl (when one is found) into detect
@@ -124,11 +146,16 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	if err != nil {
 		return err
 	}
+	popt, clear := progress(cmd)
+	if popt != nil {
+		opts = append(opts, popt)
+	}
 	c, err := detect.New(opts...)
 	if err != nil {
 		return err
 	}
 	res, err := c.Diff(cmd.Context(), a, b)
+	clear()
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,16 @@ func (o *fingerprintOptions) run(cmd *cobra.Command, ref string) error {
 	if err != nil {
 		return err
 	}
+	popt, clear := progress(cmd)
+	if popt != nil {
+		opts = append(opts, popt)
+	}
 	c, err := detect.New(opts...)
 	if err != nil {
 		return err
 	}
 	fp, err := c.Fingerprint(cmd.Context(), ref)
+	clear()
 	if err != nil {
 		return err
 	}
