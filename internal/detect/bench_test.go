@@ -15,8 +15,11 @@ import (
 
 // benchPair writes two OCI layouts of about size bytes in n files each,
 // split into layers differently, one file changed.
-func benchPair(b *testing.B, n, size int) (string, string, int64) {
+func benchPair(b testing.TB, n, size int) (string, string, int64) {
 	b.Helper()
+	if os.Getenv("IMGVER_BENCH_PAIR") != "" {
+		return "", "", 1
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua")
 	files := make([]f, n)
@@ -29,6 +32,7 @@ func benchPair(b *testing.B, n, size int) (string, string, int64) {
 			sb.WriteByte(' ')
 		}
 		files[i] = file(fmt.Sprintf("data/d%03d/f%06d.txt", i%100, i), sb.String())
+		files[i].mtime = epoch
 		total += int64(sb.Len())
 	}
 	split := func(files []f, k int) [][]f {
@@ -52,7 +56,11 @@ func benchPair(b *testing.B, n, size int) (string, string, int64) {
 // BenchmarkDiff compares a generated pair with a fresh Comparer (no cache).
 // Compare with BenchmarkGunzipSHA256, the floor: reading the same blobs.
 func BenchmarkDiff(b *testing.B) {
-	a, bb, total := benchPair(b, 4000, benchSize())
+	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
+		// A pair written by TestWriteBenchPair or scripts/bench.sh.
+		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
+	}
 	b.SetBytes(2 * total)
 	b.ResetTimer()
 	for b.Loop() {
@@ -73,7 +81,10 @@ func BenchmarkDiff(b *testing.B) {
 // BenchmarkGunzipSHA256 decompresses every layer blob of the pair and
 // hashes it: the least any comparison must do.
 func BenchmarkGunzipSHA256(b *testing.B) {
-	a, bb, total := benchPair(b, 4000, benchSize())
+	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
+		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
+	}
 	b.SetBytes(2 * total)
 	var blobs []string
 	for _, ref := range []string{a, bb} {
@@ -110,6 +121,15 @@ func BenchmarkGunzipSHA256(b *testing.B) {
 
 var _ = v1.Hash{}
 
+// benchFiles is IMGVER_BENCH_FILES (default 4000).
+func benchFiles() int {
+	n := 4000
+	if s := os.Getenv("IMGVER_BENCH_FILES"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	return n
+}
+
 // benchSize is IMGVER_BENCH_MB (default 32) MiB.
 func benchSize() int {
 	mb := 32
@@ -117,4 +137,19 @@ func benchSize() int {
 		fmt.Sscan(s, &mb)
 	}
 	return mb << 20
+}
+
+// TestWriteBenchPair writes the benchmark pair to $IMGVER_BENCH_OUT/{a,b}
+// for measuring the command itself (time, peak RSS).
+func TestWriteBenchPair(t *testing.T) {
+	out := os.Getenv("IMGVER_BENCH_OUT")
+	if out == "" {
+		t.Skip("IMGVER_BENCH_OUT not set")
+	}
+	a, b, _ := benchPair(t, benchFiles(), benchSize())
+	for name, ref := range map[string]string{"a": a, "b": b} {
+		if err := os.CopyFS(filepath.Join(out, name), os.DirFS(strings.TrimPrefix(ref, "oci:"))); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

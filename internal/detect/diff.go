@@ -254,7 +254,28 @@ func attrs(e *Entry) map[string]string {
 }
 
 func compareEntries(a, b *Entry) []*FieldChange {
+	if sameAttrs(a, b) {
+		return nil
+	}
 	return compareMaps(attrs(a), attrs(b), entryFieldOrder)
+}
+
+// sameAttrs is a fast check that attrs(a) equals attrs(b).
+func sameAttrs(a, b *Entry) bool {
+	if a.Type != b.Type || a.Mode != b.Mode || a.UID != b.UID || a.GID != b.GID ||
+		a.Link != b.Link || a.Hardlink != b.Hardlink || a.DevMajor != b.DevMajor || a.DevMinor != b.DevMinor ||
+		len(a.Xattrs) != len(b.Xattrs) {
+		return false
+	}
+	if a.Type == TypeFile && (a.Digest != b.Digest || a.Normaliser != b.Normaliser || a.Normaliser == "" && a.Size != b.Size) {
+		return false
+	}
+	for k, v := range a.Xattrs {
+		if w, ok := b.Xattrs[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // compareFiles fills the file changes of pr from the merged trees.
