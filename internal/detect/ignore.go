@@ -53,6 +53,12 @@ var DefaultRules = []Rule{
 // matcher decides which paths are noise.
 type matcher struct {
 	rules []Rule
+	globs []glob
+}
+
+// glob is one pattern of a rule with its literal prefix, checked first.
+type glob struct {
+	rule, pattern, prefix string
 }
 
 func newMatcher(o *options) *matcher {
@@ -63,17 +69,24 @@ func newMatcher(o *options) *matcher {
 	if len(o.userIgnores) > 0 {
 		m.rules = append(m.rules, Rule{Name: UserRule, Globs: o.userIgnores, Why: "given by the user"})
 	}
+	for _, r := range m.rules {
+		for _, g := range r.Globs {
+			prefix := g
+			if i := strings.IndexAny(g, "*?[{\\"); i >= 0 {
+				prefix = g[:i]
+			}
+			m.globs = append(m.globs, glob{r.Name, g, prefix})
+		}
+	}
 	return m
 }
 
 // match returns the name of the first rule that ignores p, or "".
 // The pycache rule needs the image and is handled by pycacheSource.
 func (m *matcher) match(p string) string {
-	for _, r := range m.rules {
-		for _, g := range r.Globs {
-			if globMatch(g, p) {
-				return r.Name
-			}
+	for _, g := range m.globs {
+		if strings.HasPrefix(p, g.prefix) && globMatch(g.pattern, p) {
+			return g.rule
 		}
 	}
 	return ""

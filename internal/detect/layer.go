@@ -135,6 +135,15 @@ type layerReader struct {
 	normalisers []normalise.Normaliser
 	buf         []byte
 	h           hash.Hash
+	sum         [sha256.Size]byte
+}
+
+// rawDigest returns "sha256:<hex>" of what lr.h has hashed.
+func (lr *layerReader) rawDigest() string {
+	var out [7 + 2*sha256.Size]byte
+	copy(out[:], "sha256:")
+	hex.Encode(out[7:], lr.h.Sum(lr.sum[:0]))
+	return string(out[:])
 }
 
 func newLayerReader(ns []normalise.Normaliser) *layerReader {
@@ -225,13 +234,13 @@ func (lr *layerReader) digest(e *Entry, r io.Reader) error {
 			e.Normaliser = n.Name()
 			return nil
 		}
-		e.Digest = "sha256:" + hex.EncodeToString(lr.h.Sum(nil))
+		e.Digest = lr.rawDigest()
 		return nil
 	}
 	if _, err := io.CopyBuffer(lr.h, r, lr.buf); err != nil {
 		return err
 	}
-	e.Digest = "sha256:" + hex.EncodeToString(lr.h.Sum(nil))
+	e.Digest = lr.rawDigest()
 	return nil
 }
 
