@@ -146,7 +146,7 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	if err != nil {
 		return err
 	}
-	popt, clear := progress(cmd)
+	popt, clearProgress := progress(cmd)
 	if popt != nil {
 		opts = append(opts, popt)
 	}
@@ -155,7 +155,7 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 		return err
 	}
 	res, err := c.Diff(cmd.Context(), a, b)
-	clear()
+	clearProgress()
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (o *fingerprintOptions) run(cmd *cobra.Command, ref string) error {
 	if err != nil {
 		return err
 	}
-	popt, clear := progress(cmd)
+	popt, clearProgress := progress(cmd)
 	if popt != nil {
 		opts = append(opts, popt)
 	}
@@ -46,7 +46,7 @@ func (o *fingerprintOptions) run(cmd *cobra.Command, ref string) error {
 		return err
 	}
 	fp, err := c.Fingerprint(cmd.Context(), ref)
-	clear()
+	clearProgress()
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 
 // tree is a file system being built by applying layers in order.
 type tree struct {
-	entries  map[string]*Entry
+	entries map[string]*Entry
 	// children lists the paths directly below a dir (those put while
 	// absent; removals take them out again).
 	children map[string][]string
