@@ -174,6 +174,38 @@
 // History: the created_by lines are always compared and listed, but make a
 // change only WithHistory.
 //
+// # The result
+//
+// Diff returns a *Result; its JSON form (snake_case keys) is stable within
+// SchemaVersion: fields may be added, none removed or changed in meaning.
+//
+//	{"schema_version": 1, "a": REF, "b": REF, "verdict": "same"|"changed",
+//	 "platforms": [{
+//	   "platform": "linux/amd64", "verdict": ..., "only_in": "a"|"b",
+//	   "digest_a": ..., "digest_b": ...,
+//	   "shortcut": "manifest-digest"|"diff-ids"|"shared-base",
+//	   "added"|"removed"|"modified": [{"path": ..., "a": ENTRY, "b": ENTRY,
+//	       "changes": [{"field": "mode", "a": "0755", "b": "0644"}],
+//	       "layer_a": N, "layer_b": N, "diff": "--- a/...\n+++ b/...\n..."}],
+//	   "config": [{"field": "env", "a": JSON, "b": JSON}],
+//	   "history": [{"index": N, "a": ..., "b": ...}], "history_counts": bool,
+//	   "ignored": {"paths": N, "rules": {"apt-lists": N}, "labels": [...]}}]}
+//
+// ENTRY is an Entry: path, type, mode (octal string), uid, gid, size,
+// digest, normaliser, link, hardlink, dev_major, dev_minor, xattrs (hex
+// values), layer, implicit, ignored_by. layer_a/layer_b are the index of the
+// layer that last wrote the path, or removed it with a whiteout (-1: none,
+// or an implicit directory): the CI flow uses them to tell a base change
+// from an app change. Field names of file changes are type, mode, uid, gid,
+// size, content, link, hardlink, device and "xattr.NAME"; of config changes
+// os, architecture, variant, os_version, user, working_dir, env, entrypoint,
+// cmd, shell, on_build, exposed_ports, volumes, stop_signal, healthcheck and
+// "labels.KEY".
+//
+// When both images share their bottom layers (the same base), the layers
+// above are read first; when they leave the same files on both sides (noise
+// aside), the base is never read (shortcut "shared-base").
+//
 // # Reading
 //
 // Layers are streamed: decompressed (gzip and zstd told by their magic
