@@ -150,6 +150,20 @@ func TestDiffPairs(t *testing.T) {
 		{name: "gzip level", a: base(), b: func() spec { s := base(); s.kind = gzBest; return s }()},
 		{name: "gzip vs uncompressed", a: base(), b: func() spec { s := base(); s.kind = plain; return s }()},
 		{name: "gzip vs zstd", a: base(), b: func() spec { s := base(); s.kind = zst; return s }()},
+		// Equal diff_ids answer the three above without reading a layer;
+		// these read them (the Fingerprint check reads them in any case).
+		{name: "zstd, other split", a: base(), b: func() spec {
+			s := base()
+			s.kind = zst
+			s.layers = [][]f{append(s.layers[0], s.layers[1]...)}
+			return s
+		}()},
+		{name: "uncompressed, new mtimes", a: base(), b: func() spec {
+			s := base()
+			s.kind = plain
+			s.tar.mtime = epoch.Add(time.Hour)
+			return s
+		}()},
 		{name: "apt lists, logs, tmp, pip cache", a: base(), b: base().addLayer(
 			file("var/lib/apt/lists/deb_InRelease", "x"), file("var/log/dpkg.log", "installed"), dir("var/log/apt/"),
 			file("tmp/build.sh", "make"), file("var/tmp/x", "y"), file("root/.cache/pip/http/ab", "wheel"),
