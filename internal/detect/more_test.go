@@ -227,6 +227,9 @@ func TestNormaliserContract(t *testing.T) {
 			if d := cmp.Diff(tc.want, summarise(res)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
+			if (fingerprint(t, a, opts...) == fingerprint(t, b, opts...)) != (res.Verdict == Same) {
+				t.Error("fingerprints disagree with the verdict")
+			}
 		})
 	}
 	// The raw digest is of all the bytes, though the normaliser read 4.
