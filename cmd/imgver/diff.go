@@ -207,7 +207,11 @@ func writeText(w io.Writer, res *detect.Result) error {
 		for _, r := range sortedKeys(ignored.Rules) {
 			parts = append(parts, fmt.Sprintf("%s %d", r, ignored.Rules[r]))
 		}
-		line := fmt.Sprintf("ignored noise: %d differing paths", ignored.Paths)
+		noun := "paths"
+		if ignored.Paths == 1 {
+			noun = "path"
+		}
+		line := fmt.Sprintf("ignored noise: %d differing %s", ignored.Paths, noun)
 		if len(parts) > 0 {
 			line += " (" + strings.Join(parts, ", ") + ")"
 		}
