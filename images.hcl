@@ -1,14 +1,16 @@
-# The images of the demo monorepo that ships with imgver (see demo/).
+# The images of the demo monorepo that ships with imgver (see demo/). It
+# publishes to a local registry on localhost:5000, where scripts/demo.sh also
+# mirrors its base images (library/...).
 # Paths are relative to this file.
 
 pin_file        = "scripts/image_versions.src"
-registry        = "ghcr.io/acme/monorepo"
+registry        = "localhost:5000/acme"
 sha_length      = 7
 release_pattern = "^(v|release-)[0-9]+\\.[0-9]+\\.[0-9]+$"
 
 image "api-gateway" {
   var        = "apigateway"
-  repository = "ghcr.io/acme/vro-api-gateway"
+  repository = "localhost:5000/acme/vro-api-gateway"
   dockerfile = "demo/api-gateway/Dockerfile"
   context    = "demo/api-gateway"
   candidate  = "oci:demo/build/{name}"

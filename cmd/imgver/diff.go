@@ -249,13 +249,13 @@ func writePlatform(ew *errWriter, p *detect.PlatformResult, many bool) {
 	if len(p.Added) > 0 {
 		ew.printf("%sfiles added:\n", indent)
 		for _, fc := range p.Added {
-			ew.printf("%s  + %s (%s)%s\n", indent, fc.Path, describe(fc.B), layers(fc))
+			ew.printf("%s  + %s (%s)%s\n", indent, fc.Path, describeEntry(fc.B), layers(fc))
 		}
 	}
 	if len(p.Removed) > 0 {
 		ew.printf("%sfiles removed:\n", indent)
 		for _, fc := range p.Removed {
-			ew.printf("%s  - %s (%s)%s\n", indent, fc.Path, describe(fc.A), layers(fc))
+			ew.printf("%s  - %s (%s)%s\n", indent, fc.Path, describeEntry(fc.A), layers(fc))
 		}
 	}
 	if len(p.Modified) > 0 {
@@ -292,8 +292,8 @@ func writePlatform(ew *errWriter, p *detect.PlatformResult, many bool) {
 	}
 }
 
-// describe renders an entry briefly: "file 0644 0:0 12 bytes".
-func describe(e *detect.Entry) string {
+// describeEntry renders an entry briefly: "file 0644 0:0 12 bytes".
+func describeEntry(e *detect.Entry) string {
 	if e == nil {
 		return ""
 	}

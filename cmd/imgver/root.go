@@ -119,13 +119,39 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "path of images.hcl (default: images.hcl in this directory or the nearest parent)")
 	root.PersistentFlags().StringVar(&g.pinFile, "pin-file", "", "path of the pin file (default: pin_file in images.hcl)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%s: %w (see %s --help)", cmd.CommandPath(), err, cmd.CommandPath())
+	})
 	root.AddCommand(
-		// Commands are added here, one file each.
+		newListCmd(g),
+		newPinCmd(g),
+		newUnpinCmd(g),
+		newReleaseCmd(g),
+		newVarsCmd(g),
+		newDetectCmd(g),
+		newCheckCmd(g),
+		newBaseCmd(g),
 		newDiffCmd(g),
 		newFingerprintCmd(g),
 	)
+	wrapArgs(root)
 	return root
+}
+
+// wrapArgs makes the argument errors of every command name the command and
+// its usage line.
+func wrapArgs(cmd *cobra.Command) {
+	if v := cmd.Args; v != nil {
+		cmd.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return fmt.Errorf("%s: %w (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())
+			}
+			return nil
+		}
+	}
+	for _, c := range cmd.Commands() {
+		wrapArgs(c)
+	}
 }
 
 // relToWD returns p relative to the working directory when it lies below it,

@@ -226,7 +226,7 @@ func compareMaps(a, b map[string]string, order []string) []*FieldChange {
 func attrs(e *Entry) map[string]string {
 	m := map[string]string{
 		"type": string(e.Type),
-		"mode": e.Mode.String(),
+		"mode": octalMode(e.Mode),
 		"uid":  strconv.Itoa(e.UID),
 		"gid":  strconv.Itoa(e.GID),
 	}

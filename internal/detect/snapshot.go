@@ -20,6 +20,10 @@ type Snapshot struct {
 	Config Config `json:"config"`
 	// History holds the created_by line of each history entry.
 	History []string `json:"history,omitempty"`
+
+	c      *Comparer
+	pi     *platformImage
+	byPath map[string]*Entry
 }
 
 // Snapshot reads the image ref and returns, per platform (sorted by key,
@@ -54,6 +58,9 @@ func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error
 			Files:    t.entries,
 			Config:   normaliseConfig(pi.cfg, c.o.ignoredLabels),
 			History:  createdBy(pi.cfg),
+			c:        c,
+			pi:       pi,
+			byPath:   t.byPath,
 		}
 		for _, d := range pi.diffIDs {
 			s.DiffIDs = append(s.DiffIDs, d.String())

@@ -63,7 +63,7 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 			pi = pb
 		}
 		g.Go(func() error {
-			got, err := c.readContents(ctx, pi, k[1], paths)
+			got, err := c.readContents(ctx, pi, k[1], paths, c.o.maxTextDiffSize)
 			if err != nil {
 				return err
 			}
@@ -90,8 +90,9 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 }
 
 // readContents reads layer i of pi and returns the content of the files at
-// paths (the last entry of each, as it is what the layer leaves).
-func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, paths map[string]bool) (map[string][]byte, error) {
+// paths (the last entry of each, as it is what the layer leaves), at most
+// limit+1 bytes of each.
+func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, paths map[string]bool, limit int64) (map[string][]byte, error) {
 	rc, blob, err := openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
@@ -112,7 +113,7 @@ func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, p
 			continue
 		}
 		var buf bytes.Buffer
-		if _, err := io.Copy(&buf, io.LimitReader(tr, c.o.maxTextDiffSize+1)); err != nil {
+		if _, err := io.Copy(&buf, io.LimitReader(tr, limit+1)); err != nil {
 			return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 		}
 		out[p] = buf.Bytes()

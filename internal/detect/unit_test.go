@@ -1,8 +1,11 @@
 package detect
 
 import (
+	"encoding/json"
+
 	"archive/tar"
 	"encoding/base64"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,5 +65,25 @@ func TestNormaliseConfig(t *testing.T) {
 	c := normaliseConfig(&v1.ConfigFile{OS: "linux", Architecture: "amd64"}, ignored)
 	if _, ok := c.fields()["labels.team"]; ok {
 		t.Error("a missing label is compared as present")
+	}
+}
+
+func TestEntryJSON(t *testing.T) {
+	t.Parallel()
+	e := Entry{Path: "/bin/su", Type: TypeFile, Mode: 0o4755, Size: 3, Digest: "sha256:x", Layer: 2, Xattrs: map[string]string{"user.a": "01"}}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"path":"/bin/su","type":"file","mode":"4755","uid":0,"gid":0,"size":3,"digest":"sha256:x","xattrs":{"user.a":"01"},"layer":2}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	var back Entry
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(e, back, cmpopts.IgnoreUnexported(Entry{})); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
 	}
 }

@@ -1,11 +1,11 @@
-// Package normalise computes digests of file contents that ignore the bytes a
-// rebuild changes without changing what the file means: the source mtime in a
-// .pyc header, entry timestamps in a zip or jar, the mtime and name in a gzip
-// header, the last-password-change day in /etc/shadow.
 package normalise
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash"
 	"io"
 )
 
@@ -28,7 +28,70 @@ type Normaliser interface {
 	Digest(r io.Reader) (string, error)
 }
 
-// Default returns the built-in normalisers.
+// Default returns the built-in normalisers, in the order they are tried.
 func Default() []Normaliser {
-	return nil
+	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow()}
+}
+
+// ByName returns the built-in normalisers with the given names, in the order
+// given, or an error naming the first unknown one.
+func ByName(names ...string) ([]Normaliser, error) {
+	all := Default()
+	out := make([]Normaliser, 0, len(names))
+next:
+	for _, name := range names {
+		for _, n := range all {
+			if n.Name() == name {
+				out = append(out, n)
+				continue next
+			}
+		}
+		return nil, fmt.Errorf("looking up normaliser %q: no such normaliser", name)
+	}
+	return out, nil
+}
+
+// newDigest returns a sha256 that has already absorbed the domain prefix of
+// the normaliser called name, so that the digests of different kinds, and of
+// different versions of one kind's canonical form, never collide.
+func newDigest(name string) hash.Hash {
+	h := sha256.New()
+	io.WriteString(h, "imgver/normalise/"+name+"/v1\n")
+	return h
+}
+
+// format renders a sha256 sum as "sha256:<hex>".
+func format(sum []byte) string {
+	return "sha256:" + hex.EncodeToString(sum)
+}
+
+// source records the first error other than io.EOF that its reader returns,
+// so that a failure to read (a truncated layer, a cancelled pull) is told
+// apart from content the normaliser does not understand.
+type source struct {
+	r   io.Reader
+	err error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// classify turns an error met while parsing into the error Digest returns:
+// the reader's own error as is (wrapped), anything else as ErrNotApplicable.
+func classify(kind string, src *source, err error) error {
+	if src.err != nil {
+		return fmt.Errorf("reading %s: %w", kind, src.err)
+	}
+	if errors.Is(err, ErrNotApplicable) {
+		return fmt.Errorf("parsing %s: %w", kind, err)
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("parsing %s: %w: %w", kind, ErrNotApplicable, err)
 }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/check"
+	"github.com/imgver/imgver/internal/detect"
+)
+
+type checkOptions struct {
+	format      string
+	platform    string
+	maxFileSize int64
+}
+
+func newCheckCmd(_ *globalOptions) *cobra.Command {
+	o := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check REF",
+		Short: "Check that a built image can start, before it is pushed",
+		Long: `Check a built image before it is pushed, reading its file system once:
+
+  entrypoint      the Entrypoint/Cmd executable exists (PATH from the image's Env
+                  for a bare name, symlinks followed inside the image), is a
+                  regular file with an exec bit for the image's User (root: any),
+                  in directories that user can search
+  interpreter     a #! script's interpreter exists and is executable
+  workdir         WorkingDir exists and is a directory
+  user            User is in /etc/passwd or numeric (its group in /etc/group)
+  world-writable  no world-writable file outside /tmp and /var/tmp, unless a
+                  directory with the sticky bit
+  size            no file over --max-file-size (off by default)
+
+REF uses skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,
+docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
+
+Exit codes: 0 ok, 1 a problem found (each with the path and why), 2 error.`,
+		Example: `  imgver check oci:build/api-gateway
+  imgver check docker-archive:gateway.tar --format json
+  imgver check localhost:5000/acme/console:ed0e844 --max-file-size 104857600`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+	}
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&o.platform, "platform", "", "check only this platform of a multi-platform image (os/arch[/variant])")
+	cmd.Flags().Int64Var(&o.maxFileSize, "max-file-size", 0, "report files larger than this many bytes (0: off)")
+	return cmd
+}
+
+func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
+	if err := checkFormat(o.format, "text", "json"); err != nil {
+		return err
+	}
+	if o.maxFileSize < 0 {
+		return fmt.Errorf("--max-file-size must not be negative")
+	}
+	opts := []detect.Option{detect.WithRemoteOptions(remoteOptions(cmd.Context())...)}
+	if o.platform != "" {
+		opts = append(opts, detect.WithPlatform(o.platform))
+	}
+	c, err := detect.New(opts...)
+	if err != nil {
+		return err
+	}
+	reports, err := check.Run(cmd.Context(), c, ref, check.Options{MaxFileSize: o.maxFileSize})
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if o.format == "json" {
+		if err := writeJSON(w, reports); err != nil {
+			return err
+		}
+	} else {
+		renderCheck(w, reports)
+	}
+	for _, r := range reports {
+		if !r.OK {
+			return withCode(exitChanged, nil)
+		}
+	}
+	return nil
+}
+
+func renderCheck(w io.Writer, reports []*check.Report) {
+	for _, r := range reports {
+		if r.OK {
+			fmt.Fprintf(w, "OK %s (%s)\n", r.Ref, r.Platform)
+			continue
+		}
+		fmt.Fprintf(w, "PROBLEMS %s (%s): %d\n", r.Ref, r.Platform, len(r.Problems))
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/release"
+)
+
+// exitBaselineMissing: a pinned release is not in the registry yet.
+const exitBaselineMissing = 3
+
+type detectOptions struct {
+	*globalOptions
+	commit     string
+	candidates []string
+	write      bool
+	format     string
+	jobs       int
+	exitCode   bool
+	verbose    bool
+	progress   bool
+	platform   string
+	history    bool
+}
+
+func newDetectCmd(g *globalOptions) *cobra.Command {
+	o := &detectOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "detect",
+		Short: "Compare fresh builds with their pinned releases and unpin the changed ones",
+		Long: `Compare the fresh build (candidate) of every automatically pinned image with
+its pinned release in the registry (<repository>:<version>), and tell CI what to
+publish. An image is "changed" exactly when its normalised file system or
+runtime config differs (see imgver diff --help for the rules); the cause is
+told where it can be: base (only the base image's layers differ), app, config.
+
+Manual pins are never compared nor unpinned; unpinned images need no
+comparison and are always published. Without --write nothing is written (a dry
+run); with it the changed images are unpinned in one atomic write.
+
+The candidate of an image is --candidate NAME=REF, else its candidate attribute
+in images.hcl, where {name}, {var} and {sha} (the short SHA) are replaced.
+References use skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,
+docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
+
+Exit codes: 0 done (whatever changed; 1 with --exit-code when something
+changed), 2 error, 3 a baseline is missing from the registry: retry after the
+release images are published. On any error nothing is written.
+
+--format github appends changed=<comma list> and publish=<JSON array of
+{name, repository, tag}> to $GITHUB_OUTPUT and a markdown table to
+$GITHUB_STEP_SUMMARY (each printed when its variable is unset).`,
+		Example: `  imgver detect                                   # dry run: what would be unpinned
+  imgver detect --write --format github --commit "$GITHUB_SHA"
+  imgver detect --candidate api-gateway=oci:build/api-gateway --verbose
+  imgver detect --format json | jq '.publish'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
+	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
+	f.BoolVar(&o.write, "write", false, "unpin the changed images in the pin file")
+	f.StringVar(&o.format, "format", "text", "output format: text, json or github")
+	f.IntVar(&o.jobs, "jobs", 0, "images compared at once (default: number of CPUs)")
+	f.BoolVar(&o.exitCode, "exit-code", false, "exit 1 when an image changed")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every difference (text), include the full comparison (json)")
+	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	f.StringVar(&o.platform, "platform", "", "compare only this platform of multi-platform images (os/arch[/variant])")
+	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
+	return cmd
+}
+
+func (o *detectOptions) run(cmd *cobra.Command) error {
+	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
+		return err
+	}
+	if o.jobs < 0 {
+		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
+	}
+	cands := map[string]string{}
+	for _, c := range o.candidates {
+		n, ref, ok := strings.Cut(c, "=")
+		if !ok || n == "" || ref == "" {
+			return fmt.Errorf("--candidate %q: want NAME=REF", c)
+		}
+		cands[n] = ref
+	}
+	cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	sha := o.commit
+	if sha == "" {
+		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
+			return err
+		}
+	}
+	cmpFor, err := o.comparers(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
+	rep, err := release.Detect(ctx, cfg, release.DetectOptions{
+		Commit:     sha,
+		Candidates: cands,
+		Write:      o.write,
+		Jobs:       o.jobs,
+		Compare: func(ctx context.Context, im *config.Image, a, b string) (*detect.Result, error) {
+			c, err := cmpFor(im)
+			if err != nil {
+				return nil, err
+			}
+			return c.Diff(ctx, a, b)
+		},
+		Done: func(string) {
+			if bar != nil {
+				_ = bar.Add(1)
+			}
+		},
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return detectError(err)
+	}
+	if err := o.render(cmd.OutOrStdout(), rep); err != nil {
+		return err
+	}
+	if o.exitCode && len(rep.Changed) > 0 {
+		return withCode(exitChanged, nil)
+	}
+	return nil
+}
+
+// comparers returns the Comparer for each image: images with the same
+// ignore globs share one, and so its cache of layers.
+func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func(*config.Image) (*detect.Comparer, error), error) {
+	base := []detect.Option{
+		detect.WithBaseDir(cfg.Dir),
+		detect.WithRemoteOptions(remoteOptions(ctx)...),
+		detect.WithIgnore(cfg.Ignore...),
+		detect.WithIgnoredLabels(cfg.IgnoreLabels...),
+	}
+	if o.jobs > 0 {
+		base = append(base, detect.WithJobs(o.jobs))
+	}
+	if o.platform != "" {
+		base = append(base, detect.WithPlatform(o.platform))
+	}
+	if o.history {
+		base = append(base, detect.WithHistory())
+	}
+	if _, err := detect.New(base...); err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	byIgnores := map[string]*detect.Comparer{}
+	return func(im *config.Image) (*detect.Comparer, error) {
+		key := strings.Join(im.Ignore, "\x00")
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := byIgnores[key]; ok {
+			return c, nil
+		}
+		c, err := detect.New(append(base, detect.WithIgnore(im.Ignore...))...)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", im.Name, err)
+		}
+		byIgnores[key] = c
+		return c, nil
+	}, nil
+}
+
+// progressBar returns a bar of images compared on w when w is a terminal
+// or --progress is set; nil otherwise.
+func (o *detectOptions) progressBar(w io.Writer, cfg *config.Config) *progressbar.ProgressBar {
+	f, isFile := w.(*os.File)
+	if !o.progress && (!isFile || !term.IsTerminal(int(f.Fd()))) {
+		return nil
+	}
+	return progressbar.NewOptions(len(cfg.Images),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("comparing images"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// detectError maps Detect's errors to exit codes: 3 when every error is a
+// missing baseline, 2 otherwise.
+func detectError(err error) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var bm *release.BaselineMissingError
+		if !errors.As(e, &bm) {
+			return err
+		}
+	}
+	return withCode(exitBaselineMissing, err)
+}
+
+func (o *detectOptions) render(w io.Writer, rep *release.DetectReport) error {
+	if o.format == "json" {
+		if !o.verbose {
+			for i := range rep.Images {
+				rep.Images[i].Result = nil
+			}
+		}
+		return writeJSON(w, rep)
+	}
+	o.renderText(w, rep)
+	if o.format != "github" {
+		return nil
+	}
+	names := make([]string, 0, len(rep.Changed))
+	names = append(names, rep.Changed...)
+	publish, err := jsonLine(rep.Publish)
+	if err != nil {
+		return err
+	}
+	if err := writeGitHubOutput(w, func(w io.Writer) {
+		fmt.Fprintf(w, "changed=%s\n", strings.Join(names, ","))
+		fmt.Fprintf(w, "publish=%s\n", publish)
+	}); err != nil {
+		return err
+	}
+	return appendToEnvFile("GITHUB_STEP_SUMMARY", w, func(w io.Writer) { markdownSummary(w, rep) })
+}
+
+func (o *detectOptions) renderText(w io.Writer, rep *release.DetectReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tBEFORE\tVERDICT\tCAUSE\tAFTER\tVERSION")
+	for _, di := range rep.Images {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore), di.Verdict, dash(di.Cause), di.StateAfter, di.Version)
+	}
+	_ = tw.Flush()
+	for _, di := range rep.Images {
+		if di.Verdict != detect.Changed {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s changed: %s\n", di.Name, di.Summary)
+		reasons := di.Reasons
+		if !o.verbose && len(reasons) > 5 {
+			reasons = append(reasons[:5:5], fmt.Sprintf("... and %d more (--verbose lists them all)", len(di.Reasons)-5))
+		}
+		for _, r := range reasons {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
+	fmt.Fprintln(w)
+	switch {
+	case len(rep.Changed) == 0:
+		fmt.Fprintln(w, "No pinned image changed.")
+	case rep.Written:
+		fmt.Fprintf(w, "Unpinned in the pin file: %s.\n", strings.Join(rep.Changed, ", "))
+	default:
+		fmt.Fprintf(w, "Dry run: --write would unpin %s.\n", strings.Join(rep.Changed, ", "))
+	}
+	var pub []string
+	for _, p := range rep.Publish {
+		pub = append(pub, p.Name)
+	}
+	if len(pub) == 0 {
+		fmt.Fprintln(w, "Nothing to publish.")
+	} else {
+		fmt.Fprintf(w, "To publish under %s: %s.\n", rep.ShortSHA, strings.Join(pub, ", "))
+	}
+}
+
+func markdownSummary(w io.Writer, rep *release.DetectReport) {
+	fmt.Fprintf(w, "### imgver detect (%s)\n\n", rep.ShortSHA)
+	fmt.Fprintln(w, "| image | before | verdict | cause | after | version | summary |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, di := range rep.Images {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore),
+			di.Verdict, dash(di.Cause), di.StateAfter, di.Version, strings.ReplaceAll(di.Summary, "|", "\\|"))
+	}
+	fmt.Fprintln(w)
+}
+
+func stateVersion(s release.State, v string) string {
+	if v == "" {
+		return string(s)
+	}
+	return string(s) + " " + v
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

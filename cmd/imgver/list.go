@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/pinfile"
+	"github.com/imgver/imgver/internal/release"
+)
+
+type listOptions struct {
+	*globalOptions
+	format string
+}
+
+func newListCmd(g *globalOptions) *cobra.Command {
+	o := &listOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List every image with its pin state and version",
+		Long: `List every image of images.hcl: its name, shell variable, state (pinned,
+manual or unpinned), pinned version and repository.
+
+A pin file line imgver cannot read is reported as a warning on stderr and
+skipped; every other command refuses such a file.`,
+		Example: `  imgver list
+  imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func (o *listOptions) run(cmd *cobra.Command) error {
+	if err := checkFormat(o.format, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(cfg.PinFile)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("reading pin file: %w", err)
+	}
+	f, errs := pinfile.ParseLenient(relToWD(cfg.PinFile), data)
+	for _, e := range errs {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
+	}
+	statuses := release.Statuses(cfg, f)
+	for _, p := range f.Pins() {
+		if _, ok := cfg.ImageByVar(p.Var); !ok {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s:%d: %s_VER pins no image of the config\n", f.Name(), p.Line, p.Var)
+		}
+	}
+	w := cmd.OutOrStdout()
+	if o.format == "json" {
+		return writeJSON(w, statuses)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVAR\tSTATE\tVERSION\tREPOSITORY")
+	for _, s := range statuses {
+		v := s.Version
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Var, s.State, v, s.Repository)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+)
+
+// checkFormat rejects a --format value not in allowed.
+func checkFormat(format string, allowed ...string) error {
+	if !slices.Contains(allowed, format) {
+		return fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeGitHubOutput appends what write writes to the file named by
+// $GITHUB_OUTPUT, or writes it to stdout when that is unset.
+func writeGitHubOutput(stdout io.Writer, write func(io.Writer)) error {
+	return appendToEnvFile("GITHUB_OUTPUT", stdout, write)
+}
+
+// appendToEnvFile appends what write writes to the file named by the
+// environment variable env (a GitHub Actions file command), or to stdout when
+// it is unset. The content is built first and appended in one write.
+func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error {
+	path := os.Getenv(env)
+	if path == "" {
+		write(stdout)
+		return nil
+	}
+	var b bytes.Buffer
+	write(&b)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening $%s: %w", env, err)
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("writing $%s: %w", env, err)
+	}
+	return f.Close()
+}
+
+// jsonLine encodes v as JSON on one line, for a GitHub output value.
+func jsonLine(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

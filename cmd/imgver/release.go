@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/release"
+)
+
+type releaseOptions struct {
+	*globalOptions
+	dryRun bool
+	format string
+	retag  bool
+	commit string
+	force  bool
+}
+
+func newReleaseCmd(g *globalOptions) *cobra.Command {
+	o := &releaseOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "release VERSION",
+		Short: "Pin every unpinned image to a release version",
+		Long: `Pin every unpinned image to VERSION, which must match release_pattern of
+images.hcl. The new pins are added as one block under a header
+"# <UTC time> -- VERSION". Manual and existing automatic pins stay as they are,
+so running it twice adds nothing the second time.
+
+With --retag, each image pinned in this run also gets VERSION as a registry tag:
+the manifest published as <repository>:<short SHA> is tagged
+<repository>:VERSION, by manifest, without pulling or pushing a layer. Every
+source and target is checked first; a VERSION tag that already points at
+another image is an error unless --force. The pin file is written only after
+every tag is in place, so a failed run changes nothing and can be run again.`,
+		Example: `  imgver release v3.5.0 --dry-run
+  imgver release v3.5.0
+  imgver release v3.5.0 --retag --commit "$GITHUB_SHA"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be pinned, write nothing")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&o.retag, "retag", false, "tag <repository>:<short SHA> as <repository>:VERSION in the registry")
+	cmd.Flags().StringVar(&o.commit, "commit", "", "with --retag: the commit the images were published under (default: git rev-parse HEAD)")
+	cmd.Flags().BoolVar(&o.force, "force", false, "with --retag: move a VERSION tag that points at another image")
+	return cmd
+}
+
+func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
+	if err := checkFormat(o.format, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	if !o.retag && (o.commit != "" || o.force) {
+		return fmt.Errorf("--commit and --force go with --retag")
+	}
+	var (
+		pinned []release.Status
+		tags   []release.Tagging
+	)
+	if o.retag {
+		sha := o.commit
+		if sha == "" {
+			if sha, err = release.HeadCommit(cmd.Context(), cfg.Dir); err != nil {
+				return err
+			}
+		}
+		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{
+			Commit: sha, Force: o.force, DryRun: o.dryRun, Now: time.Now(), Remote: remoteOptions(cmd.Context()),
+		})
+	} else {
+		pinned, err = release.Release(cmd.Context(), cfg, version, o.dryRun, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if o.format == "json" {
+		return writeJSON(w, struct {
+			Version string            `json:"version"`
+			DryRun  bool              `json:"dry_run"`
+			Pinned  []release.Status  `json:"pinned"`
+			Tags    []release.Tagging `json:"tags,omitempty"`
+		}{version, o.dryRun, pinned, tags})
+	}
+	for _, t := range tags {
+		switch {
+		case t.Existed:
+			fmt.Fprintf(w, "%s already tagged as %s (%s)\n", t.Source, t.Target, t.Digest)
+		case o.dryRun:
+			fmt.Fprintf(w, "would tag %s as %s (%s)\n", t.Source, t.Target, t.Digest)
+		default:
+			fmt.Fprintf(w, "tagged %s as %s (%s)\n", t.Source, t.Target, t.Digest)
+		}
+	}
+	verb := "pinned"
+	if o.dryRun {
+		verb = "would pin"
+	}
+	if len(pinned) == 0 {
+		fmt.Fprintf(w, "nothing to pin: no image is unpinned\n")
+		return nil
+	}
+	for _, s := range pinned {
+		fmt.Fprintf(w, "%s %s to %s\n", verb, s.Name, s.Version)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/release"
+)
+
+type varsOptions struct {
+	*globalOptions
+	commit       string
+	format       string
+	envOverrides bool
+}
+
+func newVarsCmd(g *globalOptions) *cobra.Command {
+	o := &varsOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "vars",
+		Short: "Print the version every image deploys with",
+		Long: `Print the version every image deploys with: its pin if it is pinned, else
+the first sha_length characters of the commit SHA (default: git rev-parse HEAD
+in the directory of images.hcl).
+
+Resolution order, strongest first: an explicit <var>_VER in the environment
+(only with --env-overrides), the pin (automatic or manual), the commit SHA.
+
+Formats: shell prints export lines that bash can source; json prints an array
+of {name, variable, version, source}; github appends variable=version lines to
+the file named by $GITHUB_OUTPUT (and prints them when it is unset).`,
+		Example: `  source <(imgver vars)
+  imgver vars --commit "$GITHUB_SHA" --format github
+  apigateway_VER=v3.3.9 imgver vars --env-overrides`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	cmd.Flags().StringVar(&o.commit, "commit", "", "commit SHA (default: git rev-parse HEAD)")
+	cmd.Flags().StringVar(&o.format, "format", "shell", "output format: shell, json or github")
+	cmd.Flags().BoolVar(&o.envOverrides, "env-overrides", false, "let an environment variable <var>_VER override the pin and the SHA")
+	return cmd
+}
+
+func (o *varsOptions) run(cmd *cobra.Command) error {
+	if err := checkFormat(o.format, "shell", "json", "github"); err != nil {
+		return err
+	}
+	cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	f, err := release.Load(cfg)
+	if err != nil {
+		return err
+	}
+	sha := o.commit
+	if sha == "" {
+		if sha, err = release.HeadCommit(cmd.Context(), filepath.Dir(cfg.Path)); err != nil {
+			return err
+		}
+	}
+	var env func(string) (string, bool)
+	if o.envOverrides {
+		env = os.LookupEnv
+	}
+	vars, err := release.Resolve(cfg, f, sha, env)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	switch o.format {
+	case "json":
+		return writeJSON(w, vars)
+	case "github":
+		return writeGitHubOutput(w, func(w io.Writer) {
+			for _, v := range vars {
+				fmt.Fprintf(w, "%s=%s\n", v.Variable, v.Version)
+			}
+		})
+	}
+	for _, v := range vars {
+		fmt.Fprintf(w, "export %s=%q\n", v.Variable, v.Version)
+	}
+	return nil
+}

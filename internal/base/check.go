@@ -1,0 +1,422 @@
+package base
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgver/imgver/internal/config"
+)
+
+// Status is the verdict on one base image reference.
+type Status string
+
+const (
+	// StatusPinnedCurrent: the FROM has a digest and the tag still points
+	// to it (see Match for which digest it is).
+	StatusPinnedCurrent Status = "pinned-current"
+	// StatusPinnedStale: the FROM has a digest but the tag now points to
+	// another image: the base was rebuilt or moved.
+	StatusPinnedStale Status = "pinned-stale"
+	// StatusUnpinned: the FROM names a tag without a digest.
+	StatusUnpinned Status = "unpinned"
+	// StatusDigestOnly: the FROM names a digest without a tag, so there
+	// is nothing to compare it with.
+	StatusDigestOnly Status = "digest-only"
+	// StatusError: the reference could not be parsed or resolved.
+	StatusError Status = "error"
+)
+
+// Match says which of the tag's digests a pinned-current FROM holds.
+type Match string
+
+const (
+	// MatchIndex: the pin is the digest of the tag's image index.
+	MatchIndex Match = "index"
+	// MatchManifest: the tag is a single-platform image and the pin is its
+	// manifest digest.
+	MatchManifest Match = "manifest"
+	// MatchPlatform: the pin is the digest of the platform's manifest
+	// inside the tag's index.
+	MatchPlatform Match = "platform"
+	// MatchIndexMoved: the pin is an earlier index of the tag whose
+	// manifest for the platform is the current one: the index changed only
+	// for other platforms (an architecture was added, say). Not a rebuild.
+	MatchIndexMoved Match = "index-moved"
+)
+
+// Warning is a remark on a reference that does not change its status.
+type Warning struct {
+	// Kind is "mutable-tag".
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// Result is the verdict on one external FROM of one image.
+type Result struct {
+	Image      string `json:"image"`
+	Dockerfile string `json:"dockerfile"`
+	Line       int    `json:"line"`
+	// Stage is the name the FROM gives its stage (AS name), if any.
+	Stage string `json:"stage,omitempty"`
+	// Ref is the reference as written; Resolved is it after ARG
+	// substitution, when that differs.
+	Ref      string `json:"ref"`
+	Resolved string `json:"resolved,omitempty"`
+	// Platform is the platform checked (from --platform or WithPlatform).
+	Platform string `json:"platform"`
+	Status   Status `json:"status"`
+	Match    Match  `json:"match,omitempty"`
+	// Pinned is the digest in the FROM, if any.
+	Pinned string `json:"pinned,omitempty"`
+	// Current is the digest the tag points to now (an index or a
+	// manifest); CurrentPlatform the platform's manifest inside that index.
+	Current         string `json:"current,omitempty"`
+	CurrentPlatform string `json:"current_platform,omitempty"`
+	// Created is the creation time in the config of the tag's current
+	// image for the platform, reported for stale pins when the registry
+	// serves it.
+	Created  *time.Time `json:"created,omitempty"`
+	Warnings []Warning  `json:"warnings,omitempty"`
+	// NotUpdatable says why update cannot pin this FROM in place.
+	NotUpdatable string `json:"not_updatable,omitempty"`
+	// Err is a *ResolveError for StatusError; Error is the message of
+	// its cause (the location is in the other fields).
+	Error string `json:"error,omitempty"`
+	Err   error  `json:"-"`
+
+	from int // index into Dockerfile.Froms
+}
+
+// NeedsUpdate reports whether update would rewrite the FROM: it is unpinned,
+// stale, or pinned to an index that has since moved.
+func (r Result) NeedsUpdate() bool {
+	return r.Status == StatusUnpinned || r.Status == StatusPinnedStale ||
+		(r.Status == StatusPinnedCurrent && r.Match == MatchIndexMoved)
+}
+
+// Report holds the results of one image.
+type Report struct {
+	Image      string `json:"image"`
+	Dockerfile string `json:"dockerfile,omitempty"`
+	// Skipped says why the image was not checked.
+	Skipped string   `json:"skipped,omitempty"`
+	Results []Result `json:"bases"`
+
+	file *Dockerfile
+}
+
+// ErrNoDockerfile is returned by Check for an image without a dockerfile.
+var ErrNoDockerfile = errors.New("image has no dockerfile")
+
+// Check resolves every external base image of img's Dockerfile and returns a
+// Result for each. A reference that cannot be resolved is a Result with
+// StatusError, not an error; the error is for a Dockerfile that cannot be
+// read or parsed, and ErrNoDockerfile. The CI flow finds rebuilt bases as the
+// results with StatusPinnedStale.
+func Check(ctx context.Context, img *config.Image, opts ...Option) ([]Result, error) {
+	if img.Dockerfile == "" {
+		return nil, fmt.Errorf("checking %q: %w", img.Name, ErrNoDockerfile)
+	}
+	reps, err := CheckImages(ctx, []*config.Image{img}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return reps[0].Results, nil
+}
+
+// CheckImages is Check for several images at once: each reference is
+// resolved once, with at most WithJobs requests at a time. An image without a
+// dockerfile gets a Report with Skipped set.
+func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]Report, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	reps := make([]Report, len(imgs))
+	parsed := map[string]*Dockerfile{}
+	var jobs []*job
+	byKey := map[jobKey]*job{}
+	type pending struct {
+		rep, res int
+		j        *job
+	}
+	var waits []pending
+	for i, img := range imgs {
+		reps[i] = Report{Image: img.Name, Dockerfile: img.Dockerfile, Results: []Result{}}
+		if img.Dockerfile == "" {
+			reps[i].Skipped = "no dockerfile"
+			continue
+		}
+		df, ok := parsed[img.Dockerfile]
+		if !ok {
+			data, err := os.ReadFile(img.Dockerfile)
+			if err != nil {
+				return nil, fmt.Errorf("reading Dockerfile of %q: %w", img.Name, err)
+			}
+			df, err = Parse(data)
+			if err != nil {
+				return nil, fmt.Errorf("parsing %s of %q: %w", img.Dockerfile, img.Name, err)
+			}
+			parsed[img.Dockerfile] = df
+		}
+		reps[i].file = df
+		for k, f := range df.Froms {
+			if f.Kind != KindImage {
+				continue
+			}
+			r, j := prepare(img, df, k, o)
+			reps[i].Results = append(reps[i].Results, r)
+			if j == nil {
+				continue
+			}
+			if have, ok := byKey[j.key]; ok {
+				j = have
+			} else {
+				byKey[j.key] = j
+				jobs = append(jobs, j)
+			}
+			waits = append(waits, pending{i, len(reps[i].Results) - 1, j})
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
+	for _, j := range jobs {
+		g.Go(func() error {
+			j.out, j.err = resolve(gctx, o.puller, j.key)
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, w := range waits {
+		r := &reps[w.rep].Results[w.res]
+		apply(r, w.j)
+	}
+	return reps, nil
+}
+
+// jobKey is what is resolved: a tag for a platform, with the pinned digest
+// to classify.
+type jobKey struct {
+	tag      string
+	platform string
+	pinned   string
+}
+
+type job struct {
+	key jobKey
+	out outcome
+	err error
+}
+
+// outcome is what the registry says about a jobKey.
+type outcome struct {
+	current, currentPlatform string
+	match                    Match
+	stale                    bool
+	created                  *time.Time
+}
+
+// ResolveError is the Err of a Result with StatusError: it names the image,
+// the Dockerfile and line, and the reference.
+type ResolveError struct {
+	Image, Dockerfile string
+	Line              int
+	Ref               string
+	Err               error
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("%s:%d: image %q: base %q: %v", e.Dockerfile, e.Line, e.Image, e.Ref, e.Err)
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// setErr makes r an error result.
+func (r *Result) setErr(err error) {
+	r.Status = StatusError
+	r.Err = &ResolveError{Image: r.Image, Dockerfile: r.Dockerfile, Line: r.Line, Ref: r.Ref, Err: err}
+	r.Error = err.Error()
+}
+
+// prepare fills in what the Dockerfile alone tells about FROM k and returns
+// the registry job it needs, or nil.
+func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job) {
+	f := df.Froms[k]
+	r := Result{Image: img.Name, Dockerfile: img.Dockerfile, Line: f.Line, Stage: f.Stage, Ref: f.Raw, from: k}
+	if f.Ref != f.Raw {
+		r.Resolved = f.Ref
+	}
+	if !f.InPlace() {
+		r.NotUpdatable = f.NotInPlaceReason()
+	}
+	fail := func(err error) (Result, *job) {
+		r.setErr(err)
+		return r, nil
+	}
+	pl, err := platformOf(df, f, o.platform)
+	if err != nil {
+		return fail(err)
+	}
+	r.Platform = pl.String()
+	ref, err := parseReference(f.Ref)
+	if err != nil {
+		// An ARG without a default is only a problem when the reference
+		// is broken without it (${V:-3.13} has a default of its own).
+		if len(f.Unset) > 0 {
+			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", f.Ref, strings.Join(f.Unset, ", "), err))
+		}
+		return fail(fmt.Errorf("parsing reference %q: %w", f.Ref, err))
+	}
+	r.Pinned = ref.digest
+	if !ref.hasTag {
+		r.Status = StatusDigestOnly
+		return r, nil
+	}
+	if why := mutableTag(ref.tag.TagStr()); why != "" {
+		r.Warnings = append(r.Warnings, Warning{Kind: "mutable-tag", Message: why})
+	}
+	return r, &job{key: jobKey{tag: ref.tag.Name(), platform: r.Platform, pinned: ref.digest}}
+}
+
+// apply writes the outcome of j into r.
+func apply(r *Result, j *job) {
+	if j.err != nil {
+		r.setErr(j.err)
+		return
+	}
+	r.Current, r.CurrentPlatform = j.out.current, j.out.currentPlatform
+	switch {
+	case j.key.pinned == "":
+		r.Status = StatusUnpinned
+	case j.out.stale:
+		r.Status = StatusPinnedStale
+		r.Created = j.out.created
+	default:
+		r.Status = StatusPinnedCurrent
+		r.Match = j.out.match
+	}
+}
+
+// platformOf returns the platform FROM f is pulled for: its --platform
+// (with the global ARGs and BuildKit's automatic platform ARGs, which stand
+// for def, substituted) or def.
+func platformOf(df *Dockerfile, f From, def v1.Platform) (v1.Platform, error) {
+	if f.Platform == "" {
+		return def, nil
+	}
+	env := []string{
+		"BUILDPLATFORM=" + def.String(), "BUILDOS=" + def.OS, "BUILDARCH=" + def.Architecture, "BUILDVARIANT=" + def.Variant,
+		"TARGETPLATFORM=" + def.String(), "TARGETOS=" + def.OS, "TARGETARCH=" + def.Architecture, "TARGETVARIANT=" + def.Variant,
+	}
+	env = append(env, df.Args...)
+	lex := shell.NewLex(df.escape)
+	s, _, err := lex.ProcessWord(f.Platform, shell.EnvsFromSlice(env))
+	if err != nil {
+		return v1.Platform{}, fmt.Errorf("expanding --platform=%s: %w", f.Platform, err)
+	}
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return v1.Platform{}, fmt.Errorf("parsing --platform=%s (%q): want os/arch[/variant]", f.Platform, s)
+	}
+	return *p, nil
+}
+
+// resolve asks the registry what k's tag points to now and classifies the
+// pinned digest.
+func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
+	var out outcome
+	tag, err := name.NewTag(k.tag)
+	if err != nil {
+		return out, err
+	}
+	pl, err := v1.ParsePlatform(k.platform)
+	if err != nil {
+		return out, err
+	}
+	desc, err := p.Get(ctx, tag)
+	if err != nil {
+		return out, fmt.Errorf("resolving %q: %w", k.tag, err)
+	}
+	out.current = desc.Digest.String()
+	image := out.current // the platform's image manifest
+	if desc.MediaType.IsIndex() {
+		d, err := platformChild(desc.Manifest, *pl)
+		if err != nil {
+			return out, fmt.Errorf("resolving %q: %w", k.tag, err)
+		}
+		out.currentPlatform = d
+		image = d
+	}
+	switch k.pinned {
+	case "":
+		return out, nil
+	case out.current:
+		out.match = MatchManifest
+		if desc.MediaType.IsIndex() {
+			out.match = MatchIndex
+		}
+		return out, nil
+	case out.currentPlatform:
+		out.match = MatchPlatform
+		return out, nil
+	}
+	// The pin is neither: it may be an earlier index whose manifest for
+	// this platform is still the current one.
+	if out.currentPlatform != "" {
+		if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
+			if d, err := platformChild(old.Manifest, *pl); err == nil && d == out.currentPlatform {
+				out.match = MatchIndexMoved
+				return out, nil
+			}
+		}
+	}
+	out.stale = true
+	out.created = created(ctx, p, tag.Context().Digest(image))
+	return out, nil
+}
+
+// platformChild returns the digest of the manifest for pl in an index.
+func platformChild(manifest []byte, pl v1.Platform) (string, error) {
+	im, err := v1.ParseIndexManifest(bytes.NewReader(manifest))
+	if err != nil {
+		return "", fmt.Errorf("parsing index: %w", err)
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && m.Platform.Satisfies(pl) {
+			return m.Digest.String(), nil
+		}
+	}
+	return "", fmt.Errorf("the index has no image for %s", pl.String())
+}
+
+// created returns the creation time in the config of the image d, or nil
+// when the registry does not give it.
+func created(ctx context.Context, p Puller, d name.Digest) *time.Time {
+	desc, err := p.Get(ctx, d)
+	if err != nil {
+		return nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil
+	}
+	cf, err := img.ConfigFile()
+	if err != nil || cf.Created.IsZero() {
+		return nil
+	}
+	t := cf.Created.UTC()
+	return &t
+}

@@ -1,0 +1,186 @@
+package base
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// from is what the parse tests compare: a From without its offsets, plus
+// the bytes the offsets point at.
+type from struct {
+	Line, EndLine int
+	Raw, Ref      string
+	Unset         []string
+	Platform      string
+	Stage         string
+	Kind          Kind
+	At            string // Data[start:end], or "" when not in place
+}
+
+func froms(d *Dockerfile) []from {
+	var out []from
+	for _, f := range d.Froms {
+		g := from{Line: f.Line, EndLine: f.EndLine, Raw: f.Raw, Ref: f.Ref, Unset: f.Unset, Platform: f.Platform, Stage: f.Stage, Kind: f.Kind}
+		if f.start >= 0 {
+			g.At = string(d.Data[f.start:f.end])
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func TestParse(t *testing.T) {
+	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+	tests := []struct {
+		name     string
+		src      string
+		wantArgs []string
+		want     []from
+	}{{
+		name: "single",
+		src:  "FROM python:3.13.1-slim\nRUN true\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: "python:3.13.1-slim", Ref: "python:3.13.1-slim", Kind: KindImage, At: "python:3.13.1-slim"}},
+	}, {
+		name: "multi-stage, FROM stage",
+		src:  "FROM golang:1.25.1 AS build\nRUN go build\nFROM build AS test\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /x /x\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Stage: "build", Kind: KindImage, At: "golang:1.25.1"},
+			{Line: 3, EndLine: 3, Raw: "build", Ref: "build", Stage: "test", Kind: KindStage, At: "build"},
+			{Line: 4, EndLine: 4, Raw: "gcr.io/distroless/static:nonroot", Ref: "gcr.io/distroless/static:nonroot", Kind: KindImage, At: "gcr.io/distroless/static:nonroot"},
+		},
+	}, {
+		name: "stage names are case-insensitive, lowercase keywords",
+		src:  "from alpine:3.20.3 as Builder\nfrom BUILDER\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "builder", Kind: KindImage, At: "alpine:3.20.3"},
+			{Line: 2, EndLine: 2, Raw: "BUILDER", Ref: "BUILDER", Kind: KindStage, At: "BUILDER"},
+		},
+	}, {
+		name: "a stage named later is an image",
+		src:  "FROM later\nFROM alpine:3.20.3 AS later\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "later", Ref: "later", Kind: KindImage, At: "later"},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "later", Kind: KindImage, At: "alpine:3.20.3"},
+		},
+	}, {
+		name:     "global ARG substitution",
+		src:      "ARG PYTHON_VERSION=3.13\nARG VARIANT=\"slim\"\nARG FULL=${PYTHON_VERSION}-${VARIANT}\nFROM python:${FULL}\nARG PYTHON_VERSION=9\nFROM python:$PYTHON_VERSION\n",
+		wantArgs: []string{"PYTHON_VERSION=3.13", "VARIANT=slim", "FULL=3.13-slim"},
+		want: []from{
+			{Line: 4, EndLine: 4, Raw: "python:${FULL}", Ref: "python:3.13-slim", Kind: KindImage, At: "python:${FULL}"},
+			{Line: 6, EndLine: 6, Raw: "python:$PYTHON_VERSION", Ref: "python:3.13", Kind: KindImage, At: "python:$PYTHON_VERSION"},
+		},
+	}, {
+		name: "ARG without default",
+		src:  "ARG V\nFROM python:${V}-slim\n",
+		want: []from{{Line: 2, EndLine: 2, Raw: "python:${V}-slim", Ref: "python:-slim", Unset: []string{"V"}, Kind: KindImage, At: "python:${V}-slim"}},
+	}, {
+		name: "--platform flags",
+		src:  "FROM --platform=$BUILDPLATFORM golang:1.25.1 AS build\nFROM --platform=linux/arm64 alpine:3.20.3\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Platform: "$BUILDPLATFORM", Stage: "build", Kind: KindImage, At: "golang:1.25.1"},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Platform: "linux/arm64", Kind: KindImage, At: "alpine:3.20.3"},
+		},
+	}, {
+		name: "digest-only and tag@digest",
+		src:  "FROM alpine@" + dig + "\nFROM alpine:3.20.3@" + dig + " AS x\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "alpine@" + dig, Ref: "alpine@" + dig, Kind: KindImage, At: "alpine@" + dig},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3@" + dig, Ref: "alpine:3.20.3@" + dig, Stage: "x", Kind: KindImage, At: "alpine:3.20.3@" + dig},
+		},
+	}, {
+		name: "line continuations and comments",
+		src:  "# syntax=docker/dockerfile:1\n# a comment\nFROM \\\n  # inside\n\n    --platform=linux/amd64 \\\n    node:20.11.1 \\\n    AS web\n",
+		want: []from{{Line: 3, EndLine: 8, Raw: "node:20.11.1", Ref: "node:20.11.1", Platform: "linux/amd64", Stage: "web", Kind: KindImage, At: "node:20.11.1"}},
+	}, {
+		name: "a reference split over lines is not in place",
+		src:  "FROM node:20\\\n.11.1\n",
+		want: []from{{Line: 1, EndLine: 2, Raw: "node:20.11.1", Ref: "node:20.11.1", Kind: KindImage}},
+	}, {
+		name: "CRLF",
+		src:  "FROM debian:12.7-slim AS a\r\nRUN true\r\nFROM \\\r\n  a\r\n",
+		want: []from{
+			{Line: 1, EndLine: 1, Raw: "debian:12.7-slim", Ref: "debian:12.7-slim", Stage: "a", Kind: KindImage, At: "debian:12.7-slim"},
+			{Line: 3, EndLine: 4, Raw: "a", Ref: "a", Kind: KindStage, At: "a"},
+		},
+	}, {
+		name: "escape directive",
+		src:  "# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022\n",
+		want: []from{{Line: 2, EndLine: 3, Raw: "mcr.microsoft.com/windows/servercore:ltsc2022", Ref: "mcr.microsoft.com/windows/servercore:ltsc2022", Kind: KindImage, At: "mcr.microsoft.com/windows/servercore:ltsc2022"}},
+	}, {
+		name: "scratch",
+		src:  "FROM scratch\nCOPY x /\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: "scratch", Ref: "scratch", Kind: KindScratch, At: "scratch"}},
+	}, {
+		name: "registry with port",
+		src:  "  FROM   localhost:5000/a/b:1.2.3   AS  b\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: "localhost:5000/a/b:1.2.3", Ref: "localhost:5000/a/b:1.2.3", Stage: "b", Kind: KindImage, At: "localhost:5000/a/b:1.2.3"}},
+	}, {
+		name: "quoted reference",
+		src:  "FROM \"alpine:3.20.3\"\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: `"alpine:3.20.3"`, Ref: "alpine:3.20.3", Kind: KindImage, At: `"alpine:3.20.3"`}},
+	}, {
+		name: "byte order mark",
+		src:  "\xef\xbb\xbfFROM alpine:3.20.3\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Kind: KindImage, At: "alpine:3.20.3"}},
+	}, {
+		name: "FROM from",
+		src:  "FROM from\n",
+		want: []from{{Line: 1, EndLine: 1, Raw: "from", Ref: "from", Kind: KindImage, At: "from"}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := Parse([]byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, froms(d)); diff != "" {
+				t.Errorf("Froms (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantArgs, d.Args); diff != "" {
+				t.Errorf("Args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, src := range []string{"", "# only a comment\n", "FROM\n", "FROM a b c d\n", "FROM a:1 AS\n"} {
+		if d, err := Parse([]byte(src)); err == nil {
+			t.Errorf("Parse(%q) = %+v, want an error", src, froms(d))
+		}
+	}
+}
+
+func TestInPlace(t *testing.T) {
+	tests := []struct {
+		src, reason string
+	}{
+		{"FROM alpine:3.20.3\n", ""},
+		{"ARG V=3\nFROM python:${V}-slim\n", "ARG"},
+		{"FROM \"alpine:3.20.3\"\n", "quoted"},
+		{"FROM node:20\\\n.11.1\n", "one piece on one line"},
+	}
+	for _, tc := range tests {
+		d, err := Parse([]byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := d.Froms[len(d.Froms)-1]
+		if got := f.InPlace(); got != (tc.reason == "") {
+			t.Errorf("%q: InPlace() = %v", tc.src, got)
+		}
+		if got := f.NotInPlaceReason(); !strings.Contains(got, tc.reason) || (tc.reason == "") != (got == "") {
+			t.Errorf("%q: NotInPlaceReason() = %q, want it to mention %q", tc.src, got, tc.reason)
+		}
+		_, err = d.Rewrite(map[int]string{len(d.Froms) - 1: "alpine:3.20.3@sha256:x"})
+		var nip *NotInPlaceError
+		if got := errors.As(err, &nip); got != (tc.reason != "") {
+			t.Errorf("%q: Rewrite error %v, want NotInPlaceError: %v", tc.src, err, tc.reason != "")
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package base
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// DefaultPlatform is the platform an image is built for when neither its FROM
+// nor WithPlatform says otherwise.
+const DefaultPlatform = "linux/amd64"
+
+// Puller represents the subset of a ggcr remote.Puller that this package
+// uses.
+type Puller interface {
+	Get(ctx context.Context, ref name.Reference) (*remote.Descriptor, error)
+}
+
+var _ Puller = (*remote.Puller)(nil)
+
+// Option configures Check, CheckImages and Update.
+type Option func(*options) error
+
+type options struct {
+	platform   v1.Platform
+	puller     Puller
+	remoteOpts []remote.Option
+	jobs       int
+}
+
+// WithPlatform sets the platform images are built for (os/arch[/variant]),
+// used for a FROM without --platform. The default is DefaultPlatform.
+func WithPlatform(p string) Option {
+	return func(o *options) error {
+		pl, err := v1.ParsePlatform(p)
+		if err != nil {
+			return fmt.Errorf("parsing platform %q: %w", p, err)
+		}
+		if pl.OS == "" || pl.Architecture == "" {
+			return fmt.Errorf("parsing platform %q: want os/arch[/variant]", p)
+		}
+		o.platform = *pl
+		return nil
+	}
+}
+
+// WithPuller sets how manifests are fetched; it overrides WithRemoteOptions.
+func WithPuller(p Puller) Option {
+	return func(o *options) error {
+		if p == nil {
+			return errors.New("nil puller")
+		}
+		o.puller = p
+		return nil
+	}
+}
+
+// WithRemoteOptions adds options for the default puller, which
+// authenticates with authn.DefaultKeychain.
+func WithRemoteOptions(opts ...remote.Option) Option {
+	return func(o *options) error {
+		o.remoteOpts = append(o.remoteOpts, opts...)
+		return nil
+	}
+}
+
+// WithJobs sets how many registry requests run at once (default 4).
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("jobs must be at least 1, not %d", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{platform: v1.Platform{OS: "linux", Architecture: "amd64"}, jobs: 4}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if o.puller == nil {
+		ropts := append([]remote.Option{
+			remote.WithAuthFromKeychain(authn.DefaultKeychain),
+			remote.WithUserAgent("imgver"),
+		}, o.remoteOpts...)
+		p, err := remote.NewPuller(ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("making registry client: %w", err)
+		}
+		o.puller = p
+	}
+	return o, nil
+}

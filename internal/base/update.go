@@ -1,0 +1,261 @@
+package base
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/renameio/v2"
+	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/imgver/imgver/internal/config"
+)
+
+// Plan is what Update would do: the results it acted on and the new content
+// of every Dockerfile that changes.
+type Plan struct {
+	Reports []Report
+	Files   []FileChange
+}
+
+// FileChange is the old and new content of one Dockerfile.
+type FileChange struct {
+	Path     string
+	Old, New []byte
+}
+
+// UnresolvedError is returned by Update when some reference could not be
+// resolved; it holds those results. Nothing is to be written then.
+type UnresolvedError struct {
+	Results []Result
+}
+
+func (e *UnresolvedError) Error() string {
+	msg := e.Results[0].Err.Error()
+	if len(e.Results) == 1 {
+		return msg
+	}
+	return fmt.Sprintf("%s (and %d more)", msg, len(e.Results)-1)
+}
+
+// Unwrap returns the error of each unresolved result.
+func (e *UnresolvedError) Unwrap() []error {
+	errs := make([]error, len(e.Results))
+	for i, r := range e.Results {
+		errs[i] = r.Err
+	}
+	return errs
+}
+
+// Update checks imgs (as CheckImages) and plans the rewrite of every FROM
+// that NeedsUpdate to name:tag@digest, where digest is what the tag points
+// to now: the index digest for a multi-platform tag (as Renovate pins), so
+// the pin stays valid for every platform. A FROM that cannot be rewritten
+// in place (its reference comes from an ARG) is left alone and keeps its
+// NotUpdatable reason. When any reference cannot be resolved, Update returns
+// the plan (for reporting) and an *UnresolvedError, and the plan must not be
+// written. Nothing is written here: see Plan.Write.
+func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, error) {
+	reps, err := CheckImages(ctx, imgs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Reports: reps}
+	var bad []Result
+	edits := map[string]map[int]string{}
+	files := map[string]*Dockerfile{}
+	var order []string
+	for _, rep := range reps {
+		for _, r := range rep.Results {
+			if r.Status == StatusError {
+				bad = append(bad, r)
+				continue
+			}
+			if !r.NeedsUpdate() || r.NotUpdatable != "" {
+				continue
+			}
+			ref, err := parseReference(rep.file.Froms[r.from].Ref)
+			if err != nil {
+				return nil, err // parsed once already in CheckImages
+			}
+			if _, ok := edits[r.Dockerfile]; !ok {
+				edits[r.Dockerfile] = map[int]string{}
+				files[r.Dockerfile] = rep.file
+				order = append(order, r.Dockerfile)
+			}
+			edits[r.Dockerfile][r.from] = ref.named + "@" + r.Current
+		}
+	}
+	if len(bad) > 0 {
+		return p, &UnresolvedError{Results: bad}
+	}
+	for _, path := range order {
+		df := files[path]
+		out, err := df.Rewrite(edits[path])
+		if err != nil {
+			return p, fmt.Errorf("rewriting %s: %w", path, err)
+		}
+		if string(out) != string(df.Data) {
+			p.Files = append(p.Files, FileChange{Path: path, Old: df.Data, New: out})
+		}
+	}
+	return p, nil
+}
+
+// ErrModified is returned by Plan.Write when a Dockerfile changed on disk
+// after Update read it.
+var ErrModified = errors.New("the file changed since it was read")
+
+// writeFile writes a user's file atomically: a temporary file in the same
+// directory, renamed over the old one, its mode kept. Tests replace it.
+var writeFile = func(path string, data []byte) error {
+	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
+}
+
+// Write writes every changed Dockerfile atomically. It first checks that
+// each still holds what Update read (else ErrModified, nothing written); if
+// writing one fails, the ones already written are put back, so that either
+// every file changes or none does.
+func (p *Plan) Write() error {
+	for _, f := range p.Files {
+		cur, err := os.ReadFile(f.Path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		if !bytes.Equal(cur, f.Old) {
+			return fmt.Errorf("writing %s: %w", f.Path, ErrModified)
+		}
+	}
+	for i, f := range p.Files {
+		if err := writeFile(f.Path, f.New); err != nil {
+			errs := []error{fmt.Errorf("writing %s: %w", f.Path, err)}
+			for _, w := range p.Files[:i] {
+				if err := writeFile(w.Path, w.Old); err != nil {
+					errs = append(errs, fmt.Errorf("restoring %s: %w", w.Path, err))
+				}
+			}
+			return errors.Join(errs...)
+		}
+	}
+	return nil
+}
+
+// Diff returns a unified diff of old and new, line by line, with three
+// lines of context, naming the files a/name and b/name (name itself when
+// it is absolute). It is empty when they are equal.
+func Diff(name string, old, new []byte) string {
+	if string(old) == string(new) {
+		return ""
+	}
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = 0
+	a, b, lines := dmp.DiffLinesToChars(string(old), string(new))
+	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, b, false), lines)
+
+	// Flatten into one entry per line.
+	type line struct {
+		op   diffmatchpatch.Operation
+		text string
+	}
+	var ls []line
+	for _, d := range diffs {
+		for _, t := range splitKeep(d.Text) {
+			ls = append(ls, line{d.Type, t})
+		}
+	}
+	const ctxLines = 3
+	var b2 strings.Builder
+	if filepath.IsAbs(name) {
+		fmt.Fprintf(&b2, "--- %s\n+++ %s\n", name, name)
+	} else {
+		fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+	}
+	for i := 0; i < len(ls); {
+		if ls[i].op == diffmatchpatch.DiffEqual {
+			i++
+			continue
+		}
+		// A hunk: from ctxLines before this change to ctxLines after the
+		// last change that is within 2*ctxLines of the previous one.
+		start := max(i-ctxLines, 0)
+		end := i
+		for end < len(ls) {
+			if ls[end].op != diffmatchpatch.DiffEqual {
+				end++
+				continue
+			}
+			k := end
+			for k < len(ls) && ls[k].op == diffmatchpatch.DiffEqual {
+				k++
+			}
+			if k == len(ls) || k-end > 2*ctxLines {
+				end = min(end+ctxLines, len(ls))
+				break
+			}
+			end = k
+		}
+		oldStart, newStart := 1, 1
+		for _, l := range ls[:start] {
+			if l.op != diffmatchpatch.DiffInsert {
+				oldStart++
+			}
+			if l.op != diffmatchpatch.DiffDelete {
+				newStart++
+			}
+		}
+		oldN, newN := 0, 0
+		for _, l := range ls[start:end] {
+			if l.op != diffmatchpatch.DiffInsert {
+				oldN++
+			}
+			if l.op != diffmatchpatch.DiffDelete {
+				newN++
+			}
+		}
+		fmt.Fprintf(&b2, "@@ -%s +%s @@\n", hunkRange(oldStart, oldN), hunkRange(newStart, newN))
+		for _, l := range ls[start:end] {
+			prefix := " "
+			switch l.op {
+			case diffmatchpatch.DiffDelete:
+				prefix = "-"
+			case diffmatchpatch.DiffInsert:
+				prefix = "+"
+			}
+			b2.WriteString(prefix)
+			b2.WriteString(l.text)
+			if !strings.HasSuffix(l.text, "\n") {
+				b2.WriteString("\n\\ No newline at end of file\n")
+			}
+		}
+		i = end
+	}
+	return b2.String()
+}
+
+func hunkRange(start, n int) string {
+	switch n {
+	case 0:
+		return fmt.Sprintf("%d,0", start-1)
+	case 1:
+		return fmt.Sprint(start)
+	}
+	return fmt.Sprintf("%d,%d", start, n)
+}
+
+// splitKeep splits s into lines, each keeping its "\n".
+func splitKeep(s string) []string {
+	var out []string
+	for s != "" {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i+1])
+		s = s[i+1:]
+	}
+	return out
+}

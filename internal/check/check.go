@@ -1,0 +1,402 @@
+// Package check finds what stops a built image from starting, before it is
+// pushed: an entrypoint that is missing or not executable for the image's
+// user (the 2021 ContainerSSH images failed with `exec: "/containerssh":
+// permission denied` after an unpacking step lost the exec bit), a script
+// whose #! interpreter is missing, a working directory that is not a
+// directory, a user that /etc/passwd does not know.
+//
+// The checks, each with its name:
+//
+//   - entrypoint: the executable of Entrypoint+Cmd (Cmd alone when there is no
+//     Entrypoint) exists, found through PATH from the image's Env for a bare
+//     name, with symlinks followed inside the image; it is a regular file with
+//     an exec bit for the image's user (root: any exec bit; otherwise the
+//     owner, group or other bit that applies), and every directory on the way
+//     is searchable by that user.
+//   - interpreter: when the executable starts with "#!", the interpreter
+//     exists and is executable; for "#!/usr/bin/env NAME", NAME is found in
+//     PATH too.
+//   - workdir: WorkingDir, when set, exists and is a directory.
+//   - user: User names a user of /etc/passwd, or is numeric; a group after ":"
+//     names a group of /etc/group, or is numeric.
+//   - world-writable: no file or directory outside /tmp and /var/tmp is
+//     writable by everyone, unless it is a directory with the sticky bit.
+//     Symlinks do not count.
+//   - size: no file is larger than the limit (off unless set).
+//
+// The merged file system is read once (internal/detect's streaming reader);
+// the few files whose bytes matter (/etc/passwd, /etc/group, the first line
+// of the executable) are then read from only the layers that hold them.
+package check
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/imgver/imgver/internal/detect"
+)
+
+// Problem is one thing that is wrong with an image.
+type Problem struct {
+	Check   string `json:"check"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+// Report is the outcome for one platform of an image.
+type Report struct {
+	Ref      string    `json:"ref"`
+	Platform string    `json:"platform"`
+	OK       bool      `json:"ok"`
+	Problems []Problem `json:"problems"`
+}
+
+// Options are the knobs of Run.
+type Options struct {
+	// MaxFileSize reports files larger than it; 0 turns the check off.
+	MaxFileSize int64
+}
+
+// defaultPath is the PATH a container gets when the image sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// maxLinks bounds symlink resolution, as the kernel's ELOOP does.
+const maxLinks = 40
+
+// Run checks every platform of the image ref.
+func Run(ctx context.Context, c *detect.Comparer, ref string, o Options) ([]*Report, error) {
+	snaps, err := c.Snapshot(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Report
+	for _, s := range snaps {
+		r, err := Snapshot(ctx, s, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Snapshot checks one platform image.
+func Snapshot(ctx context.Context, s *detect.Snapshot, o Options) (*Report, error) {
+	k := &checker{s: s, r: &Report{Ref: s.Ref, Platform: s.Platform, Problems: []Problem{}}}
+	files, err := s.ReadFiles(ctx, []string{"/etc/passwd", "/etc/group"}, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	k.passwd, k.group = parseColonFile(files["/etc/passwd"]), parseColonFile(files["/etc/group"])
+	k.checkUser()
+	k.checkWorkdir()
+	if err := k.checkEntrypoint(ctx); err != nil {
+		return nil, err
+	}
+	k.checkFiles(o)
+	k.r.OK = len(k.r.Problems) == 0
+	return k.r, nil
+}
+
+type checker struct {
+	s             *detect.Snapshot
+	r             *Report
+	passwd, group [][]string
+	uid           int
+	gids          []int
+	userKnown     bool
+}
+
+func (k *checker) problem(check, p, format string, args ...any) {
+	k.r.Problems = append(k.r.Problems, Problem{Check: check, Path: p, Message: fmt.Sprintf(format, args...)})
+}
+
+// parseColonFile splits /etc/passwd or /etc/group into fields.
+func parseColonFile(b []byte) [][]string {
+	var out [][]string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, strings.Split(l, ":"))
+		}
+	}
+	return out
+}
+
+// checkUser resolves User to a uid and its groups.
+func (k *checker) checkUser() {
+	user, group, hasGroup := strings.Cut(k.s.Config.User, ":")
+	k.userKnown = true
+	switch {
+	case user == "":
+		k.uid = 0
+	case isNumber(user):
+		k.uid, _ = strconv.Atoi(user)
+	default:
+		k.uid, k.userKnown = -1, false
+		for _, f := range k.passwd {
+			if len(f) >= 4 && f[0] == user {
+				k.uid, _ = strconv.Atoi(f[2])
+				k.userKnown = true
+			}
+		}
+		if !k.userKnown {
+			k.problem("user", "/etc/passwd", "user %q is not in /etc/passwd", user)
+			return
+		}
+	}
+	// The primary group from /etc/passwd, supplementary ones from /etc/group.
+	name := user
+	for _, f := range k.passwd {
+		if len(f) >= 4 && f[2] == strconv.Itoa(k.uid) {
+			if g, err := strconv.Atoi(f[3]); err == nil {
+				k.gids = append(k.gids, g)
+			}
+			if name == "" || isNumber(name) {
+				name = f[0]
+			}
+		}
+	}
+	for _, f := range k.group {
+		if len(f) >= 4 && name != "" && slices.Contains(strings.Split(f[3], ","), name) {
+			if g, err := strconv.Atoi(f[2]); err == nil {
+				k.gids = append(k.gids, g)
+			}
+		}
+	}
+	if hasGroup {
+		if isNumber(group) {
+			g, _ := strconv.Atoi(group)
+			k.gids = []int{g}
+			return
+		}
+		for _, f := range k.group {
+			if len(f) >= 3 && f[0] == group {
+				g, _ := strconv.Atoi(f[2])
+				k.gids = []int{g}
+				return
+			}
+		}
+		k.problem("user", "/etc/group", "group %q is not in /etc/group", group)
+	}
+}
+
+func (k *checker) checkWorkdir() {
+	wd := k.s.Config.WorkingDir
+	if wd == "" {
+		return
+	}
+	e, p, err := k.resolve(path.Clean("/" + wd))
+	switch {
+	case err != nil:
+		k.problem("workdir", wd, "working directory %s: %v", wd, err)
+	case e.Type != detect.TypeDir:
+		k.problem("workdir", p, "working directory %s is a %s, not a directory", wd, e.Type)
+	}
+}
+
+// env returns the value of name in the image's Env.
+func (k *checker) env(name string) (string, bool) {
+	for _, kv := range k.s.Config.Env {
+		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// lookPath finds a bare command name in PATH, as exec does.
+func (k *checker) lookPath(name string) (string, bool) {
+	pathEnv, ok := k.env("PATH")
+	if !ok {
+		pathEnv = defaultPath
+	}
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := path.Join("/", k.s.Config.WorkingDir, dir, name)
+		if path.IsAbs(dir) {
+			p = path.Join(dir, name)
+		}
+		if e, _, err := k.resolve(p); err == nil && e.Type == detect.TypeFile && k.canExec(e) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func (k *checker) checkEntrypoint(ctx context.Context) error {
+	argv := append(append([]string{}, k.s.Config.Entrypoint...), k.s.Config.Cmd...)
+	if len(argv) == 0 {
+		k.problem("entrypoint", "", "the image has neither Entrypoint nor Cmd")
+		return nil
+	}
+	exe, ok := k.executable("entrypoint", argv[0])
+	if !ok {
+		return nil
+	}
+	files, err := k.s.ReadFiles(ctx, []string{exe}, 512)
+	if err != nil {
+		return err
+	}
+	head := files[exe]
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return nil
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 {
+		k.problem("interpreter", exe, "%s starts with #! but names no interpreter", exe)
+		return nil
+	}
+	interp, ok := k.executable("interpreter", fields[0])
+	if ok && path.Base(interp) == "env" && len(fields) > 1 && !strings.HasPrefix(fields[1], "-") {
+		k.executable("interpreter", fields[1])
+	}
+	return nil
+}
+
+// executable finds the program name as exec would and checks that the
+// image's user can run it; it returns the resolved path.
+func (k *checker) executable(check, name string) (string, bool) {
+	p := name
+	switch {
+	case strings.Contains(name, "/"):
+		if !path.IsAbs(name) {
+			p = path.Join("/", k.s.Config.WorkingDir, name)
+		}
+	default:
+		found, ok := k.lookPath(name)
+		if !ok {
+			k.problem(check, name, "%q is not an executable file in PATH (%s)", name, k.pathValue())
+			return "", false
+		}
+		p = found
+	}
+	e, real, err := k.resolve(path.Clean(p))
+	if err != nil {
+		k.problem(check, p, "%s: %v", p, err)
+		return "", false
+	}
+	if e.Type != detect.TypeFile {
+		k.problem(check, real, "%s is a %s, not a regular file", real, e.Type)
+		return "", false
+	}
+	if !k.canExec(e) {
+		k.problem(check, real, "%s is not executable by %s (mode %04o, owner %d:%d)", real, k.who(), e.Mode, e.UID, e.GID)
+		return "", false
+	}
+	for d := path.Dir(real); ; d = path.Dir(d) {
+		if de, ok := k.s.Lookup(d); ok && de.Type == detect.TypeDir && !k.can(de, 1) {
+			k.problem(check, d, "directory %s is not searchable by %s (mode %04o, owner %d:%d)", d, k.who(), de.Mode, de.UID, de.GID)
+			return "", false
+		}
+		if d == "/" {
+			break
+		}
+	}
+	return real, true
+}
+
+func (k *checker) pathValue() string {
+	if v, ok := k.env("PATH"); ok {
+		return "PATH=" + v
+	}
+	return "default PATH"
+}
+
+func (k *checker) who() string {
+	if k.s.Config.User == "" {
+		return "root"
+	}
+	return "user " + k.s.Config.User
+}
+
+// canExec: root may run a file with any exec bit.
+func (k *checker) canExec(e *detect.Entry) bool {
+	if k.uid == 0 && k.userKnown {
+		return e.Mode&0o111 != 0
+	}
+	return k.can(e, 1)
+}
+
+// can reports whether the user has permission bit (4 r, 2 w, 1 x) on e.
+func (k *checker) can(e *detect.Entry, bit uint32) bool {
+	if k.uid == 0 && k.userKnown {
+		return true
+	}
+	switch {
+	case e.UID == k.uid:
+		return e.Mode>>6&bit != 0
+	case slices.Contains(k.gids, e.GID):
+		return e.Mode>>3&bit != 0
+	}
+	return e.Mode&bit != 0
+}
+
+// resolve follows symlinks in every component of p, inside the image.
+func (k *checker) resolve(p string) (*detect.Entry, string, error) {
+	links := 0
+	for {
+		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		cur := "/"
+		restarted := false
+		for i, part := range parts {
+			if part == "" {
+				continue
+			}
+			next := path.Join(cur, part)
+			e, ok := k.s.Lookup(next)
+			if !ok {
+				return nil, next, fmt.Errorf("%s does not exist", next)
+			}
+			if e.Type == detect.TypeSymlink {
+				if links++; links > maxLinks {
+					return nil, next, fmt.Errorf("too many levels of symbolic links at %s", next)
+				}
+				target := e.Link
+				if !path.IsAbs(target) {
+					target = path.Join(cur, target)
+				}
+				p = path.Join(append([]string{"/", target}, parts[i+1:]...)...)
+				restarted = true
+				break
+			}
+			if i < len(parts)-1 && e.Type != detect.TypeDir {
+				return nil, next, fmt.Errorf("%s is not a directory", next)
+			}
+			cur = next
+		}
+		if !restarted {
+			e, ok := k.s.Lookup(cur)
+			if !ok {
+				return nil, cur, fmt.Errorf("%s does not exist", cur)
+			}
+			return e, cur, nil
+		}
+	}
+}
+
+func (k *checker) checkFiles(o Options) {
+	for _, e := range k.s.Files {
+		if e.Type != detect.TypeSymlink && e.Mode&0o002 != 0 && !(e.Type == detect.TypeDir && e.Mode&0o1000 != 0) &&
+			!under(e.Path, "/tmp") && !under(e.Path, "/var/tmp") {
+			k.problem("world-writable", e.Path, "%s is writable by everyone (mode %04o)", e.Path, e.Mode)
+		}
+		if o.MaxFileSize > 0 && e.Type == detect.TypeFile && e.Size > o.MaxFileSize {
+			k.problem("size", e.Path, "%s is %d bytes, over the limit of %d", e.Path, e.Size, o.MaxFileSize)
+		}
+	}
+}
+
+func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil && s != ""
+}

@@ -1,0 +1,130 @@
+package check
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgver/imgver/internal/detect"
+	ib "github.com/imgver/imgver/internal/imagebuild"
+)
+
+var build = ib.Build{MTime: time.Unix(1700000000, 0)}
+
+// rootfs is a small base: a shell, bash, env and the account files.
+func rootfs() []ib.File {
+	return []ib.File{
+		ib.Dir("/bin"), ib.Dir("/etc"), ib.Dir("/usr/bin"), ib.Dir("/tmp").WithMode(0o1777),
+		ib.Exe("/bin/sh", "\x7fELF sh"), ib.Exe("/usr/bin/env", "\x7fELF env"),
+		ib.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n"),
+		ib.Reg("/etc/group", "root:x:0:\napp:x:1000:\nops:x:2000:app\n"),
+	}
+}
+
+// run builds an image of rootfs plus app files with cfg and checks it.
+func run(t *testing.T, cfg ib.Config, app ...ib.File) []Problem {
+	t.Helper()
+	img, err := build.Image(nil, cfg, rootfs(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if err := ib.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := Run(t.Context(), c, "oci:"+dir, Options{MaxFileSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%d reports", len(reports))
+	}
+	if reports[0].OK != (len(reports[0].Problems) == 0) {
+		t.Errorf("OK = %v with %d problems", reports[0].OK, len(reports[0].Problems))
+	}
+	return reports[0].Problems
+}
+
+func TestCheck(t *testing.T) {
+	ep := ib.Config{Entrypoint: []string{"/containerssh"}}
+	for _, tc := range []struct {
+		name string
+		cfg  ib.Config
+		app  []ib.File
+		want []Problem // nil: no problem
+	}{
+		{"entrypoint 0755", ep, []ib.File{ib.Exe("/containerssh", "\x7fELF")}, nil},
+		{"entrypoint 0644 (ContainerSSH 2021)", ep, []ib.File{ib.Reg("/containerssh", "\x7fELF")},
+			[]Problem{{"entrypoint", "/containerssh", "/containerssh is not executable by root (mode 0644, owner 0:0)"}}},
+		{"entrypoint missing", ep, nil,
+			[]Problem{{"entrypoint", "/containerssh", "/containerssh: /containerssh does not exist"}}},
+		{"entrypoint is a directory", ep, []ib.File{ib.Dir("/containerssh")},
+			[]Problem{{"entrypoint", "/containerssh", "/containerssh is a dir, not a regular file"}}},
+		{"symlinked entrypoint", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}},
+			[]ib.File{ib.Dir("/usr/local/bin"), ib.Dir("/opt/app"), ib.Exe("/opt/app/app-1.2", "\x7fELF"), ib.Symlink("/usr/local/bin/app", "../../../opt/app/app-1.2")}, nil},
+		{"symlinked entrypoint to a 0644 file", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}},
+			[]ib.File{ib.Dir("/usr/local/bin"), ib.Reg("/opt/app-1.2", "\x7fELF"), ib.Symlink("/usr/local/bin/app", "/opt/app-1.2")},
+			[]Problem{{"entrypoint", "/opt/app-1.2", "/opt/app-1.2 is not executable by root (mode 0644, owner 0:0)"}}},
+		{"dangling symlink", ib.Config{Entrypoint: []string{"/app"}}, []ib.File{ib.Symlink("/app", "/nowhere")},
+			[]Problem{{"entrypoint", "/app", "/app: /nowhere does not exist"}}},
+		{"symlink loop", ib.Config{Entrypoint: []string{"/a"}}, []ib.File{ib.Symlink("/a", "/b"), ib.Symlink("/b", "/a")},
+			[]Problem{{"entrypoint", "/a", "/a: too many levels of symbolic links at /a"}}},
+		{"bare name found in PATH", ib.Config{Cmd: []string{"app", "--serve"}, Env: []string{"PATH=/opt/bin:/usr/bin"}},
+			[]ib.File{ib.Dir("/opt/bin"), ib.Exe("/opt/bin/app", "\x7fELF")}, nil},
+		{"bare name not in PATH", ib.Config{Cmd: []string{"app"}, Env: []string{"PATH=/usr/bin"}},
+			[]ib.File{ib.Dir("/opt/bin"), ib.Exe("/opt/bin/app", "\x7fELF")},
+			[]Problem{{"entrypoint", "app", `"app" is not an executable file in PATH (PATH=/usr/bin)`}}},
+		{"script whose interpreter is missing", ib.Config{Entrypoint: []string{"/entrypoint.sh"}},
+			[]ib.File{ib.Exe("/entrypoint.sh", "#!/bin/bash\nexec app\n")},
+			[]Problem{{"interpreter", "/bin/bash", "/bin/bash: /bin/bash does not exist"}}},
+		{"script with its interpreter", ib.Config{Entrypoint: []string{"/entrypoint.sh"}},
+			[]ib.File{ib.Exe("/entrypoint.sh", "#!/bin/sh -e\nexec app\n")}, nil},
+		{"env interpreter missing", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/run.py", "#!/usr/bin/env python3\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+		{"user not in /etc/passwd", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "appuser"}, nil,
+			[]Problem{{"user", "/etc/passwd", `user "appuser" is not in /etc/passwd`}}},
+		{"numeric user", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "4242:4242"}, nil, nil},
+		{"group not in /etc/group", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:staff"}, nil,
+			[]Problem{{"user", "/etc/group", `group "staff" is not in /etc/group`}}},
+		{"owner-only exec, other user", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o700)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user app (mode 0700, owner 0:0)"}}},
+		{"owner-only exec, owner", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o700).Owned(1000, 1000)}, nil},
+		{"group exec via supplementary group", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750).Owned(0, 2000)}, nil},
+		{"directory not searchable", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
+			[]ib.File{ib.Dir("/srv").WithMode(0o700), ib.Exe("/srv/run", "\x7fELF")},
+			[]Problem{{"entrypoint", "/srv", "directory /srv is not searchable by user app (mode 0700, owner 0:0)"}}},
+		{"working dir missing", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, nil,
+			[]Problem{{"workdir", "/app", "working directory /app: /app does not exist"}}},
+		{"working dir is a file", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, []ib.File{ib.Reg("/app", "x")},
+			[]Problem{{"workdir", "/app", "working directory /app is a file, not a directory"}}},
+		{"relative exec from working dir", ib.Config{Entrypoint: []string{"./run"}, WorkingDir: "/app"},
+			[]ib.File{ib.Dir("/app"), ib.Exe("/app/run", "\x7fELF")}, nil},
+		{"world-writable file", ib.Config{Entrypoint: []string{"/bin/sh"}},
+			[]ib.File{ib.Dir("/etc/app"), ib.Reg("/etc/app/conf", "x").WithMode(0o666), ib.Reg("/tmp/scratch", "x").WithMode(0o666),
+				ib.Dir("/var/tmp").WithMode(0o777), ib.Dir("/srv/drop").WithMode(0o1777)},
+			[]Problem{{"world-writable", "/etc/app/conf", "/etc/app/conf is writable by everyone (mode 0666)"}}},
+		{"file over the size limit", ib.Config{Entrypoint: []string{"/bin/sh"}},
+			[]ib.File{ib.Reg("/big", string(make([]byte, 1<<20+1)))},
+			[]Problem{{"size", "/big", "/big is 1048577 bytes, over the limit of 1048576"}}},
+		{"no entrypoint", ib.Config{}, nil,
+			[]Problem{{"entrypoint", "", "the image has neither Entrypoint nor Cmd"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, tc.cfg, tc.app...)
+			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

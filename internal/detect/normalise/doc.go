@@ -1,0 +1,111 @@
+// Package normalise computes digests of file contents that ignore the bytes a
+// rebuild changes without changing what the file means: the source mtime in a
+// .pyc header, entry timestamps in a zip or jar, the mtime and name in a gzip
+// header, the last-password-change day in /etc/shadow.
+//
+// Every digest is "sha256:<hex>" of a canonical form that begins with the
+// line "imgver/normalise/<name>/v1\n", name being the normaliser's Name, so
+// that the digests of different kinds never collide with each other or with
+// the raw sha256 of a file. The "v1" changes whenever a canonical form does.
+//
+// Each normaliser streams: it reads its input once, through buffers of fixed
+// size, and returns an error wrapping ErrNotApplicable for content it does
+// not understand, never guessing. The caller then compares the raw bytes, so
+// being strict only ever costs a false "changed", never a false "same". An
+// error from the reader itself is returned wrapped but not as
+// ErrNotApplicable.
+//
+// # pyc
+//
+// Files named *.pyc or *.pyo. The version is read from the magic number (a
+// little-endian uint16 followed by "\r\n"):
+//
+//   - 3390 and up (Python 3.7+, PEP 552), 16-byte header: magic, flags, then
+//     8 bytes. With flags 0 they are the source mtime and size and are
+//     zeroed; with flags 1 or 3 (hash-based) they are the source hash and
+//     are kept. Other flags are not applicable.
+//   - 3230 to 3389 (Python 3.3 to 3.6), 12-byte header: magic, mtime, size;
+//     mtime and size are zeroed.
+//   - anything else (Python 1, 2, 3.0 to 3.2), 8-byte header: magic, mtime;
+//     mtime is zeroed.
+//
+// The canonical form is the header so zeroed followed by the rest of the file.
+//
+// # zip
+//
+// Files named *.jar, *.war, *.ear, *.zip, *.whl or *.aar (not *.apk: Alpine
+// packages are tar.gz). The archive is read front to back: local file
+// headers with their content (stored or deflate; a data descriptor, with or
+// without its signature, 32- or 64-bit sizes, is checked against what was
+// read), then the central directory, which gives each entry its mode. Each
+// central directory record must name the offset of a local entry with its
+// name and CRC-32, and every local entry must have one, so that what reads
+// the archive through its central directory (the JVM, unzip) sees what was
+// digested.
+//
+// What counts, per entry: the name, the uncompressed content, and the unix
+// mode (the high 16 bits of the external attributes, when the archive was
+// written on a unix or macOS host; otherwise "no mode"). What does not count:
+// the order of entries, timestamps, extra fields (extended timestamps 0x5455,
+// unix uid/gid 0x7875, zip64 and alignment fields), compression method and
+// level, flags, the "version needed", the entry comments and the archive
+// comment (neither is extracted, and build tools stamp them). The sizes and
+// CRC-32 in the central directory must match what was read.
+//
+// The canonical form lists the entries sorted by name (entries whose name
+// repeats are all kept, ordered by the rest of their record), each as
+// uvarint(len(name)), name, a kind byte (0 content, 1 nested archive), the
+// 32-byte sha256 of the content or the nested archive's canonical form, a
+// byte saying whether there is a mode, and the mode as a big-endian uint32.
+//
+// Two entries get more than their bytes hashed:
+//
+//   - An entry named like an archive (BOOT-INF/lib/x.jar in a Spring Boot fat
+//     jar, WEB-INF/lib/x.jar in a war, x.war in an ear) is normalised the
+//     same way, streaming, up to 4 levels deep; if it is not a zip it counts
+//     by its bytes.
+//   - In META-INF/maven/**/pom.properties, lines starting with '#' are
+//     dropped: Maven writes the build date there as a comment.
+//
+// Not applicable: encrypted entries; methods other than stored and deflate;
+// a stored entry with a data descriptor and no size in its local header (as
+// Go's archive/zip writes them: its end cannot be found when streaming);
+// sizes or CRC-32 that do not match the content; local entries and central
+// directory records that do not pair up; end records (zip64 ones included)
+// whose entry count or central directory size or offset differ from what was
+// read (a reader trusting them would see other entries), or that are not
+// last in the file with their comment (readers search for them from the
+// end), or a comment holding an end record; anything before the
+// first local header (a launch script prepended to an executable jar); more
+// than 1<<20 entries.
+//
+// Nested archives may decompress, all levels together, to at most 1 GiB
+// plus 64 times the bytes of the outer archive read so far; more (a nested
+// zip bomb) makes the whole archive not applicable, so the time spent stays
+// linear in the file size, as it is for one level of deflate (at most 1032
+// times).
+//
+// Memory does not grow with the file size: per archive level (at most 5) a
+// 32 KiB read buffer, a 32 KiB copy buffer and one flate decompressor, plus a
+// record per entry (its name and 32-byte digest) until the end.
+//
+// # gzip
+//
+// Files named *.gz or *.tgz, .tar.gz included. The canonical form is the
+// decompressed stream, every member of a multi-member file in turn, so the
+// header (mtime, name, comment, OS byte) and the compression level do not
+// count; a .tar.gz still differs when the mtimes inside its tar differ.
+// Trailing bytes after the last member (even zeros) are not applicable.
+//
+// # shadow
+//
+// Exactly /etc/shadow and /etc/shadow-. Each line has the nine fields
+// name:passwd:lastchg:min:max:warn:inactive:expire:reserved. lastchg, the day
+// (since 1970) of the last password change, is the day useradd ran; a day
+// number is replaced by "*". An empty lastchg (password aging off) and "0"
+// (password must be changed at the next login) are kept, since they change
+// what the system does. Everything else, empty lines and the final newline or
+// its absence included, counts byte for byte. A non-empty line that has not
+// nine fields, a lastchg that is not a number, or a line longer than 64 KiB
+// is not applicable.
+package normalise

@@ -1,0 +1,82 @@
+package pinfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Read parses the pin file at path. A missing file is an empty pin file:
+// every image is unpinned.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pin file: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Update reads the pin file at path, calls change on it, and writes it back
+// when change reports that it changed something, all under an exclusive lock
+// on the file's directory. When change or the write fails, the file on disk is
+// left as it was. A missing file is created with mode 0644.
+func Update(ctx context.Context, path string, change func(*File) (bool, error)) error {
+	// Write through a symlink, not over it.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	dir := filepath.Dir(path)
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	f, err := Read(path)
+	if err != nil {
+		return err
+	}
+	changed, err := change(f)
+	if err != nil || !changed {
+		return err
+	}
+	if err := renameio.WriteFile(path, f.Bytes(), 0o644, renameio.WithTempDir(dir), renameio.WithExistingPermissions()); err != nil {
+		return fmt.Errorf("writing pin file %s: %w", path, err)
+	}
+	return nil
+}
+
+// lockDir takes an exclusive flock on dir, waiting for it until ctx is done.
+// Locking the directory, not the file, survives the rename that replaces the
+// file and leaves no lock file behind.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("locking pin file directory: %w", err)
+	}
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		err := unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { _ = unix.Flock(int(d.Fd()), unix.LOCK_UN); d.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			d.Close()
+			return nil, fmt.Errorf("locking %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			d.Close()
+			return nil, fmt.Errorf("waiting for the lock on %s: %w", dir, ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+}

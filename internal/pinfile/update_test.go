@@ -1,0 +1,130 @@
+package pinfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func TestUpdateKeepsModeAndWritesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "image_versions.src")
+	if err := os.WriteFile(path, []byte("a_VER=\"v1\"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	err := Update(t.Context(), path, func(f *File) (bool, error) {
+		return true, f.Set("b", "v2", Auto, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
+	}
+	want := "a_VER=\"v1\"\n\n" + Header(now, "v2") + "\nb_VER=\"v2\"\n"
+	if got := string(readFile(t, path)); got != want {
+		t.Errorf("content = %q, want %q", got, want)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the pin file (no temp or lock file)", len(entries))
+	}
+}
+
+func TestUpdateLeavesFileOnError(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		change        func(*File) (bool, error)
+	}{
+		{"change fails", "a_VER=\"v1\"\n", func(f *File) (bool, error) {
+			f.Remove("a")
+			return true, errors.New("boom")
+		}},
+		{"unreadable line", "a_VER=v1 2\n", func(f *File) (bool, error) { return true, nil }},
+		{"nothing changed", "a_VER=\"v1\"\r\n# x", func(f *File) (bool, error) { return false, nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pins.src")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.Stat(path)
+			_ = Update(t.Context(), path, tc.change)
+			if got := string(readFile(t, path)); got != tc.content {
+				t.Errorf("content = %q, want it untouched: %q", got, tc.content)
+			}
+			after, _ := os.Stat(path)
+			if !os.SameFile(before, after) {
+				t.Error("file was replaced")
+			}
+		})
+	}
+}
+
+func TestUpdateMissingFileCreates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.src")
+	if err := Update(t.Context(), path, func(f *File) (bool, error) { return true, f.Set("a", "v1", Auto, now) }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("stat: %v, %v", fi, err)
+	}
+}
+
+// TestUpdateConcurrent: parallel updates in one process all survive (the
+// lock is per open file description, so it also serialises goroutines; the
+// cmd tests check separate processes).
+func TestUpdateConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pins.src")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- Update(t.Context(), path, func(f *File) (bool, error) {
+				return true, f.Set(fmt.Sprintf("img%d", i), "v1", Auto, now)
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Pins()); n != 20 {
+		t.Errorf("%d pins survived, want 20", n)
+	}
+}
+
+func TestUpdateCancelledWhileLocked(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := contextWithCancel(t)
+	cancel()
+	if err := Update(ctx, filepath.Join(dir, "p.src"), func(*File) (bool, error) { return true, nil }); err == nil {
+		t.Error("Update got the lock while another holder had it")
+	}
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
+}

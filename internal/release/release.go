@@ -1,0 +1,204 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/pinfile"
+)
+
+// State is where an image stands in the pin file.
+type State string
+
+// The states of an image.
+const (
+	Pinned   State = "pinned"   // an automatic pin
+	Manual   State = "manual"   // a manual (export) pin
+	Unpinned State = "unpinned" // no pin: deploys under the commit SHA
+)
+
+// Status is one image's state.
+type Status struct {
+	Name       string `json:"name"`
+	Var        string `json:"var"`
+	State      State  `json:"state"`
+	Version    string `json:"version"`
+	Repository string `json:"repository"`
+}
+
+// UnknownVarError is a pin of a variable no image has.
+type UnknownVarError struct {
+	File string
+	Line int
+	Var  string
+}
+
+func (e *UnknownVarError) Error() string {
+	return fmt.Sprintf("%s:%d: %s_VER pins no image of the config (no image has var %q)", e.File, e.Line, e.Var, e.Var)
+}
+
+// Check verifies that every pin of f belongs to an image of cfg.
+func Check(cfg *config.Config, f *pinfile.File) error {
+	for _, p := range f.Pins() {
+		if _, ok := cfg.ImageByVar(p.Var); !ok {
+			return &UnknownVarError{File: f.Name(), Line: p.Line, Var: p.Var}
+		}
+	}
+	return nil
+}
+
+// Load reads the pin file of cfg and checks it against cfg.
+func Load(cfg *config.Config) (*pinfile.File, error) {
+	f, err := pinfile.Read(cfg.PinFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(cfg, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Statuses returns the state of every image of cfg, in config order.
+func Statuses(cfg *config.Config, f *pinfile.File) []Status {
+	out := make([]Status, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		out = append(out, status(&im, f))
+	}
+	return out
+}
+
+func status(im *config.Image, f *pinfile.File) Status {
+	s := Status{Name: im.Name, Var: im.Var, Repository: im.Repository, State: Unpinned}
+	if p, ok := f.Lookup(im.Var); ok {
+		s.Version = p.Version
+		s.State = Pinned
+		if p.Kind == pinfile.Manual {
+			s.State = Manual
+		}
+	}
+	return s
+}
+
+// VersionError is a version that does not match the release pattern.
+type VersionError struct {
+	Version, Pattern string
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("version %q does not match release_pattern %s", e.Version, e.Pattern)
+}
+
+// CheckVersion verifies that version can be pinned: it must be a valid image
+// tag, and match the release pattern unless force is set.
+func CheckVersion(cfg *config.Config, version string, force bool) error {
+	if !pinfile.ValidVersion(version) {
+		return fmt.Errorf("version %q is not a valid image tag", version)
+	}
+	if !force && !cfg.ReleasePattern.MatchString(version) {
+		return &VersionError{Version: version, Pattern: cfg.ReleasePattern.String()}
+	}
+	return nil
+}
+
+// update runs change on the checked pin file of cfg under its lock.
+func update(ctx context.Context, cfg *config.Config, change func(*pinfile.File) (bool, error)) error {
+	return pinfile.Update(ctx, cfg.PinFile, func(f *pinfile.File) (bool, error) {
+		if err := Check(cfg, f); err != nil {
+			return false, err
+		}
+		return change(f)
+	})
+}
+
+// Change is what a command did to one image.
+type Change struct {
+	Name   string `json:"name"`
+	Before Status `json:"before"`
+	After  Status `json:"after"`
+}
+
+// Pin pins the image called name to version, as a manual pin when manual is
+// set. An existing pin of the image is replaced in place.
+func Pin(ctx context.Context, cfg *config.Config, name, version string, manual, force bool, now time.Time) (Change, error) {
+	ims, err := cfg.Lookup(name)
+	if err != nil {
+		return Change{}, err
+	}
+	if err := CheckVersion(cfg, version, force); err != nil {
+		return Change{}, err
+	}
+	im := ims[0]
+	kind := pinfile.Auto
+	if manual {
+		kind = pinfile.Manual
+	}
+	var c Change
+	err = update(ctx, cfg, func(f *pinfile.File) (bool, error) {
+		c = Change{Name: im.Name, Before: status(im, f)}
+		if err := f.Set(im.Var, version, kind, now); err != nil {
+			return false, err
+		}
+		c.After = status(im, f)
+		return c.After != c.Before, nil
+	})
+	return c, err
+}
+
+// Unpin removes the pins, automatic or manual, of the named images. An image
+// that is not pinned is left alone and reported with equal Before and After.
+func Unpin(ctx context.Context, cfg *config.Config, names []string) ([]Change, error) {
+	ims, err := cfg.Lookup(names...)
+	if err != nil {
+		return nil, err
+	}
+	var cs []Change
+	err = update(ctx, cfg, func(f *pinfile.File) (bool, error) {
+		cs = cs[:0]
+		changed := false
+		for _, im := range ims {
+			c := Change{Name: im.Name, Before: status(im, f)}
+			changed = f.Remove(im.Var) || changed
+			c.After = status(im, f)
+			cs = append(cs, c)
+		}
+		return changed, nil
+	})
+	return cs, err
+}
+
+// Release pins every unpinned image to version under one header; manual and
+// automatic pins stay as they are. With dryRun it writes nothing. It returns
+// the images it pinned (or would pin): none when run a second time.
+func Release(ctx context.Context, cfg *config.Config, version string, dryRun bool, now time.Time) ([]Status, error) {
+	if err := CheckVersion(cfg, version, false); err != nil {
+		return nil, err
+	}
+	var pinned []Status
+	plan := func(f *pinfile.File) (bool, error) {
+		pinned = pinned[:0]
+		var pins []pinfile.Pin
+		for _, im := range cfg.Images {
+			if _, ok := f.Lookup(im.Var); ok {
+				continue
+			}
+			pins = append(pins, pinfile.Pin{Var: im.Var, Version: version, Kind: pinfile.Auto})
+			pinned = append(pinned, Status{Name: im.Name, Var: im.Var, State: Pinned, Version: version, Repository: im.Repository})
+		}
+		if err := f.AddBlock(pinfile.Header(now, version), pins); err != nil {
+			return false, err
+		}
+		return !dryRun && len(pins) > 0, nil
+	}
+	if dryRun {
+		f, err := Load(cfg)
+		if err != nil {
+			return nil, err
+		}
+		_, err = plan(f)
+		return pinned, err
+	}
+	return pinned, update(ctx, cfg, plan)
+}

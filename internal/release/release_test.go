@@ -1,0 +1,98 @@
+package release
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/pinfile"
+)
+
+func testConfig(t *testing.T, pins string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
+registry = "r.example/acme"
+pin_file = "pins.src"
+image "a" {}
+image "b" {}
+image "c" {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.PinFile, []byte(pins), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestResolveOrder(t *testing.T) {
+	cfg := testConfig(t, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
+	f, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"b_VER": "v2.0.0", "c_VER": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, tc := range []struct {
+		name string
+		env  func(string) (string, bool)
+		want []Var
+	}{
+		{"pins then sha", nil, []Var{
+			{"a", "a_VER", "v1.0.0", FromPin}, {"b", "b_VER", "v0.9.0", FromManual}, {"c", "c_VER", "abcdef0", FromCommit}}},
+		{"env beats pin; empty env is no override", lookup, []Var{
+			{"a", "a_VER", "v1.0.0", FromPin}, {"b", "b_VER", "v2.0.0", FromEnv}, {"c", "c_VER", "abcdef0", FromCommit}}},
+	} {
+		got, err := Resolve(cfg, f, "abcdef0123456789", tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestCheckUnknownVar(t *testing.T) {
+	cfg := testConfig(t, "# x\nzz_VER=\"v1.0.0\"\n")
+	_, err := Load(cfg)
+	var ue *UnknownVarError
+	if !errors.As(err, &ue) || ue.Line != 2 || ue.Var != "zz" {
+		t.Fatalf("Load error = %v, want UnknownVarError at line 2", err)
+	}
+}
+
+func TestReleaseLeavesManualAndAutoPins(t *testing.T) {
+	cfg := testConfig(t, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	got, err := Release(t.Context(), cfg, "v1.1.0", false, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "c" {
+		t.Fatalf("Release pinned %+v, want only c", got)
+	}
+	data, _ := os.ReadFile(cfg.PinFile)
+	want := "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n\n# 2026-01-02T03:04:05Z -- v1.1.0\nc_VER=\"v1.1.0\"\n"
+	if diff := cmp.Diff(want, string(data)); diff != "" {
+		t.Errorf("pin file (-want +got):\n%s", diff)
+	}
+	if got, err := Release(t.Context(), cfg, "v1.1.0", false, now); err != nil || len(got) != 0 {
+		t.Errorf("second Release = %v, %v; want nothing", got, err)
+	}
+	var ve *VersionError
+	if _, err := Release(t.Context(), cfg, "1.1", false, now); !errors.As(err, &ve) {
+		t.Errorf("Release of a bad version: %v", err)
+	}
+	f, _ := pinfile.Read(cfg.PinFile)
+	if n := len(f.Pins()); n != 3 {
+		t.Errorf("%d pins", n)
+	}
+}

@@ -1,0 +1,90 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/pinfile"
+)
+
+// Source says where a deployed version comes from.
+type Source string
+
+// The sources of a version, strongest first.
+const (
+	FromEnv    Source = "env"    // an explicit <var>_VER in the environment
+	FromPin    Source = "pin"    // an automatic pin
+	FromManual Source = "manual" // a manual pin
+	FromCommit Source = "commit" // the short commit SHA
+)
+
+// Var is the version one image deploys with.
+type Var struct {
+	Name     string `json:"name"`
+	Variable string `json:"variable"`
+	Version  string `json:"version"`
+	Source   Source `json:"source"`
+}
+
+var shaRE = regexp.MustCompile(`^[0-9a-f]+$`)
+
+// ShortSHA checks sha and returns its first cfg.SHALength characters.
+func ShortSHA(cfg *config.Config, sha string) (string, error) {
+	if !shaRE.MatchString(sha) || len(sha) > 64 {
+		return "", fmt.Errorf("commit %q is not a hexadecimal commit SHA", sha)
+	}
+	if len(sha) < cfg.SHALength {
+		return "", fmt.Errorf("commit %q is shorter than sha_length %d", sha, cfg.SHALength)
+	}
+	return sha[:cfg.SHALength], nil
+}
+
+// HeadCommit returns `git rev-parse HEAD` run in dir.
+func HeadCommit(ctx context.Context, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "HEAD")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("finding the commit with git rev-parse HEAD in %s (use --commit): %s", dir, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return "", fmt.Errorf("finding the commit with git rev-parse HEAD (use --commit): %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Resolve returns the version every image of cfg deploys with, in config
+// order: an explicit <var>_VER from env (only when env is not nil) beats a
+// pin, which beats the short commit SHA.
+func Resolve(cfg *config.Config, f *pinfile.File, sha string, env func(string) (string, bool)) ([]Var, error) {
+	short, err := ShortSHA(cfg, sha)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Var, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		v := Var{Name: im.Name, Variable: im.PinVar(), Version: short, Source: FromCommit}
+		if p, ok := f.Lookup(im.Var); ok {
+			v.Version, v.Source = p.Version, FromPin
+			if p.Kind == pinfile.Manual {
+				v.Source = FromManual
+			}
+		}
+		if env != nil {
+			if e, ok := env(im.PinVar()); ok && e != "" {
+				if !pinfile.ValidVersion(e) {
+					return nil, fmt.Errorf("environment override %s=%q is not a valid image tag", im.PinVar(), e)
+				}
+				v.Version, v.Source = e, FromEnv
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
