@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -222,15 +223,15 @@ func TestRemoteOptions(t *testing.T) {
 	t.Parallel()
 	host := newRegistry(t)
 	pushImage(t, host+"/app:v1", base().image(t))
-	called := 0
-	c, err := New(WithRemoteOptions(remote.WithTransport(roundTripFunc(func() { called++ }))))
+	var called atomic.Int32 // layers are read in parallel
+	c, err := New(WithRemoteOptions(remote.WithTransport(roundTripFunc(func() { called.Add(1) }))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Fingerprint(context.Background(), host+"/app:v1"); err != nil {
 		t.Fatal(err)
 	}
-	if called == 0 {
+	if called.Load() == 0 {
 		t.Error("the transport given was not used")
 	}
 }
