@@ -13,6 +13,7 @@ import (
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
 // detectFlags are the change-detection flags diff and fingerprint share.
@@ -32,7 +33,7 @@ func (d *detectFlags) bind(cmd *cobra.Command) {
 	fl.BoolVar(&d.noDefaultIgnores, "no-default-ignores", false, "switch off the built-in noise rules and ignored labels")
 	fl.BoolVar(&d.history, "history", false, "count differences in the history's created_by lines as a change")
 	fl.StringVar(&d.platform, "platform", "", "compare only `os/arch[/variant]` of multi-platform images")
-	fl.StringArrayVar(&d.noNormalise, "no-normalise", nil, "switch off the content normaliser `NAME`; repeatable")
+	fl.StringArrayVar(&d.noNormalise, "no-normalise", nil, "switch off the content normaliser `NAME` ("+normaliserNames()+"); repeatable")
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
 }
 
@@ -174,6 +175,15 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 		return withCode(exitChanged, nil)
 	}
 	return nil
+}
+
+// normaliserNames lists the built-in content normalisers.
+func normaliserNames() string {
+	var names []string
+	for _, n := range normalise.Default() {
+		names = append(names, n.Name())
+	}
+	return strings.Join(names, ", ")
 }
 
 // rulesHelp lists the default noise rules for --help.

@@ -47,9 +47,18 @@ func New(opts ...Option) (*Comparer, error) {
 		ns = normalise.Default()
 	}
 	c := &Comparer{o: o, match: newMatcher(o), layers: map[v1.Hash]*layerSummary{}}
+	known := map[string]bool{}
+	var names []string
 	for _, n := range ns {
+		known[n.Name()] = true
+		names = append(names, n.Name())
 		if !o.disabledNorm[n.Name()] {
 			c.normalisers = append(c.normalisers, n)
+		}
+	}
+	for _, n := range sortedKeys(o.disabledNorm) {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown normaliser %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
 	return c, nil

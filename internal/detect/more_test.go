@@ -232,6 +232,9 @@ func TestNormaliserContract(t *testing.T) {
 			}
 		})
 	}
+	if _, err := New(WithoutNormalisers("nope")); err == nil || !strings.Contains(err.Error(), `unknown normaliser "nope"`) {
+		t.Errorf("an unknown normaliser name: %v", err)
+	}
 	// The raw digest is of all the bytes, though the normaliser read 4.
 	lr := newLayerReader([]normaliseNormaliser{&upperNormaliser{}})
 	s, err := lr.read(bytes.NewReader(tarBytes(t, tarOpts{}, file("x.up", "BIN-long-content"), file("y", "1"))))
