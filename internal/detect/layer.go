@@ -377,6 +377,7 @@ type DigestMismatchError struct {
 	Want, Got string
 }
 
+// Error says what the content hashes to.
 func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("digest mismatch: content hashes to %s", e.Got)
 }
