@@ -131,6 +131,8 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newDetectCmd(g),
 		newCheckCmd(g),
 		newBaseCmd(g),
+		newDiffCmd(g),
+		newFingerprintCmd(g),
 	)
 	wrapArgs(root)
 	return root

@@ -47,9 +47,18 @@ func New(opts ...Option) (*Comparer, error) {
 		ns = normalise.Default()
 	}
 	c := &Comparer{o: o, match: newMatcher(o), layers: map[v1.Hash]*layerSummary{}}
+	known := map[string]bool{}
+	var names []string
 	for _, n := range ns {
+		known[n.Name()] = true
+		names = append(names, n.Name())
 		if !o.disabledNorm[n.Name()] {
 			c.normalisers = append(c.normalisers, n)
+		}
+	}
+	for _, n := range sortedKeys(o.disabledNorm) {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown normaliser %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
 	return c, nil
@@ -77,14 +86,35 @@ type layerJob struct {
 	index int
 }
 
+// span is layers from..to-1 of an image.
+type span struct {
+	pi       *platformImage
+	from, to int
+}
+
+func whole(images ...*platformImage) []span {
+	out := make([]span, len(images))
+	for i, pi := range images {
+		out[i] = span{pi, 0, len(pi.diffIDs)}
+	}
+	return out
+}
+
 // readLayers makes sure the summaries of all layers of the images are in
 // the cache, reading the missing ones in parallel.
 func (c *Comparer) readLayers(ctx context.Context, images ...*platformImage) error {
+	return c.readSpans(ctx, whole(images...))
+}
+
+// readSpans is readLayers for parts of images.
+func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 	jobs := map[v1.Hash]layerJob{}
 	var order []v1.Hash
 	c.mu.Lock()
-	for _, pi := range images {
-		for i, d := range pi.diffIDs {
+	for _, sp := range spans {
+		pi := sp.pi
+		for i := sp.from; i < sp.to; i++ {
+			d := pi.diffIDs[i]
 			if _, cached := c.layers[d]; cached {
 				continue
 			}

@@ -85,13 +85,48 @@ func (c *Comparer) Diff(ctx context.Context, a, b string) (*Result, error) {
 		pending = append(pending, pr)
 		pendingPairs = append(pendingPairs, p)
 	}
+	// Pairs on a shared base: read the layers above it first; when they
+	// do the same on both sides, the base need not be read at all.
+	var uppers []span
+	for _, p := range pendingPairs {
+		if k := commonBase(p.pa.diffIDs, p.pb.diffIDs); k > 0 {
+			uppers = append(uppers, span{p.pa, k, len(p.pa.diffIDs)}, span{p.pb, k, len(p.pb.diffIDs)})
+		}
+	}
+	if err := c.readSpans(ctx, uppers); err != nil {
+		return nil, err
+	}
+	full := make([]bool, len(pending))
+	for i, pr := range pending {
+		p := pendingPairs[i]
+		full[i] = true
+		if k := commonBase(p.pa.diffIDs, p.pb.diffIDs); k > 0 {
+			ok, ignored, err := c.symmetricUppers(ctx, p.pa, p.pb, k)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				full[i] = false
+				pr.Shortcut = "shared-base"
+				pr.Ignored.Paths, pr.Ignored.Rules = ignored.Paths, ignored.Rules
+			}
+		}
+	}
+	toRead = toRead[:0]
+	for i, p := range pendingPairs {
+		if full[i] {
+			toRead = append(toRead, p.pa, p.pb)
+		}
+	}
 	if err := c.readLayers(ctx, toRead...); err != nil {
 		return nil, err
 	}
 	for i, pr := range pending {
 		p := pendingPairs[i]
-		if err := c.compareFiles(ctx, pr, p.pa, p.pb); err != nil {
-			return nil, err
+		if full[i] {
+			if err := c.compareFiles(ctx, pr, p.pa, p.pb); err != nil {
+				return nil, err
+			}
 		}
 		if pr.configCounts() || len(pr.Added)+len(pr.Removed)+len(pr.Modified) > 0 {
 			pr.Verdict = Changed
@@ -191,7 +226,7 @@ func compareMaps(a, b map[string]string, order []string) []*FieldChange {
 func attrs(e *Entry) map[string]string {
 	m := map[string]string{
 		"type": string(e.Type),
-		"mode": fmt.Sprintf("%04o", e.Mode),
+		"mode": octalMode(e.Mode),
 		"uid":  strconv.Itoa(e.UID),
 		"gid":  strconv.Itoa(e.GID),
 	}
@@ -219,7 +254,28 @@ func attrs(e *Entry) map[string]string {
 }
 
 func compareEntries(a, b *Entry) []*FieldChange {
+	if sameAttrs(a, b) {
+		return nil
+	}
 	return compareMaps(attrs(a), attrs(b), entryFieldOrder)
+}
+
+// sameAttrs is a fast check that attrs(a) equals attrs(b).
+func sameAttrs(a, b *Entry) bool {
+	if a.Type != b.Type || a.Mode != b.Mode || a.UID != b.UID || a.GID != b.GID ||
+		a.Link != b.Link || a.Hardlink != b.Hardlink || a.DevMajor != b.DevMajor || a.DevMinor != b.DevMinor ||
+		len(a.Xattrs) != len(b.Xattrs) {
+		return false
+	}
+	if a.Type == TypeFile && (a.Digest != b.Digest || a.Normaliser != b.Normaliser || a.Normaliser == "" && a.Size != b.Size) {
+		return false
+	}
+	for k, v := range a.Xattrs {
+		if w, ok := b.Xattrs[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // compareFiles fills the file changes of pr from the merged trees.

@@ -150,11 +150,30 @@ func TestDiffPairs(t *testing.T) {
 		{name: "gzip level", a: base(), b: func() spec { s := base(); s.kind = gzBest; return s }()},
 		{name: "gzip vs uncompressed", a: base(), b: func() spec { s := base(); s.kind = plain; return s }()},
 		{name: "gzip vs zstd", a: base(), b: func() spec { s := base(); s.kind = zst; return s }()},
+		// Equal diff_ids answer the three above without reading a layer;
+		// these read them (the Fingerprint check reads them in any case).
+		{name: "zstd, other split", a: base(), b: func() spec {
+			s := base()
+			s.kind = zst
+			s.layers = [][]f{append(s.layers[0], s.layers[1]...)}
+			return s
+		}()},
+		{name: "uncompressed, new mtimes", a: base(), b: func() spec {
+			s := base()
+			s.kind = plain
+			s.tar.mtime = epoch.Add(time.Hour)
+			return s
+		}()},
 		{name: "apt lists, logs, tmp, pip cache", a: base(), b: base().addLayer(
 			file("var/lib/apt/lists/deb_InRelease", "x"), file("var/log/dpkg.log", "installed"), dir("var/log/apt/"),
 			file("tmp/build.sh", "make"), file("var/tmp/x", "y"), file("root/.cache/pip/http/ab", "wheel"),
 			file("var/cache/apt/pkgcache.bin", "bin"), file("etc/passwd-", "old"),
 		)},
+		{name: "runtime mounts and buildah label", a: base().withConfig(func(c *v1.ConfigFile) {
+			c.Config.Labels = map[string]string{"io.buildah.version": "1.28.2"}
+		}), b: base().add(f{name: "etc/hosts", mode: 0o755}, file("etc/hostname", "builder\n"), file("etc/resolv.conf", "nameserver 10.0.0.1\n")).withConfig(func(c *v1.ConfigFile) {
+			c.Config.Labels = map[string]string{"io.buildah.version": "1.33.0"}
+		})},
 		{name: "created timestamps", a: base(), b: base().withConfig(func(c *v1.ConfigFile) {
 			c.Created = v1.Time{Time: time.Now()}
 			c.DockerVersion = "27.0"

@@ -7,12 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -41,7 +43,8 @@ type Entry struct {
 	// Path is absolute and clean: "/", "/etc", "/etc/passwd".
 	Path string `json:"path"`
 	Type Type   `json:"type"`
-	// Mode holds the permission bits with setuid, setgid and sticky (07777).
+	// Mode holds the permission bits with setuid, setgid and sticky (07777);
+	// in JSON an octal string such as "0755".
 	Mode uint32 `json:"mode"`
 	UID  int    `json:"uid"`
 	GID  int    `json:"gid"`
@@ -71,6 +74,58 @@ type Entry struct {
 	// are at its target's path).
 	srcLayer int
 	srcPath  string
+}
+
+// octalMode renders a mode as "0755".
+func octalMode(m uint32) string { return fmt.Sprintf("%04o", m) }
+
+// entryJSON is Entry with the mode as an octal string.
+type entryJSON struct {
+	Path       string            `json:"path"`
+	Type       Type              `json:"type"`
+	Mode       string            `json:"mode"`
+	UID        int               `json:"uid"`
+	GID        int               `json:"gid"`
+	Size       int64             `json:"size,omitempty"`
+	Digest     string            `json:"digest,omitempty"`
+	Normaliser string            `json:"normaliser,omitempty"`
+	Link       string            `json:"link,omitempty"`
+	Hardlink   string            `json:"hardlink,omitempty"`
+	DevMajor   int64             `json:"dev_major,omitempty"`
+	DevMinor   int64             `json:"dev_minor,omitempty"`
+	Xattrs     map[string]string `json:"xattrs,omitempty"`
+	Layer      int               `json:"layer"`
+	Implicit   bool              `json:"implicit,omitempty"`
+	IgnoredBy  string            `json:"ignored_by,omitempty"`
+}
+
+// MarshalJSON writes the entry with its mode as an octal string.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(entryJSON{
+		Path: e.Path, Type: e.Type, Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size,
+		Digest: e.Digest, Normaliser: e.Normaliser, Link: e.Link, Hardlink: e.Hardlink,
+		DevMajor: e.DevMajor, DevMinor: e.DevMinor, Xattrs: e.Xattrs, Layer: e.Layer,
+		Implicit: e.Implicit, IgnoredBy: e.IgnoredBy,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	var j entryJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	v, err := strconv.ParseUint(j.Mode, 8, 32)
+	if err != nil {
+		return fmt.Errorf("mode %q: %w", j.Mode, err)
+	}
+	*e = Entry{
+		Path: j.Path, Type: j.Type, Mode: uint32(v), UID: j.UID, GID: j.GID, Size: j.Size,
+		Digest: j.Digest, Normaliser: j.Normaliser, Link: j.Link, Hardlink: j.Hardlink,
+		DevMajor: j.DevMajor, DevMinor: j.DevMinor, Xattrs: j.Xattrs, Layer: j.Layer,
+		Implicit: j.Implicit, IgnoredBy: j.IgnoredBy,
+	}
+	return nil
 }
 
 // layerSummary is what one layer contributes, in tar order.
@@ -112,6 +167,15 @@ type layerReader struct {
 	normalisers []normalise.Normaliser
 	buf         []byte
 	h           hash.Hash
+	sum         [sha256.Size]byte
+}
+
+// rawDigest returns "sha256:<hex>" of what lr.h has hashed.
+func (lr *layerReader) rawDigest() string {
+	var out [7 + 2*sha256.Size]byte
+	copy(out[:], "sha256:")
+	hex.Encode(out[7:], lr.h.Sum(lr.sum[:0]))
+	return string(out[:])
 }
 
 func newLayerReader(ns []normalise.Normaliser) *layerReader {
@@ -145,7 +209,7 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 		}
 		e := Entry{
 			Path: p,
-			Mode: uint32(hdr.Mode) & 0o7777,
+			Mode: uint32(hdr.Mode & 0o7777),
 			UID:  hdr.Uid,
 			GID:  hdr.Gid,
 		}
@@ -202,13 +266,13 @@ func (lr *layerReader) digest(e *Entry, r io.Reader) error {
 			e.Normaliser = n.Name()
 			return nil
 		}
-		e.Digest = "sha256:" + hex.EncodeToString(lr.h.Sum(nil))
+		e.Digest = lr.rawDigest()
 		return nil
 	}
 	if _, err := io.CopyBuffer(lr.h, r, lr.buf); err != nil {
 		return err
 	}
-	e.Digest = "sha256:" + hex.EncodeToString(lr.h.Sum(nil))
+	e.Digest = lr.rawDigest()
 	return nil
 }
 
@@ -268,7 +332,7 @@ func decompress(r io.Reader) (io.ReadCloser, error) {
 		}
 		return zr, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return nil, err
 		}
@@ -313,6 +377,7 @@ type DigestMismatchError struct {
 	Want, Got string
 }
 
+// Error says what the content hashes to.
 func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("digest mismatch: content hashes to %s", e.Got)
 }

@@ -227,7 +227,13 @@ func TestNormaliserContract(t *testing.T) {
 			if d := cmp.Diff(tc.want, summarise(res)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
+			if (fingerprint(t, a, opts...) == fingerprint(t, b, opts...)) != (res.Verdict == Same) {
+				t.Error("fingerprints disagree with the verdict")
+			}
 		})
+	}
+	if _, err := New(WithoutNormalisers("nope")); err == nil || !strings.Contains(err.Error(), `unknown normaliser "nope"`) {
+		t.Errorf("an unknown normaliser name: %v", err)
 	}
 	// The raw digest is of all the bytes, though the normaliser read 4.
 	lr := newLayerReader([]normaliseNormaliser{&upperNormaliser{}})

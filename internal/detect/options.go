@@ -42,6 +42,7 @@ var DefaultIgnoredLabels = []string{
 	"org.label-schema.vcs-ref",
 	"build-date",
 	"vcs-ref",
+	"io.buildah.version",
 }
 
 // MaxTextDiffSize is the largest file, in bytes, for which a modified text

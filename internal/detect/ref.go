@@ -49,6 +49,7 @@ type Reference struct {
 	raw  string
 }
 
+// String returns the reference as given.
 func (r *Reference) String() string { return r.raw }
 
 // ParseError is returned for a reference that cannot be parsed.
@@ -57,10 +58,12 @@ type ParseError struct {
 	Err error
 }
 
+// Error says which reference could not be parsed and why.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("parsing image reference %q: %v", e.Ref, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // NotFoundError is returned when the image a reference names does not
@@ -71,10 +74,12 @@ type NotFoundError struct {
 	Err error
 }
 
+// Error names the missing image and the cause.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("image %q not found: %v", e.Ref, e.Err)
 }
 
+// Unwrap returns the cause (a *transport.Error for a registry).
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
 // IsNotFound reports whether err says that an image does not exist.

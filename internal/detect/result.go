@@ -38,8 +38,9 @@ type PlatformResult struct {
 	DigestA string `json:"digest_a,omitempty"`
 	DigestB string `json:"digest_b,omitempty"`
 	// Shortcut names the cheap answer used, if any: "manifest-digest"
-	// (equal manifests) or "diff-ids" (equal layers and config); no layer
-	// was read then.
+	// (equal manifests) or "diff-ids" (equal layers and config): no layer
+	// was read; "shared-base": the layers above a shared base do the same
+	// on both sides (noise aside), so the base layers were not read.
 	Shortcut string `json:"shortcut,omitempty"`
 	// Added, Removed and Modified list changed paths, by path.
 	Added    []*FileChange `json:"added,omitempty"`

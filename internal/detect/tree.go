@@ -2,13 +2,16 @@ package detect
 
 import (
 	"path"
+	"slices"
 	"sort"
 )
 
 // tree is a file system being built by applying layers in order.
 type tree struct {
-	entries  map[string]*Entry
-	children map[string]map[string]struct{}
+	entries map[string]*Entry
+	// children lists the paths directly below a dir (those put while
+	// absent; removals take them out again).
+	children map[string][]string
 	// group maps hard-linked paths to their link group.
 	group     map[string]int
 	nextGroup int
@@ -20,7 +23,7 @@ type tree struct {
 func newTree() *tree {
 	return &tree{
 		entries:  map[string]*Entry{},
-		children: map[string]map[string]struct{}{},
+		children: map[string][]string{},
 		group:    map[string]int{},
 		deleted:  map[string]int{},
 	}
@@ -35,11 +38,14 @@ func (t *tree) apply(i int, s *layerSummary) {
 	for _, d := range s.opaques {
 		t.removeChildren(d, i)
 	}
-	for k := range s.entries {
-		e := s.entries[k] // copy: summaries are shared through the cache
+	// Copy: summaries are shared through the cache. One allocation for
+	// the layer's entries.
+	es := append([]Entry(nil), s.entries...)
+	for k := range es {
+		e := &es[k]
 		e.Layer = i
 		e.srcLayer = i
-		t.put(&e, i)
+		t.put(e, i)
 	}
 }
 
@@ -70,17 +76,17 @@ func (t *tree) putEntry(e *Entry, layer int) {
 	if old, ok := t.entries[e.Path]; ok && old.Type == TypeDir && e.Type != TypeDir {
 		t.removeChildren(e.Path, layer)
 	}
-	delete(t.group, e.Path)
-	delete(t.deleted, e.Path)
+	if len(t.group) > 0 {
+		delete(t.group, e.Path)
+	}
+	if len(t.deleted) > 0 {
+		delete(t.deleted, e.Path)
+	}
+	_, existed := t.entries[e.Path]
 	t.entries[e.Path] = e
-	if e.Path != "/" {
+	if !existed && e.Path != "/" {
 		parent := path.Dir(e.Path)
-		c := t.children[parent]
-		if c == nil {
-			c = map[string]struct{}{}
-			t.children[parent] = c
-		}
-		c[e.Path] = struct{}{}
+		t.children[parent] = append(t.children[parent], e.Path)
 	}
 }
 
@@ -91,15 +97,18 @@ func (t *tree) remove(p string, layer int) {
 		delete(t.group, p)
 		t.deleted[p] = layer
 	}
-	if c := t.children[path.Dir(p)]; c != nil {
-		delete(c, p)
+	parent := path.Dir(p)
+	if c := t.children[parent]; c != nil {
+		if i := slices.Index(c, p); i >= 0 {
+			t.children[parent] = slices.Delete(c, i, i+1)
+		}
 	}
 }
 
 func (t *tree) removeChildren(p string, layer int) {
 	c := t.children[p]
 	delete(t.children, p)
-	for child := range c {
+	for _, child := range c {
 		t.removeChildren(child, layer)
 		if _, ok := t.entries[child]; ok {
 			delete(t.entries, child)
@@ -130,6 +139,18 @@ func (t *tree) finish() []*Entry {
 	if _, ok := t.entries["/"]; !ok {
 		t.entries["/"] = &Entry{Path: "/", Type: TypeDir, Mode: 0o755, Layer: -1, srcLayer: -1, Implicit: true}
 	}
+	t.resolveGroups()
+	out := make([]*Entry, 0, len(t.entries))
+	for _, e := range t.entries {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// resolveGroups sets Hardlink on every member of a hard-link group but the
+// first in byte order.
+func (t *tree) resolveGroups() {
 	groups := map[int][]string{}
 	for p, g := range t.group {
 		groups[g] = append(groups[g], p)
@@ -143,10 +164,4 @@ func (t *tree) finish() []*Entry {
 			t.entries[m].Hardlink = members[0]
 		}
 	}
-	out := make([]*Entry, 0, len(t.entries))
-	for _, e := range t.entries {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
 }

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+var updateDetectGolden = flag.Bool("update-detect", false, "rewrite the golden files of diff and fingerprint")
+
+// detectEntry is a tar entry of a test layer.
+type detectEntry struct {
+	name, content string
+	mode          int64
+	typ           byte
+}
+
+// detectImage writes an OCI layout at dir with one layer per entry list.
+func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]detectEntry) {
+	t.Helper()
+	img := empty.Image
+	for _, entries := range layers {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, e := range entries {
+			typ := e.typ
+			if typ == 0 {
+				typ = tar.TypeReg
+			}
+			h := &tar.Header{Name: e.name, Typeflag: typ, Mode: e.mode, ModTime: time.Unix(1700000000, 0)}
+			if typ == tar.TypeReg {
+				h.Size = int64(len(e.content))
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(tw, e.content)
+		}
+		tw.Close()
+		b := buf.Bytes()
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "COPY . /"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Cmd = []string{"/app/run"}
+	if cfg != nil {
+		cfg(&cf.Config)
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// detectRun runs imgver and returns its exit code, stdout and stderr.
+func detectRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// detectFixtures makes oci layouts "same", "base", "changed" in a new
+// working directory.
+func detectFixtures(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	baseLayer := []detectEntry{
+		{name: "app/", mode: 0o755, typ: tar.TypeDir},
+		{name: "app/run", content: "#!/bin/sh\nexec app\n", mode: 0o755},
+		{name: "app/app.conf", content: "port = 80\nlog = info\nworkers = 4\n", mode: 0o644},
+		{name: "etc/", mode: 0o755, typ: tar.TypeDir},
+		{name: "etc/motd", content: "hello\n", mode: 0o644},
+		{name: "var/log/", mode: 0o755, typ: tar.TypeDir},
+	}
+	detectImage(t, "base", nil, baseLayer)
+	detectImage(t, "same", nil, baseLayer, []detectEntry{{name: "var/log/build.log", content: "built\n", mode: 0o644}})
+	changed := append([]detectEntry(nil), baseLayer...)
+	changed[1].mode = 0o644
+	changed[2].content = "port = 8080\nlog = info\nworkers = 4\n"
+	changed = append(changed, detectEntry{name: "app/new", content: "x", mode: 0o600})
+	detectImage(t, "changed", func(c *v1.Config) { c.Env = []string{"DEBUG=1"} },
+		changed, []detectEntry{{name: "etc/.wh.motd"}})
+}
+
+func TestDiffCommand(t *testing.T) {
+	detectFixtures(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		golden   string
+	}{
+		{name: "same", args: []string{"diff", "oci:base", "oci:same"}, wantCode: exitOK, golden: "diff_same.txt"},
+		{name: "changed", args: []string{"diff", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff_changed.txt"},
+		{name: "changed json", args: []string{"diff", "--format", "json", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff_changed.json"},
+		{name: "no default ignores", args: []string{"diff", "--no-default-ignores", "oci:base", "oci:same"}, wantCode: exitChanged},
+		{name: "ignore flag", args: []string{"diff", "--ignore", "/etc/**", "--ignore", "app/**", "oci:base", "oci:changed"}, wantCode: exitChanged},
+		{name: "bad reference", args: []string{"diff", "oci:", "oci:base"}, wantCode: exitError},
+		{name: "missing image", args: []string{"diff", "oci:nothing", "oci:base"}, wantCode: exitError},
+		{name: "bad format", args: []string{"diff", "--format", "xml", "oci:base", "oci:same"}, wantCode: exitError},
+		{name: "bad platform", args: []string{"diff", "--platform", "linux", "oci:base", "oci:same"}, wantCode: exitError},
+		{name: "one argument", args: []string{"diff", "oci:base"}, wantCode: exitError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := detectRun(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, stdout, stderr)
+			}
+			if code == exitError && (stderr == "" || strings.Count(stderr, "\n") != 1) {
+				t.Errorf("stderr %q, want one line", stderr)
+			}
+			if code != exitError && stderr != "" {
+				t.Errorf("stderr %q, want none", stderr)
+			}
+			if tc.golden != "" {
+				checkGolden(t, tc.golden, stdout)
+			}
+		})
+	}
+}
+
+func TestDiffIgnoreFromConfig(t *testing.T) {
+	detectFixtures(t)
+	hcl := `registry = "registry.example.test/team"
+ignore = ["/etc/**"]
+image "app" {
+  ignore = ["/app/**"]
+}
+`
+	if err := os.WriteFile("images.hcl", []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Global ignores apply; /etc/motd's removal is no longer listed.
+	code, stdout, _ := detectRun(t, "diff", "oci:base", "oci:changed")
+	if code != exitChanged || strings.Contains(stdout, "/etc/motd") || !strings.Contains(stdout, "/app/run") {
+		t.Errorf("global ignore: exit %d\n%s", code, stdout)
+	}
+	// --image adds the image's globs: only the Env change is left.
+	code, stdout, _ = detectRun(t, "diff", "--image", "app", "oci:base", "oci:changed")
+	if code != exitChanged || strings.Contains(stdout, "/app/") || !strings.Contains(stdout, "env") {
+		t.Errorf("image ignore: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr := detectRun(t, "diff", "--image", "nope", "oci:base", "oci:changed")
+	if code != exitError || !strings.Contains(stderr, `unknown image "nope"`) {
+		t.Errorf("unknown image: exit %d %s", code, stderr)
+	}
+}
+
+func TestFingerprintCommand(t *testing.T) {
+	detectFixtures(t)
+	fp := func(args ...string) string {
+		t.Helper()
+		code, stdout, stderr := detectRun(t, append([]string{"fingerprint"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if !strings.HasPrefix(stdout, "sha256:") || len(stdout) != len("sha256:")+64+1 {
+			t.Fatalf("output %q", stdout)
+		}
+		return stdout
+	}
+	if fp("oci:base") != fp("oci:same") {
+		t.Error("base and same differ")
+	}
+	if fp("oci:base") == fp("oci:changed") {
+		t.Error("base and changed agree")
+	}
+	if fp("--no-default-ignores", "oci:base") == fp("--no-default-ignores", "oci:same") {
+		t.Error("base and same agree without default ignores")
+	}
+	if code, _, _ := detectRun(t, "fingerprint", "oci:nothing"); code != exitError {
+		t.Errorf("exit %d for a missing image", code)
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join(goldenDir(t), name)
+	if *updateDetectGolden {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update-detect)", err)
+	}
+	if d := cmp.Diff(string(want), got); d != "" {
+		t.Errorf("%s (-want +got):\n%s", name, d)
+	}
+}
+
+// goldenDir is testdata of the package, found before tests change dir.
+var goldenBase, _ = os.Getwd()
+
+func goldenDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(goldenBase, "testdata")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -1,0 +1,155 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// benchPair writes two OCI layouts of about size bytes in n files each,
+// split into layers differently, one file changed.
+func benchPair(b testing.TB, n, size int) (string, string, int64) {
+	b.Helper()
+	if os.Getenv("IMGVER_BENCH_PAIR") != "" {
+		return "", "", 1
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua")
+	files := make([]f, n)
+	var total int64
+	for i := range files {
+		var sb strings.Builder
+		for sb.Len() < size/n {
+			sb.WriteString(words[rng.IntN(len(words))])
+			sb.WriteByte(byte('a' + rng.IntN(26)))
+			sb.WriteByte(' ')
+		}
+		files[i] = file(fmt.Sprintf("data/d%03d/f%06d.txt", i%100, i), sb.String())
+		files[i].mtime = epoch
+		total += int64(sb.Len())
+	}
+	split := func(files []f, k int) [][]f {
+		var out [][]f
+		per := (len(files) + k - 1) / k
+		for i := 0; i < len(files); i += per {
+			out = append(out, files[i:min(i+per, len(files))])
+		}
+		return out
+	}
+	a := spec{layers: split(files, 4)}
+	changed := append([]f(nil), files...)
+	changed[n/2].content = "changed"
+	bs := spec{layers: split(changed, 3), kind: gzBest}
+	if os.Getenv("IMGVER_BENCH_FAST_SETUP") != "" {
+		bs.kind = gz
+	}
+	return writeOCI(b, a.image(b)), writeOCI(b, bs.image(b)), total
+}
+
+// BenchmarkDiff compares a generated pair with a fresh Comparer (no cache).
+// Compare with BenchmarkGunzipSHA256, the floor: reading the same blobs.
+func BenchmarkDiff(b *testing.B) {
+	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
+		// A pair written by TestWriteBenchPair or scripts/bench.sh.
+		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
+	}
+	b.SetBytes(2 * total)
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := c.Diff(b.Context(), a, bb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Verdict != Changed {
+			b.Fatal("verdict same")
+		}
+	}
+}
+
+// BenchmarkGunzipSHA256 decompresses every layer blob of the pair and
+// hashes it: the least any comparison must do.
+func BenchmarkGunzipSHA256(b *testing.B) {
+	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
+		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
+	}
+	b.SetBytes(2 * total)
+	var blobs []string
+	for _, ref := range []string{a, bb} {
+		dir := strings.TrimPrefix(ref, "oci:")
+		img, err := (&source{ref: &Reference{raw: ref, Path: dir}}).openAndImage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		layers, _ := img.Layers()
+		for _, l := range layers {
+			d, _ := l.Digest()
+			blobs = append(blobs, filepath.Join(dir, "blobs", d.Algorithm, d.Hex))
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, p := range blobs {
+			fh, err := os.Open(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			zr, err := decompress(fh)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := sha256.New()
+			if _, err := io.Copy(h, zr); err != nil {
+				b.Fatal(err)
+			}
+			fh.Close()
+		}
+	}
+}
+
+var _ = v1.Hash{}
+
+// benchFiles is IMGVER_BENCH_FILES (default 4000).
+func benchFiles() int {
+	n := 4000
+	if s := os.Getenv("IMGVER_BENCH_FILES"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	return n
+}
+
+// benchSize is IMGVER_BENCH_MB (default 32) MiB.
+func benchSize() int {
+	mb := 32
+	if s := os.Getenv("IMGVER_BENCH_MB"); s != "" {
+		fmt.Sscan(s, &mb)
+	}
+	return mb << 20
+}
+
+// TestWriteBenchPair writes the benchmark pair to $IMGVER_BENCH_OUT/{a,b}
+// for measuring the command itself (time, peak RSS).
+func TestWriteBenchPair(t *testing.T) {
+	out := os.Getenv("IMGVER_BENCH_OUT")
+	if out == "" {
+		t.Skip("IMGVER_BENCH_OUT not set")
+	}
+	a, b, _ := benchPair(t, benchFiles(), benchSize())
+	for name, ref := range map[string]string{"a": a, "b": b} {
+		if err := os.CopyFS(filepath.Join(out, name), os.DirFS(strings.TrimPrefix(ref, "oci:"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
