@@ -167,29 +167,31 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// comparers returns the Comparer for each image: images with the same
-// ignore globs share one, and so its cache of layers.
+// comparers returns the Comparer for each image: one per set of ignore
+// globs, all sharing one cache of layer summaries, so a layer shared by
+// several images (a common base) is read once in the whole run.
 func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func(*config.Image) (*detect.Comparer, error), error) {
-	base := []detect.Option{
+	opts := []detect.Option{
 		detect.WithBaseDir(cfg.Dir),
 		detect.WithRemoteOptions(remoteOptions(ctx)...),
 		detect.WithIgnore(cfg.Ignore...),
 		detect.WithIgnoredLabels(cfg.IgnoreLabels...),
 	}
 	if o.jobs > 0 {
-		base = append(base, detect.WithJobs(o.jobs))
+		opts = append(opts, detect.WithJobs(o.jobs))
 	}
 	if o.platform != "" {
-		base = append(base, detect.WithPlatform(o.platform))
+		opts = append(opts, detect.WithPlatform(o.platform))
 	}
 	if o.history {
-		base = append(base, detect.WithHistory())
+		opts = append(opts, detect.WithHistory())
 	}
-	if _, err := detect.New(base...); err != nil {
+	shared, err := detect.New(opts...)
+	if err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
-	byIgnores := map[string]*detect.Comparer{}
+	byIgnores := map[string]*detect.Comparer{"": shared}
 	return func(im *config.Image) (*detect.Comparer, error) {
 		key := strings.Join(im.Ignore, "\x00")
 		mu.Lock()
@@ -197,7 +199,7 @@ func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func
 		if c, ok := byIgnores[key]; ok {
 			return c, nil
 		}
-		c, err := detect.New(append(base, detect.WithIgnore(im.Ignore...))...)
+		c, err := shared.With(detect.WithIgnore(im.Ignore...))
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", im.Name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,9 +20,15 @@ import (
 // images is read once. It is safe for concurrent use.
 type Comparer struct {
 	o           *options
+	opts        []Option
 	match       *matcher
 	normalisers []normalise.Normaliser
+	*layerCache
+}
 
+// layerCache holds layer summaries by diff_id. A summary depends only on
+// the normalisers, so Comparers with the same normalisers share one.
+type layerCache struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerSummary
 	sf     singleflight.Group
@@ -46,7 +53,7 @@ func New(opts ...Option) (*Comparer, error) {
 	if ns == nil {
 		ns = normalise.Default()
 	}
-	c := &Comparer{o: o, match: newMatcher(o), layers: map[v1.Hash]*layerSummary{}}
+	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}}}
 	known := map[string]bool{}
 	var names []string
 	for _, n := range ns {
@@ -62,6 +69,21 @@ func New(opts ...Option) (*Comparer, error) {
 		}
 	}
 	return c, nil
+}
+
+// With returns a Comparer with opts applied after c's own options. It shares
+// c's cache of layer summaries when it normalises the same way, so images
+// compared with different ignore rules (per-image ignore globs) still read a
+// layer they share once.
+func (c *Comparer) With(opts ...Option) (*Comparer, error) {
+	d, err := New(append(append([]Option(nil), c.opts...), opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	if slices.EqualFunc(c.normalisers, d.normalisers, func(a, b normalise.Normaliser) bool { return a.Name() == b.Name() }) {
+		d.layerCache = c.layerCache
+	}
+	return d, nil
 }
 
 // Rules returns the noise rules in force, the pycache rule included when

@@ -1,0 +1,70 @@
+package detect
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// TestWithSharesLayerCache: a Comparer made With other ignore rules reads
+// no layer again that its parent read; one with other normalisers does.
+func TestWithSharesLayerCache(t *testing.T) {
+	var blobGets atomic.Int64
+	reg := registry.New(registry.Logger(discardLogger()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			blobGets.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base := []f{dir("etc"), file("etc/os-release", "debian"), file("var/log/x.log", "1")}
+	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
+	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)
+	pushImage(t, host+"/x/a:1", a)
+	pushImage(t, host+"/x/b:1", b)
+
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
+		t.Fatal(err)
+	}
+	first := blobGets.Load()
+	if first == 0 {
+		t.Fatal("no blob was read")
+	}
+	d, err := c.With(WithIgnore("/app/**"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed() {
+		t.Error("With(WithIgnore) did not apply its ignore rule")
+	}
+	configsAndLayers := blobGets.Load() - first
+	// Only the two configs may be fetched again, no layer.
+	if configsAndLayers > 2 {
+		t.Errorf("With read %d blobs again, want at most the 2 configs", configsAndLayers)
+	}
+	e, err := c.With(WithoutNormalisers("gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := blobGets.Load()
+	if _, err := e.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
+		t.Fatal(err)
+	}
+	if blobGets.Load()-before <= 2 {
+		t.Error("a Comparer with other normalisers used the shared cache")
+	}
+}
