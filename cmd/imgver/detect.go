@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -15,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/imgver/imgver/internal/base"
+	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/release"
@@ -35,6 +38,8 @@ type detectOptions struct {
 	progress   bool
 	platform   string
 	history    bool
+	noCheck    bool
+	noBase     bool
 	timeout    time.Duration
 }
 
@@ -86,6 +91,8 @@ $GITHUB_STEP_SUMMARY (each printed when its variable is unset).`,
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.StringVar(&o.platform, "platform", "", "compare only this platform of multi-platform images (os/arch[/variant])")
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
+	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
+	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
@@ -146,6 +153,8 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 			return c.Diff(ctx, a, b)
 		},
 		BaseLayers: bl.Count,
+		Check:      o.checkHook(cmpFor),
+		BaseStale:  o.baseHook(ctx),
 		Done: func(string) {
 			if bar != nil {
 				_ = bar.Add(1)
@@ -158,13 +167,73 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return detectError(ctx, err)
 	}
+	for _, di := range rep.Images {
+		for _, w := range di.Warnings {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: image %s: %s\n", di.Name, w)
+		}
+	}
 	if err := o.render(cmd.OutOrStdout(), rep); err != nil {
 		return err
+	}
+	if len(rep.Broken) > 0 {
+		return withCode(exitChanged, fmt.Errorf("the candidates of %s fail imgver check: do not publish them", strings.Join(rep.Broken, ", ")))
 	}
 	if o.exitCode && len(rep.Changed) > 0 {
 		return withCode(exitChanged, nil)
 	}
 	return nil
+}
+
+// checkHook runs imgver check's checks on a candidate, with the Comparer
+// that read it (so its layers are not read again).
+func (o *detectOptions) checkHook(cmpFor func(*config.Image) (*detect.Comparer, error)) func(context.Context, *config.Image, string) ([]check.Problem, error) {
+	if o.noCheck {
+		return nil
+	}
+	return func(ctx context.Context, im *config.Image, cand string) ([]check.Problem, error) {
+		c, err := cmpFor(im)
+		if err != nil {
+			return nil, err
+		}
+		reps, err := check.Run(ctx, c, cand, check.Options{})
+		if err != nil {
+			return nil, err
+		}
+		var ps []check.Problem
+		for _, r := range reps {
+			for _, p := range r.Problems {
+				if len(reps) > 1 {
+					p.Message = r.Platform + ": " + p.Message
+				}
+				ps = append(ps, p)
+			}
+		}
+		return ps, nil
+	}
+}
+
+// baseHook reports whether a base of the image's Dockerfile is pinned-stale
+// (imgver base check).
+func (o *detectOptions) baseHook(ctx context.Context) func(context.Context, *config.Image) (bool, error) {
+	if o.noBase {
+		return nil
+	}
+	opts := []base.Option{base.WithRemoteOptions(remoteOptions(ctx)...)}
+	if o.platform != "" {
+		opts = append(opts, base.WithPlatform(o.platform))
+	}
+	return func(ctx context.Context, im *config.Image) (bool, error) {
+		results, err := base.Check(ctx, im, opts...)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range results {
+			if r.Status == base.StatusError {
+				return false, fmt.Errorf("%s: %s", r.Ref, r.Error)
+			}
+		}
+		return slices.ContainsFunc(results, func(r base.Result) bool { return r.Status == base.StatusPinnedStale }), nil
+	}
 }
 
 // comparers returns the Comparer for each image: one per set of ignore
@@ -270,6 +339,8 @@ func (o *detectOptions) render(w io.Writer, rep *release.DetectReport) error {
 	if err := writeGitHubOutput(w, func(w io.Writer) {
 		fmt.Fprintf(w, "changed=%s\n", strings.Join(names, ","))
 		fmt.Fprintf(w, "publish=%s\n", publish)
+		fmt.Fprintf(w, "broken=%s\n", strings.Join(rep.Broken, ","))
+		fmt.Fprintf(w, "base_stale=%s\n", strings.Join(rep.BaseStale, ","))
 	}); err != nil {
 		return err
 	}
@@ -278,11 +349,21 @@ func (o *detectOptions) render(w io.Writer, rep *release.DetectReport) error {
 
 func (o *detectOptions) renderText(w io.Writer, rep *release.DetectReport) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tBEFORE\tVERDICT\tCAUSE\tAFTER\tVERSION")
+	fmt.Fprintln(tw, "IMAGE\tBEFORE\tVERDICT\tCAUSE\tAFTER\tVERSION\tBASE\tCHECK")
 	for _, di := range rep.Images {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore), di.Verdict, dash(di.Cause), di.StateAfter, di.Version)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore), di.Verdict,
+			dash(di.Cause), di.StateAfter, di.Version, baseText(di.BaseStale), checkText(di))
 	}
 	_ = tw.Flush()
+	for _, di := range rep.Images {
+		if len(di.Problems) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s fails imgver check (%s):\n", di.Name, di.Candidate)
+		for _, p := range di.Problems {
+			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
+		}
+	}
 	for _, di := range rep.Images {
 		if di.Verdict != detect.Changed {
 			continue
@@ -314,15 +395,41 @@ func (o *detectOptions) renderText(w io.Writer, rep *release.DetectReport) {
 	} else {
 		fmt.Fprintf(w, "To publish under %s: %s.\n", rep.ShortSHA, strings.Join(pub, ", "))
 	}
+	if len(rep.BaseStale) > 0 {
+		fmt.Fprintf(w, "Stale base image (rebuilt upstream under its tag; imgver base update --unpin): %s.\n", strings.Join(rep.BaseStale, ", "))
+	}
+}
+
+// baseText renders base_stale: "stale", "ok", or "-" when unknown.
+func baseText(stale *bool) string {
+	switch {
+	case stale == nil:
+		return "-"
+	case *stale:
+		return "stale"
+	}
+	return "ok"
+}
+
+// checkText renders the check outcome: "ok", "FAILED", or "-" when the
+// candidate was not checked.
+func checkText(di release.DetectImage) string {
+	switch {
+	case len(di.Problems) > 0:
+		return "FAILED"
+	case di.Candidate == "" || slices.ContainsFunc(di.Warnings, func(w string) bool { return strings.Contains(w, "not checked") }):
+		return "-"
+	}
+	return "ok"
 }
 
 func markdownSummary(w io.Writer, rep *release.DetectReport) {
 	fmt.Fprintf(w, "### imgver detect (%s)\n\n", rep.ShortSHA)
-	fmt.Fprintln(w, "| image | before | verdict | cause | after | version | summary |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| image | before | verdict | cause | after | version | base | check | summary |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, di := range rep.Images {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore),
-			di.Verdict, dash(di.Cause), di.StateAfter, di.Version, strings.ReplaceAll(di.Summary, "|", "\\|"))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore),
+			di.Verdict, dash(di.Cause), di.StateAfter, di.Version, baseText(di.BaseStale), checkText(di), strings.ReplaceAll(di.Summary, "|", "\\|"))
 	}
 	fmt.Fprintln(w)
 }

@@ -79,7 +79,8 @@ func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRe
 	fresh := imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC(), GzipLevel: 9}
 	// Each image has its own content, so no two share a layer.
 	files := func(name string, mode int64) []imagebuild.File {
-		return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "#!/bin/sh\necho " + name + "\n"}}
+		return []imagebuild.File{imagebuild.Dir("/bin"), imagebuild.Exe("/bin/sh", "\x7fELF sh"),
+			imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "#!/bin/sh\necho " + name + "\n"}}
 	}
 	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}, Env: []string{"MODE=prod"}}
 	for _, n := range []string{"a", "b", "c", "m"} {
@@ -156,11 +157,11 @@ func TestDetectJSON(t *testing.T) {
 	}
 	keys := func(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 	// The schema: these fields, with these values.
-	if diff := cmp.Diff([]string{"changed", "commit", "images", "publish", "schema_version", "short_sha", "written"}, keys(got)); diff != "" {
+	if diff := cmp.Diff([]string{"base_stale", "broken", "changed", "commit", "images", "publish", "schema_version", "short_sha", "written"}, keys(got)); diff != "" {
 		t.Errorf("top-level fields (-want +got):\n%s", diff)
 	}
 	want := map[string]any{"schema_version": 1.0, "commit": detectSHA, "short_sha": "0123456", "written": false,
-		"changed": []any{"b", "c"},
+		"changed": []any{"b", "c"}, "broken": []any{}, "base_stale": []any{},
 		"publish": []any{
 			map[string]any{"name": "b", "repository": r.host + "/acme/b", "tag": "0123456"},
 			map[string]any{"name": "c", "repository": r.host + "/acme/c", "tag": "0123456"},
@@ -180,14 +181,14 @@ func TestDetectJSON(t *testing.T) {
 		"name": "b", "repository": r.host + "/acme/b", "state_before": "pinned", "version_before": "v1.0.0",
 		"candidate": "oci:build/b", "baseline": r.host + "/acme/b:v1.0.0", "verdict": "changed", "cause": "app",
 		"summary": "1 modified (e.g. /app/run)", "reasons": []any{"modified /app/run: mode 0755 -> 0750"},
-		"state_after": "unpinned", "version": "0123456", "publish": true,
+		"state_after": "unpinned", "version": "0123456", "publish": true, "base_stale": false,
 	}
 	if diff := cmp.Diff(wantB, b); diff != "" {
 		t.Errorf("image b (-want +got):\n%s", diff)
 	}
 	m, _ := images[3].(map[string]any)
 	wantM := map[string]any{"name": "m", "repository": r.host + "/acme/m", "state_before": "manual", "version_before": "v0.9.0",
-		"verdict": "not-compared", "state_after": "manual", "version": "v0.9.0", "publish": false}
+		"verdict": "not-compared", "state_after": "manual", "version": "v0.9.0", "publish": false, "base_stale": false}
 	if diff := cmp.Diff(wantM, m); diff != "" {
 		t.Errorf("image m (-want +got):\n%s", diff)
 	}
@@ -222,7 +223,7 @@ func TestDetectGitHub(t *testing.T) {
 	}
 	h := r.host + "/acme/"
 	want := "earlier=1\nchanged=b,c\npublish=" +
-		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\n"
+		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
 	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}
@@ -234,7 +235,7 @@ func TestDetectGitHub(t *testing.T) {
 	if res := r.detect(t, "--format", "github"); res.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
 	}
-	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\n"
+	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
 	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
 	}
@@ -490,5 +491,38 @@ func TestDetectErrorCodes(t *testing.T) {
 				t.Errorf("exit %d, %q; want %d, %q...", code, err, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// TestDetectBrokenCandidate: a candidate whose entrypoint lost its exec bit
+// (ContainerSSH, 2021) makes detect exit 1 and name it as broken, so CI does
+// not publish it; --no-check skips the checks.
+func TestDetectBrokenCandidate(t *testing.T) {
+	r := newDetectRepo(t, nil)
+	broken := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC()}.Image(nil,
+		imagebuild.Config{Entrypoint: []string{"/app/run"}},
+		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "\x7fELF")}))
+	dir := filepath.Join(r.dir, "build", "u")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := imagebuild.WriteLayout(dir, broken); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	t.Setenv("GITHUB_OUTPUT", out)
+	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "summary"))
+	res := r.detect(t, "--format", "github")
+	if res.code != 1 || !strings.Contains(res.stderr, "the candidates of u fail imgver check") {
+		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "u fails imgver check (oci:build/u):\n  entrypoint     /app/run is not executable by root (mode 0644, owner 0:0)") {
+		t.Errorf("stdout:\n%s", res.stdout)
+	}
+	if !strings.Contains(readString(t, out), "\nbroken=u\n") {
+		t.Errorf("$GITHUB_OUTPUT:\n%s", readString(t, out))
+	}
+	if res := r.detect(t, "--no-check"); res.code != 0 {
+		t.Errorf("--no-check: exit %d\n%s", res.code, res.stderr)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/pinfile"
@@ -54,6 +55,14 @@ type DetectImage struct {
 	// short SHA when it is unpinned (and then published).
 	Version string `json:"version"`
 	Publish bool   `json:"publish"`
+	// BaseStale is true when a base image of the Dockerfile is pinned to a
+	// digest its tag no longer points to (a silent upstream rebuild: rebuild
+	// the image); null when unknown or not looked up.
+	BaseStale *bool `json:"base_stale"`
+	// Problems are what the checks of imgver check found in the candidate.
+	Problems []check.Problem `json:"problems,omitempty"`
+	// Warnings say what could not be looked at.
+	Warnings []string `json:"warnings,omitempty"`
 	// Result is the full comparison (JSON output with --verbose).
 	Result *detect.Result `json:"result,omitempty"`
 }
@@ -77,6 +86,11 @@ type DetectReport struct {
 	// Publish lists every image unpinned after this run, to push under the
 	// short SHA.
 	Publish []PublishItem `json:"publish"`
+	// Broken names the images whose candidate failed its checks: do not
+	// publish them.
+	Broken []string `json:"broken"`
+	// BaseStale names the images with a stale base.
+	BaseStale []string `json:"base_stale"`
 }
 
 // CompareFunc compares the baseline of im (side A, the old image) with its
@@ -100,6 +114,12 @@ type DetectOptions struct {
 	// base image, to tell a "base" cause from an "app" one; an error leaves
 	// the cause untold. (*BaseLayers).Count is one.
 	BaseLayers func(ctx context.Context, im *config.Image, platform, baseline, candidate string) (inBaseline, inCandidate int, err error)
+	// Check, if set, checks each candidate Detect reads (compared, or
+	// unpinned and so about to be published) and returns its problems.
+	Check func(ctx context.Context, im *config.Image, candidate string) ([]check.Problem, error)
+	// BaseStale, if set, reports whether a FROM of im's Dockerfile is pinned
+	// to a digest its tag no longer points to; an error leaves it unknown.
+	BaseStale func(ctx context.Context, im *config.Image) (bool, error)
 	// Done is called after each image is compared.
 	Done func(name string)
 }
@@ -161,7 +181,8 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	if err != nil {
 		return nil, err
 	}
-	rep := &DetectReport{SchemaVersion: DetectSchemaVersion, Commit: o.Commit, ShortSHA: short, Changed: []string{}, Publish: []PublishItem{}}
+	rep := &DetectReport{SchemaVersion: DetectSchemaVersion, Commit: o.Commit, ShortSHA: short,
+		Changed: []string{}, Publish: []PublishItem{}, Broken: []string{}, BaseStale: []string{}}
 	rep.Images = make([]DetectImage, len(cfg.Images))
 	errs := make([]error, len(cfg.Images))
 	jobs := o.Jobs
@@ -176,23 +197,28 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 		st := status(im, f)
 		di := &rep.Images[i]
 		*di = DetectImage{Name: im.Name, Repository: im.Repository, StateBefore: st.State, VersionBefore: st.Version, Verdict: NotCompared}
-		if st.State != Pinned {
-			continue
-		}
 		cand := im.Candidate
 		if c, ok := o.Candidates[im.Name]; ok {
 			cand = c
 		}
-		if cand == "" {
+		switch {
+		case st.State == Pinned && cand == "":
 			errs[i] = fmt.Errorf("image %s has no candidate: set candidate in %s or pass --candidate %s=REF", im.Name, cfg.Path, im.Name)
 			continue
+		case st.State == Manual || cand == "":
+			// Neither compared nor checked; its base may still be stale.
+			cand = ""
 		}
-		if di.Candidate, errs[i] = CandidateRef(im, cand, short); errs[i] != nil {
-			continue
+		if cand != "" {
+			if di.Candidate, errs[i] = CandidateRef(im, cand, short); errs[i] != nil {
+				continue
+			}
 		}
-		di.Baseline = im.Repository + ":" + st.Version
+		if st.State == Pinned {
+			di.Baseline = im.Repository + ":" + st.Version
+		}
 		g.Go(func() error {
-			errs[i] = compareImage(ctx, im, di, o)
+			errs[i] = inspectImage(ctx, im, di, o)
 			if o.Done != nil {
 				mu.Lock()
 				o.Done(im.Name)
@@ -211,6 +237,12 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 		if di.Verdict == detect.Changed {
 			changed[di.Name] = true
 			rep.Changed = append(rep.Changed, di.Name)
+		}
+		if len(di.Problems) > 0 {
+			rep.Broken = append(rep.Broken, di.Name)
+		}
+		if di.BaseStale != nil && *di.BaseStale {
+			rep.BaseStale = append(rep.BaseStale, di.Name)
 		}
 	}
 	if o.Write && len(changed) > 0 {
@@ -243,6 +275,37 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 		}
 	}
 	return rep, nil
+}
+
+// inspectImage compares the candidate of di with its baseline (when it has
+// one), checks the candidate (when it has one) and looks at its base.
+func inspectImage(ctx context.Context, im *config.Image, di *DetectImage, o DetectOptions) error {
+	if di.Baseline != "" {
+		if err := compareImage(ctx, im, di, o); err != nil {
+			return err
+		}
+	}
+	if di.Candidate != "" && o.Check != nil {
+		ps, err := o.Check(ctx, im, di.Candidate)
+		switch {
+		case err != nil && di.Baseline == "" && detect.IsNotFound(err):
+			// An unpinned image CI did not build here: nothing to check.
+			di.Warnings = append(di.Warnings, fmt.Sprintf("candidate %s not found: not checked", di.Candidate))
+		case err != nil:
+			return fmt.Errorf("image %s: checking %s: %w", im.Name, di.Candidate, err)
+		default:
+			di.Problems = ps
+		}
+	}
+	if o.BaseStale != nil && im.Dockerfile != "" {
+		stale, err := o.BaseStale(ctx, im)
+		if err != nil {
+			di.Warnings = append(di.Warnings, fmt.Sprintf("base images not checked: %v", err))
+		} else {
+			di.BaseStale = &stale
+		}
+	}
+	return nil
 }
 
 // compareImage fills the verdict, cause and reasons of di.

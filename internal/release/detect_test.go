@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
@@ -78,7 +79,7 @@ var (
 )
 
 func app(mode int64) []imagebuild.File {
-	return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "#!/bin/sh\n"}}
+	return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "\x7fELF app\n"}}
 }
 
 func baseFiles(ca string) [][]imagebuild.File {
@@ -284,7 +285,7 @@ func TestDetectStates(t *testing.T) {
 				{"a", Pinned, detect.Same, Pinned, "v1.0.0", false, true, true},
 				{"b", Pinned, detect.Changed, Unpinned, "abcdef0", true, true, true},
 				{"m", Manual, NotCompared, Manual, "v1.0.0", false, false, false},
-				{"u", Unpinned, NotCompared, Unpinned, "abcdef0", true, false, false},
+				{"u", Unpinned, NotCompared, Unpinned, "abcdef0", true, true, false},
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("images (-want +got):\n%s", diff)
@@ -494,5 +495,72 @@ func TestDetectJobs(t *testing.T) {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestDetectChecksAndBase: every candidate read is checked (imgver check),
+// unpinned ones included; an unpinned image that was not built is a
+// warning; a base that cannot be looked at leaves base_stale unknown.
+func TestDetectChecksAndBase(t *testing.T) {
+	cfg := statesSetup(t, statesPins)
+	// b's fresh build lost its entrypoint's exec bit for other users, as
+	// ContainerSSH's did; it runs as user 1000.
+	bad := must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{Entrypoint: []string{"/app/run"}, User: "1000"},
+		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "#!x").WithMode(0o744)}))
+	if err := os.RemoveAll(filepath.Join(cfg.Dir, "build", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "b"), bad); err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfg.Images {
+		cfg.Images[i].Dockerfile = filepath.Join(cfg.Dir, cfg.Images[i].Name, "Dockerfile") // the hook reads none
+	}
+	cmpf, c, _ := comparer(t, cfg)
+	var checked []string
+	var mu sync.Mutex
+	rep, err := Detect(t.Context(), cfg, DetectOptions{
+		Commit: testSHA, Compare: cmpf,
+		Check: func(ctx context.Context, im *config.Image, cand string) ([]check.Problem, error) {
+			mu.Lock()
+			checked = append(checked, im.Name)
+			mu.Unlock()
+			reps, err := check.Run(ctx, c, cand, check.Options{})
+			if err != nil {
+				return nil, err
+			}
+			return reps[0].Problems, nil
+		},
+		BaseStale: func(ctx context.Context, im *config.Image) (bool, error) {
+			if im.Name == "a" {
+				return true, nil
+			}
+			return false, errors.New("registry unreachable")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "u"}, slices.Sorted(slices.Values(checked))); diff != "" {
+		t.Errorf("checked (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"b"}, rep.Broken); diff != "" {
+		t.Errorf("broken (-want +got):\n%s", diff)
+	}
+	byName := map[string]DetectImage{}
+	for _, di := range rep.Images {
+		byName[di.Name] = di
+	}
+	if ps := byName["b"].Problems; len(ps) != 1 || ps[0].Check != "entrypoint" {
+		t.Errorf("b problems = %+v", ps)
+	}
+	if ws := byName["u"].Warnings; len(ws) != 2 || !strings.Contains(ws[0], "not found: not checked") || !strings.Contains(ws[1], "base images not checked: registry unreachable") {
+		t.Errorf("u warnings = %v", ws)
+	}
+	if byName["b"].BaseStale != nil {
+		t.Errorf("b base_stale = %v, want unknown", *byName["b"].BaseStale)
+	}
+	if diff := cmp.Diff([]string{"a"}, rep.BaseStale); diff != "" {
+		t.Errorf("base_stale (-want +got):\n%s", diff)
 	}
 }
