@@ -28,7 +28,7 @@ IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop
 echo "$demo" | sed -n '/^IMAGE/,/^$/p'
 for want in 'api-gateway +pinned v3.3.0 +changed +config' 'svc-lighthouse-api +pinned v3.4.0 +same' \
             'svc-bie-kafka +manual v3.2.1 +not-compared' 'postgres +pinned v3.4.0 +changed +app'; do
-  if ! echo "$demo" | grep -Eq "^$want"; then
+  if ! grep -Eq "^$want" <<<"$demo"; then
     echo "$demo"
     echo "the demo's detect output has no line matching: $want" >&2
     exit 1

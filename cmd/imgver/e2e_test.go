@@ -46,7 +46,7 @@ func e2eRegistry(t *testing.T) string {
 var (
 	rootfs = []imagebuild.File{
 		imagebuild.Dir("/etc"), imagebuild.Reg("/etc/os-release", "ID=testos\nVERSION_ID=1\n"),
-		imagebuild.Dir("/bin"), imagebuild.Exe("/bin/sh", "#!shell\n"),
+		imagebuild.Dir("/bin"), imagebuild.Exe("/bin/sh", "\x7fELF shell\n"),
 		imagebuild.Dir("/var"), imagebuild.Dir("/var/log"), imagebuild.Dir("/tmp"),
 	}
 	baseExtra = []imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", "CA 1\n")}
@@ -301,6 +301,10 @@ gateway_VER="v1.0.0"
 			changed = v
 		case "publish":
 			publish = v
+		case "broken", "base_stale":
+			if v != "" {
+				t.Errorf("$GITHUB_OUTPUT %s", l)
+			}
 		default:
 			t.Errorf("unexpected $GITHUB_OUTPUT line %q", l)
 		}
@@ -322,11 +326,11 @@ gateway_VER="v1.0.0"
 	summary := readString(t, ghSummary)
 	for _, row := range []string{
 		"### imgver detect (" + short + ")",
-		"| image | before | verdict | cause | after | version | summary |",
-		"| gateway | pinned v1.0.0 | same | - | pinned | v1.0.0 |  |",
-		"| worker | pinned v1.0.0 | changed | app | unpinned | " + short + " | 1 modified (e.g. /app/run) |",
-		"| console | pinned v1.0.0 | changed | config | unpinned | " + short + " | 1 config field |",
-		"| reports | pinned v1.0.0 | changed | base | unpinned | " + short + " | 1 modified (e.g. /opt/jre/rt.jar) |",
+		"| image | before | verdict | cause | after | version | base | check | summary |",
+		"| gateway | pinned v1.0.0 | same | - | pinned | v1.0.0 | ok | ok |  |",
+		"| worker | pinned v1.0.0 | changed | app | unpinned | " + short + " | ok | ok | 1 modified (e.g. /app/run) |",
+		"| console | pinned v1.0.0 | changed | config | unpinned | " + short + " | ok | ok | 1 config field |",
+		"| reports | pinned v1.0.0 | changed | base | unpinned | " + short + " | ok | ok | 1 modified (e.g. /opt/jre/rt.jar) |",
 	} {
 		if !strings.Contains(summary, row+"\n") {
 			t.Errorf("$GITHUB_STEP_SUMMARY lacks the line %q:\n%s", row, summary)
