@@ -141,8 +141,8 @@ func newPlan(p genParams) (*plan, error) {
 		pkgDirs[i] = path.Join(baseRoots[i%len(baseRoots)], fmt.Sprintf("%s%d", v.words[rng.IntN(len(v.words))], i))
 	}
 	// The first few go to the directory that an upper layer replaces
-	// wholesale (an opaque whiteout), like apt's lists.
-	const opaqueDir = "var/lib/apt/lists"
+	// wholesale (an opaque whiteout), like a COPY over a removed conf.d.
+	const opaqueDir = "etc/nginx/conf.d"
 	nOpaque := max(3, nBase/1000)
 	for i := range nBase {
 		dir := pkgDirs[rng.IntN(nPkg)]
