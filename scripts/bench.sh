@@ -43,6 +43,11 @@ mkdir -p "$bench_dir"
 
 # Build the tools.
 benchgen=$bench_dir/benchgen
+gen_src=$(
+  for f in internal/tools/benchgen/*.go; do
+    [[ $f == *_test.go ]] || cat "$f"
+  done | cksum | cut -d' ' -f1
+)-$(grep 'klauspost/compress ' go.sum | cksum | cut -d' ' -f1)
 go build -o "$benchgen" ./internal/tools/benchgen || die "building benchgen"
 if [[ -n ${IMGVER:-} ]]; then
   imgver=$IMGVER
@@ -54,17 +59,10 @@ else
 fi
 
 # The cache key: the knobs and the generator's source (and the gzip it
-# writes with), so a changed generator makes the pair again.
-gen_key() {
-  {
-    echo "files=$files size=$size seed=$seed $*"
-    local f
-    for f in internal/tools/benchgen/*.go; do
-      [[ $f == *_test.go ]] || cat "$f"
-    done
-    grep 'klauspost/compress ' go.sum || true
-  } | cksum
-}
+# writes with), so a changed generator makes the pair again. The source is
+# summed once, next to the build of benchgen, so the key always describes
+# the binary that runs.
+gen_key() { echo "files=$files size=$size seed=$seed $* src=$gen_src"; }
 
 # ensure_pair DIR [--changed]: generate DIR/a and DIR/b unless cached.
 ensure_pair() {
@@ -164,7 +162,8 @@ bench() {
     }' | tee -a "$log" || status=1
 }
 
-note "$(date -u) ncpu=$ncpu load=$(loadavg) imgver=$imgver runs=$runs; raw results in $log"
+note "$(date -u) ncpu=$ncpu load=$(loadavg) runs=$runs; raw results in $log"
+note "imgver=$imgver (cksum $(cksum <"$imgver" | cut -d' ' -f1))"
 ensure_pair "$bench_dir"
 bench same "$bench_dir" 0
 if [[ ${BENCH_CHANGED:-0} == 1 ]]; then

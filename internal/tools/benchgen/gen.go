@@ -172,7 +172,7 @@ func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (gen
 	return st, nil
 }
 
-// countWriter counts and hashes what passes through it.
+// countWriter counts the bytes written through it.
 type countWriter struct {
 	w io.Writer
 	n int64
