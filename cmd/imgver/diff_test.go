@@ -4,23 +4,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
-
-var updateDetectGolden = flag.Bool("update-detect", false, "rewrite the golden files of diff and fingerprint")
 
 // detectEntry is a tar entry of a test layer.
 type detectEntry struct {
@@ -122,9 +117,9 @@ func TestDiffCommand(t *testing.T) {
 		wantCode int
 		golden   string
 	}{
-		{name: "same", args: []string{"diff", "oci:base", "oci:same"}, wantCode: exitOK, golden: "diff_same.txt"},
-		{name: "changed", args: []string{"diff", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff_changed.txt"},
-		{name: "changed json", args: []string{"diff", "--format", "json", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff_changed.json"},
+		{name: "same", args: []string{"diff", "oci:base", "oci:same"}, wantCode: exitOK, golden: "diff-same"},
+		{name: "changed", args: []string{"diff", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff-changed"},
+		{name: "changed json", args: []string{"diff", "--format", "json", "oci:base", "oci:changed"}, wantCode: exitChanged, golden: "diff-changed-json"},
 		{name: "no default ignores", args: []string{"diff", "--no-default-ignores", "oci:base", "oci:same"}, wantCode: exitChanged},
 		{name: "ignore flag", args: []string{"diff", "--ignore", "/etc/**", "--ignore", "app/**", "oci:base", "oci:changed"}, wantCode: exitChanged},
 		{name: "bad reference", args: []string{"diff", "oci:", "oci:base"}, wantCode: exitError},
@@ -146,7 +141,7 @@ func TestDiffCommand(t *testing.T) {
 				t.Errorf("stderr %q, want none", stderr)
 			}
 			if tc.golden != "" {
-				checkGolden(t, tc.golden, stdout)
+				golden(t, tc.golden, stdout)
 			}
 		})
 	}
@@ -204,34 +199,4 @@ func TestFingerprintCommand(t *testing.T) {
 	if code, _, _ := detectRun(t, "fingerprint", "oci:nothing"); code != exitError {
 		t.Errorf("exit %d for a missing image", code)
 	}
-}
-
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join(goldenDir(t), name)
-	if *updateDetectGolden {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update-detect)", err)
-	}
-	if d := cmp.Diff(string(want), got); d != "" {
-		t.Errorf("%s (-want +got):\n%s", name, d)
-	}
-}
-
-// goldenDir is testdata of the package, found before tests change dir.
-var goldenBase, _ = os.Getwd()
-
-func goldenDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join(goldenBase, "testdata")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

@@ -79,16 +79,23 @@ export console_VER="v3.2.1"
 
 var timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 
+// testdata is the package's testdata directory, found before a test
+// changes directory.
+var testdata = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Join(wd, "testdata")
+}()
+
 // golden compares got with testdata/NAME.golden, rewriting it with -update.
 // Times are replaced by TIME.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	got = timeRE.ReplaceAllString(got, "TIME")
-	path := filepath.Join("testdata", name+".golden")
+	path := filepath.Join(testdata, name+".golden")
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
 		writeFile(t, path, got)
 	}
 	if diff := cmp.Diff(readString(t, path), got); diff != "" {
