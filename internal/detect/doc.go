@@ -154,6 +154,8 @@
 // digest is the file's content digest (Entry.Normaliser names it) and the
 // file's size is not compared; when it fails (ErrNotApplicable) the raw
 // digest is used. WithoutNormalisers switches normalisers off by name.
+// What each normaliser keeps and drops (pyc, zip with nested archives, gzip,
+// shadow) is written down in the documentation of package normalise.
 //
 // # The runtime config
 //
