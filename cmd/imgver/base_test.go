@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log"
 	"maps"
 	"math/rand"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,12 +14,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // baseRepo is a temp monorepo whose Dockerfiles name images in an
@@ -36,9 +34,7 @@ type baseRepo struct {
 
 func newBaseRepo(t *testing.T, dockerfiles map[string]string) *baseRepo {
 	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(s.Close)
-	r := &baseRepo{t: t, dir: t.TempDir(), reg: strings.TrimPrefix(s.URL, "http://")}
+	r := &baseRepo{t: t, dir: t.TempDir(), reg: regtest.Start(t)}
 	var hcl strings.Builder
 	hcl.WriteString("registry = \"registry.example/acme\"\n")
 	for _, img := range sortedNames(dockerfiles) {

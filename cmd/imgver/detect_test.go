@@ -24,6 +24,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/release"
 )
 
@@ -85,7 +86,7 @@ func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRe
 	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}, Env: []string{"MODE=prod"}}
 	for _, n := range []string{"a", "b", "c", "m"} {
 		img := mustImage(t)(old.Image(nil, cfg, files(n, 0o755)))
-		push(t, r.host+"/acme/"+n+":v1.0.0", img)
+		regtest.Push(t, r.host+"/acme/"+n+":v1.0.0", img)
 		if n == "b" {
 			ls, err := img.Layers()
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // TestE2EBaseRebuiltUpstream: against the real registry, as the real binary:
@@ -38,7 +39,7 @@ image "svc" {
 	build := func(stamp int64, ca string) string {
 		img := mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
 			[]imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", ca)}))
-		push(t, prefix+"/python:3.13.8-slim", img)
+		regtest.Push(t, prefix+"/python:3.13.8-slim", img)
 		d, err := img.Digest()
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +73,7 @@ image "svc" {
 	// detect sees it too (the image is pinned; its candidate is the old build).
 	writeFile(t, filepath.Join(dir, "pins.src"), "svc_VER=\"v1.0.0\"\n")
 	app := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs))
-	push(t, prefix+"/svc:v1.0.0", app)
+	regtest.Push(t, prefix+"/svc:v1.0.0", app)
 	if err := imagebuild.WriteLayout(filepath.Join(dir, "build", "svc"), app); err != nil {
 		t.Fatal(err)
 	}

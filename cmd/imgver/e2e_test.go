@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/release"
 )
 
@@ -105,7 +106,7 @@ func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	baseImg := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, baseExtra))
 	jreOld := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.1\n")))
 	jreNew := mustImage(t)(fresh.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.2\n")))
-	push(t, r.ref("base", "1"), baseImg)
+	regtest.Push(t, r.ref("base", "1"), baseImg)
 
 	writeFile(t, filepath.Join(r.dir, "images.hcl"), fmt.Sprintf(`registry = %q
 
@@ -141,10 +142,10 @@ image "reports" {
 	// The releases, v1.0.0.
 	bases := map[string]v1.Image{"gateway": baseImg, "worker": baseImg, "console": baseImg, "reports": jreOld}
 	for _, n := range []string{"gateway", "worker", "console", "reports"} {
-		push(t, r.ref(n, "v1.0.0"), mustImage(t)(old.Image(bases[n], appConfig, appFiles(n, 0o755), noise("jan"))))
+		regtest.Push(t, r.ref(n, "v1.0.0"), mustImage(t)(old.Image(bases[n], appConfig, appFiles(n, 0o755), noise("jan"))))
 	}
 	// base-jre:1 was rebuilt since (a security fix): same tag, new image.
-	push(t, r.ref("base-jre", "1"), jreNew)
+	regtest.Push(t, r.ref("base-jre", "1"), jreNew)
 
 	// The fresh builds.
 	consoleCfg := appConfig
@@ -184,13 +185,6 @@ func mkdirAll(t *testing.T, dir string) {
 	}
 }
 
-func push(t *testing.T, ref string, img v1.Image) {
-	t.Helper()
-	if err := imagebuild.Push(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pushLayout pushes the image of the OCI layout dir as ref, as CI's
 // "skopeo copy oci:build/NAME docker://REF" does.
 func pushLayout(t *testing.T, dir, ref string) v1.Hash {
@@ -211,7 +205,7 @@ func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	push(t, ref, img)
+	regtest.Push(t, ref, img)
 	return m.Manifests[0].Digest
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // TestReleaseRetagFaults: release --retag refuses to move a release tag that
@@ -64,7 +65,7 @@ func TestReleaseRetagFaults(t *testing.T) {
 			digests := map[string]v1.Hash{}
 			for _, n := range []string{"a", "b"} {
 				img := mustImage(t)(b.Image(nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)}))
-				push(t, host+"/acme/"+n+":89abcde", img)
+				regtest.Push(t, host+"/acme/"+n+":89abcde", img)
 				digests[n], _ = img.Digest()
 			}
 			if tc.conflict {

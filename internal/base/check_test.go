@@ -3,7 +3,6 @@ package base
 import (
 	"errors"
 	"math/rand"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -20,16 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/regtest"
 )
-
-// testRegistry is ggcr's in-process registry; host is its 127.0.0.1:port,
-// which ggcr's name package reaches over plain http.
-func testRegistry(t *testing.T) string {
-	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(nopLogger())))
-	t.Cleanup(s.Close)
-	return strings.TrimPrefix(s.URL, "http://")
-}
 
 // newImage makes a seeded random image created at the given time.
 func newImage(t *testing.T, seed int64, created time.Time) v1.Image {
@@ -56,14 +46,7 @@ func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) string {
 
 func pushImage(t *testing.T, ref string, img v1.Image) string {
 	t.Helper()
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	return digestOf(t, img)
+	return regtest.Push(t, ref, img).String()
 }
 
 // newIndex makes an index of one image per platform ("linux/amd64").
@@ -159,7 +142,7 @@ func update(t *testing.T, img *config.Image, opts ...Option) *Plan {
 // same tag makes the pin stale, update fixes it.
 func TestCheckUpdateCycle(t *testing.T) {
 	t.Parallel()
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	ref := reg + "/lib/app:1.2.3"
 	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	d1 := pushImage(t, ref, newImage(t, 1, t1))
@@ -210,7 +193,7 @@ func TestCheckUpdateCycle(t *testing.T) {
 // the old index; a rebuilt amd64 image is.
 func TestCheckMultiPlatform(t *testing.T) {
 	t.Parallel()
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	ref := reg + "/lib/multi:20.11.1"
 	amd, arm := newImage(t, 10, time.Unix(0, 0)), newImage(t, 11, time.Unix(0, 0))
 	amdD, armD := digestOf(t, amd), digestOf(t, arm)
@@ -291,7 +274,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 
 func TestCheckNoPlatformInIndex(t *testing.T) {
 	t.Parallel()
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	ref := reg + "/lib/armonly:1.0.0"
 	pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/arm64": newImage(t, 20, time.Unix(0, 0))}))
 	rs := check(t, writeDockerfile(t, "FROM "+ref+"\n"))
@@ -304,7 +287,7 @@ func TestCheckNoPlatformInIndex(t *testing.T) {
 // update, and no Dockerfile is planned for writing.
 func TestUpdateUnresolvable(t *testing.T) {
 	t.Parallel()
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	good := reg + "/lib/good:1.0.0"
 	pushImage(t, good, newImage(t, 30, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+good+"\n")
@@ -368,7 +351,7 @@ func TestCheckWithoutRegistry(t *testing.T) {
 // updatable and the file is left as it is.
 func TestUpdateARG(t *testing.T) {
 	t.Parallel()
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	pushImage(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
 	// W has no default, but ${W:-3.13} does.
 	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
@@ -445,7 +428,7 @@ func TestMutableTag(t *testing.T) {
 // TestWriteAllOrNothing: when writing the second Dockerfile fails, the first
 // is put back; a file changed since Update read it is not overwritten.
 func TestWriteAllOrNothing(t *testing.T) {
-	reg := testRegistry(t)
+	reg := regtest.Start(t)
 	ref := reg + "/lib/w:1.0.0"
 	pushImage(t, ref, newImage(t, 50, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+ref+"\n")

@@ -6,24 +6,21 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"github.com/imgver/imgver/internal/detect/normalise"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/imgver/imgver/internal/detect/normalise"
+
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -247,25 +244,6 @@ func writeArchive(t testing.TB, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return "docker-archive:" + p
-}
-
-// newRegistry starts an in-process registry and returns its host.
-func newRegistry(t testing.TB) string {
-	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(discardLogger())))
-	t.Cleanup(s.Close)
-	return strings.TrimPrefix(s.URL, "http://")
-}
-
-func pushImage(t testing.TB, ref string, img v1.Image) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func diff(t testing.TB, a, b string, opts ...Option) *Result {

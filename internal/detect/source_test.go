@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 func TestParseReference(t *testing.T) {
@@ -77,8 +79,8 @@ func TestTransports(t *testing.T) {
 	img := base().image(t)
 	oci := writeOCI(t, img)
 	archive := writeArchive(t, img)
-	host := newRegistry(t)
-	pushImage(t, host+"/app:v1", img)
+	host := regtest.Start(t)
+	regtest.Push(t, host+"/app:v1", img)
 	other := base().edit("bin/app", func(e *f) { e.mode = 0o700 }).image(t)
 	otherArchive := writeArchive(t, other)
 	tests := []struct {
@@ -198,8 +200,8 @@ func TestMultiPlatform(t *testing.T) {
 
 func TestRegistryNotFound(t *testing.T) {
 	t.Parallel()
-	host := newRegistry(t)
-	pushImage(t, host+"/app:v1", base().image(t))
+	host := regtest.Start(t)
+	regtest.Push(t, host+"/app:v1", base().image(t))
 	c, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -221,8 +223,8 @@ func TestRegistryNotFound(t *testing.T) {
 
 func TestRemoteOptions(t *testing.T) {
 	t.Parallel()
-	host := newRegistry(t)
-	pushImage(t, host+"/app:v1", base().image(t))
+	host := regtest.Start(t)
+	regtest.Push(t, host+"/app:v1", base().image(t))
 	var called atomic.Int32 // layers are read in parallel
 	c, err := New(WithRemoteOptions(remote.WithTransport(roundTripFunc(func() { called.Add(1) }))))
 	if err != nil {

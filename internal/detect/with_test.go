@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // TestWithSharesLayerCache: a Comparer made With other ignore rules reads
@@ -26,8 +28,8 @@ func TestWithSharesLayerCache(t *testing.T) {
 	base := []f{dir("etc"), file("etc/os-release", "debian"), file("var/log/x.log", "1")}
 	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
 	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)
-	pushImage(t, host+"/x/a:1", a)
-	pushImage(t, host+"/x/b:1", b)
+	regtest.Push(t, host+"/x/a:1", a)
+	regtest.Push(t, host+"/x/b:1", b)
 
 	c, err := New()
 	if err != nil {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,25 +14,16 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 const testSHA = "abcdef0123456789abcdef0123456789abcdef01"
-
-// newRegistry starts an in-process registry and returns its host.
-func newRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 // writeMonorepo writes images.hcl (with prefix as registry), the pin file
 // pins.src and the given files (paths relative to the monorepo) to a temp dir
@@ -89,13 +77,6 @@ func baseFiles(ca string) [][]imagebuild.File {
 	}
 }
 
-func pushImage(t *testing.T, ref string, img v1.Image) {
-	t.Helper()
-	if err := imagebuild.Push(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // comparer returns a CompareFunc over one real Comparer that records the
 // images it was asked to compare.
 func comparer(t *testing.T, cfg *config.Config) (CompareFunc, *detect.Comparer, func() []string) {
@@ -119,11 +100,11 @@ func comparer(t *testing.T, cfg *config.Config) (CompareFunc, *detect.Comparer, 
 // TestDetectCause: the cause told for each kind of change, through the real
 // comparer, the in-process registry and the Dockerfiles.
 func TestDetectCause(t *testing.T) {
-	host := newRegistry(t)
+	host := regtest.Start(t)
 	prefix := host + "/acme"
 	baseOld := must[v1.Image](t)(oldBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 1\n")...))
 	baseNew := must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 2\n")...))
-	pushImage(t, prefix+"/base:1", baseNew) // what the Dockerfiles build from today
+	regtest.Push(t, prefix+"/base:1", baseNew) // what the Dockerfiles build from today
 
 	for i, tc := range []struct {
 		name       string
@@ -165,7 +146,7 @@ func TestDetectCause(t *testing.T) {
 			for i := range tc.newExtra {
 				newLayers = append(newLayers, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/app/extra%d", i), "x")})
 			}
-			pushImage(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(tc.oldBase, appCfg, oldLayers...)))
+			regtest.Push(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(tc.oldBase, appCfg, oldLayers...)))
 			cfgB := appCfg
 			if tc.newEnv != nil {
 				cfgB.Env = tc.newEnv
@@ -224,7 +205,7 @@ func TestFinalBase(t *testing.T) {
 // pin, candidate changed) and u (unpinned, no candidate built).
 func statesSetup(t *testing.T, pins string) *config.Config {
 	t.Helper()
-	host := newRegistry(t)
+	host := regtest.Start(t)
 	cfg := writeMonorepo(t, fmt.Sprintf(`registry = %q
 pin_file = "pins.src"
 image "a" {
@@ -242,7 +223,7 @@ image "u" {
 `, host+"/acme"), pins, nil)
 	for _, n := range []string{"a", "b", "m"} {
 		im, _ := cfg.Image(n)
-		pushImage(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(nil, appCfg, app(0o755))))
+		regtest.Push(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(nil, appCfg, app(0o755))))
 		mode := int64(0o755)
 		if n != "a" {
 			mode = 0o700

@@ -2,7 +2,6 @@ package release
 
 import (
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,21 +9,19 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // retagSetup starts an in-process registry, writes a config whose images
 // live there, and publishes image a and b under the short SHA "abcdef0".
 func retagSetup(t *testing.T, pins string) (*config.Config, map[string]v1.Hash) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := regtest.Start(t)
 	dir := t.TempDir()
 	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
 registry = "`+host+`/acme"
