@@ -24,6 +24,9 @@
 #   IMGVER_SRC=dir        Go module to build imgver from (default: this repo)
 #   SUITE=bookworm        Debian suite for debootstrap
 #   BASE_EXTRA_PKG=less   package added to the base for the base-pkg case
+#   BASE_UPGRADE_PKG=tzdata  package upgraded in the base for the base-upgrade
+#                         case: the host's apt candidate (from its updates and
+#                         security suites) installed with dpkg -i over base:1
 #
 # Exit status: 0 when every verdict matches its expectation, 1 when one does
 # not, 2 on trouble (a build failed, a tool is missing, ...).
@@ -34,6 +37,7 @@ TESTDATA=$REPO/testdata/rebuilds
 WORK=${REBUILDS_WORK:-/var/tmp/imgver-rebuilds}
 SUITE=${SUITE:-bookworm}
 BASE_EXTRA_PKG=${BASE_EXTRA_PKG:-less}
+BASE_UPGRADE_PKG=${BASE_UPGRADE_PKG:-tzdata}
 FRESH_BASE=${FRESH_BASE:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SKIP_DIFF=${SKIP_DIFF:-0}
@@ -113,6 +117,13 @@ make_base() {
 		"${BUILDAH[@]}" rmi -f "$img" >/dev/null 2>&1 || true
 		log "base:$name done in $((SECONDS - t0)) s"
 	fi
+	import_base "$name"
+}
+
+# import_base NAME: $WORK/base/NAME.tar as the buildah image $PREFIX/base:NAME,
+# exported as the OCI layout $OCI/base-NAME.
+import_base() {
+	local name=$1 tarball=$WORK/base/$1.tar img=$PREFIX/base:$1
 	if ! "${BUILDAH[@]}" inspect --type image "$img" >/dev/null 2>&1; then
 		log "importing base:$name"
 		local ctr
@@ -126,6 +137,44 @@ make_base() {
 	if [[ ! -f $OCI/base-$name/index.json ]]; then
 		"${BUILDAH[@]}" push --quiet "$img" "oci:$OCI/base-$name:latest"
 	fi
+}
+
+# make_base_upgraded: base:1's rootfs with one package upgraded to the version
+# the host's apt would install (its sources include the updates and security
+# suites, the debootstrap base only the release). Sets HAVE_UPGRADE=1 when the
+# image $PREFIX/base:upg exists; 0 when no newer version is available.
+HAVE_UPGRADE=0
+make_base_upgraded() {
+	local tarball=$WORK/base/upg.tar rootfs=$WORK/base/rootfs-upg img=$PREFIX/base:upg deb old new
+	if [[ $FRESH_BASE == 1 || ! -s $tarball || $WORK/base/1.tar -nt $tarball ]]; then
+		rm -rf "$rootfs" "$tarball" "$WORK/base/debs" "$WORK/base/upg.none"
+		mkdir -p "$rootfs" "$WORK/base/debs"
+		tar -C "$rootfs" -xf "$WORK/base/1.tar"
+		old=$(chroot "$rootfs" dpkg-query -W -f '${Version}' "$BASE_UPGRADE_PKG" 2>/dev/null) ||
+			die "$BASE_UPGRADE_PKG is not installed in base:1"
+		(cd "$WORK/base/debs" && apt-get download "$BASE_UPGRADE_PKG" >/dev/null 2>&1) ||
+			{ apt-get update >/dev/null && (cd "$WORK/base/debs" && apt-get download "$BASE_UPGRADE_PKG" >/dev/null 2>&1); } ||
+			die "apt-get download $BASE_UPGRADE_PKG failed"
+		deb=$(ls "$WORK/base/debs"/*.deb)
+		new=$(dpkg-deb -f "$deb" Version)
+		if ! dpkg --compare-versions "$new" gt "$old"; then
+			log "no upgrade of $BASE_UPGRADE_PKG available ($old in base:1, $new from apt): base-upgrade skipped"
+			rm -rf "$rootfs" "$OCI/base-upg" "$OCI/pyapp-baseupg"
+			touch "$WORK/base/upg.none"
+			return
+		fi
+		log "base:upg = base:1 with $BASE_UPGRADE_PKG $old -> $new"
+		cp "$deb" "$rootfs/tmp/"
+		chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${deb##*/}" >"$LOGS/base-upg.log" 2>&1 ||
+			die "dpkg -i in base:upg failed, see $LOGS/base-upg.log"
+		rm -f "$rootfs/tmp/${deb##*/}"
+		tar -C "$rootfs" -cf "$tarball.tmp" .
+		mv "$tarball.tmp" "$tarball"
+		rm -rf "$rootfs"
+		"${BUILDAH[@]}" rmi -f "$img" >/dev/null 2>&1 || true
+	fi
+	import_base upg
+	HAVE_UPGRADE=1
 }
 
 # ---------------------------------------------------------------- builds
@@ -174,6 +223,10 @@ build_all() {
 		build pyapp-rebased "$(fresh_context pyapp pyapp-rebased)" --build-arg BASE=$PREFIX/base:2
 		# The same sources on a base with one more package.
 		build pyapp-basepkg "$(fresh_context pyapp pyapp-basepkg)" --build-arg BASE=$PREFIX/base:pkg
+		# ... and on a base with one package upgraded.
+		if ((HAVE_UPGRADE)); then
+			build pyapp-baseupg "$(fresh_context pyapp pyapp-baseupg)" --build-arg BASE=$PREFIX/base:upg
+		fi
 	fi
 
 	# (b) apt-get update + install, lists kept.
@@ -216,10 +269,12 @@ build_all() {
 CASES=(
 	"base-same|SAME|oci:$OCI/base-1|oci:$OCI/base-2"
 	"base-pkg|CHANGED|oci:$OCI/base-1|oci:$OCI/base-pkg"
+	"base-upgrade|CHANGED|oci:$OCI/base-2|oci:$OCI/base-upg"
 	"pyapp-same|SAME|oci:$OCI/pyapp-a|oci:$OCI/pyapp-b"
 	"pyapp-rebased|SAME|oci:$OCI/pyapp-a|oci:$OCI/pyapp-rebased"
 	"pyapp-byte|CHANGED|oci:$OCI/pyapp-a|oci:$OCI/pyapp-byte"
 	"pyapp-basepkg|CHANGED|oci:$OCI/pyapp-a|oci:$OCI/pyapp-basepkg"
+	"pyapp-baseupg|CHANGED|oci:$OCI/pyapp-a|oci:$OCI/pyapp-baseupg"
 	"aptlists-same|SAME|oci:$OCI/aptlists-a|oci:$OCI/aptlists-b"
 	"aptlists-docker-archive|SAME|oci:$OCI/aptlists-a|docker-archive:$ARCHIVES/aptlists-b.tar"
 	"aptlists-zstd|SAME|oci:$OCI/aptlists-a|oci:$OCI/aptlists-b-zstd"
@@ -261,17 +316,26 @@ build_imgver() {
 	go -C "${IMGVER_SRC:-$REPO}" build -o "$IMGVER" ./cmd/imgver || die "go build failed"
 }
 
+check_imgver() {
+	"$IMGVER" diff --help >/dev/null 2>&1 ||
+		die "$IMGVER has no working 'diff' command (set IMGVER=path or IMGVER_SRC=dir of a tree that has it)"
+}
+
 run_diffs() {
-	build_imgver
 	local line name expected a b verdict rc t0 secs failed=0 out
 	local rows=()
 	for line in "${CASES[@]}"; do
 		IFS='|' read -r name expected a b <<<"$line"
 		selected_case "$name" || continue
+		if [[ $name == *upg* && -e $WORK/base/upg.none ]]; then
+			rows+=("$(printf '%-24s %-8s %-10s %7s  %s' "$name" "$expected" skipped - "no newer $BASE_UPGRADE_PKG than the base's")")
+			continue
+		fi
 		out=$LOGS/diff-$name.txt
 		t0=$(date +%s.%N)
 		set +e
-		"$IMGVER" diff "$a" "$b" >"$out" 2>&1
+		# From $WORK: no images.hcl of the caller's tree applies its ignores.
+		(cd "$WORK" && "$IMGVER" diff "$a" "$b") >"$out" 2>&1
 		rc=$?
 		set -e
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -297,10 +361,15 @@ run_diffs() {
 
 main() {
 	ensure_tools
+	if [[ $SKIP_DIFF != 1 ]]; then
+		build_imgver
+		check_imgver
+	fi
 	if [[ $SKIP_BUILD != 1 ]]; then
 		make_base 1
 		make_base 2
 		make_base pkg --include="$BASE_EXTRA_PKG"
+		make_base_upgraded
 		build_all
 		# Intermediate layers of earlier runs.
 		"${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
