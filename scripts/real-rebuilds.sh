@@ -199,7 +199,7 @@ build() {
 		tail -20 "$LOGS/build-$image.log" >&2
 		die "build of $image failed, see $LOGS/build-$image.log"
 	fi
-	rm -rf "$OCI/$image"
+	rm -rf "${OCI:?}/$image"
 	"${BUILDAH[@]}" push --quiet "$name" "oci:$OCI/$image:latest"
 	BUILD_SECONDS[$image]=$((SECONDS - t0))
 	log "built $image in ${BUILD_SECONDS[$image]} s"
@@ -316,9 +316,11 @@ build_imgver() {
 	go -C "${IMGVER_SRC:-$REPO}" build -o "$IMGVER" ./cmd/imgver || die "go build failed"
 }
 
+# An imgver without a diff command prints its root help for "imgver diff A B"
+# and exits 0, which would read as SAME: make sure diff exists.
 check_imgver() {
-	"$IMGVER" diff --help >/dev/null 2>&1 ||
-		die "$IMGVER has no working 'diff' command (set IMGVER=path or IMGVER_SRC=dir of a tree that has it)"
+	"$IMGVER" diff --help 2>/dev/null | grep -q '^  imgver diff ' ||
+		die "$IMGVER has no 'diff' command (set IMGVER=path, or IMGVER_SRC=dir of a tree that has it, e.g. the detect worktree)"
 }
 
 run_diffs() {
@@ -339,9 +341,10 @@ run_diffs() {
 		rc=$?
 		set -e
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-		case $rc in
-		0) verdict=SAME ;;
-		1) verdict=CHANGED ;;
+		# The exit status decides; the first line of the report must agree.
+		case $rc:$(head -1 "$out") in
+		0:SAME*) verdict=SAME ;;
+		1:CHANGED*) verdict=CHANGED ;;
 		*) verdict="ERROR($rc)" ;;
 		esac
 		[[ $verdict == "$expected" ]] || failed=1
