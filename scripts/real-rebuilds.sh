@@ -259,6 +259,9 @@ build_all() {
 		# One permission bit set: the entrypoint loses its x bits (0755 -> 0644).
 		c=$(fresh_context users users-mode); chmod 0644 "$c/entrypoint.sh"
 		build users-mode "$c"
+		# The same sources "built a day earlier": /etc/shadow's lastchg (days
+		# since the epoch) is one less.
+		build users-nextday "$(fresh_context users users-nextday)" --build-arg SOURCE_DATE_EPOCH=$(($(date +%s) - 86400))
 		rm -rf "$OCI/users-b-zstd"
 		skopeo copy --quiet --dest-compress-format zstd "oci:$OCI/users-b:latest" "oci:$OCI/users-b-zstd:latest"
 	fi
@@ -283,6 +286,7 @@ CASES=(
 	"java-byte|CHANGED|oci:$OCI/java-a|oci:$OCI/java-byte"
 	"users-same|SAME|oci:$OCI/users-a|oci:$OCI/users-b"
 	"users-zstd|SAME|oci:$OCI/users-a|oci:$OCI/users-b-zstd"
+	"users-nextday|SAME|oci:$OCI/users-nextday|oci:$OCI/users-a"
 	"users-mode|CHANGED|oci:$OCI/users-a|oci:$OCI/users-mode"
 )
 
