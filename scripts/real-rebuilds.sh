@@ -209,6 +209,12 @@ build() {
 
 declare -A BUILD_SECONDS=()
 
+# must_differ CASE CTX FILE: a variant's edit really changed FILE.
+must_differ() {
+	cmp -s "$TESTDATA/$1/$3" "$2/$3" && die "variant of $1: $3 unchanged (edit did not apply)"
+	return 0
+}
+
 build_all() {
 	local c
 
@@ -216,8 +222,9 @@ build_all() {
 	if want pyapp; then
 		build pyapp-a "$(fresh_context pyapp pyapp-a)"
 		build pyapp-b "$(fresh_context pyapp pyapp-b)"
-		# One byte of a source file ("hello" -> "hellp"), so main .pyc too.
+		# One byte of a source file ("hello" -> "hellp"), so its .pyc too.
 		c=$(fresh_context pyapp pyapp-byte); sed -i 's/hello from/hellp from/' "$c/app/util/helpers.py"
+		must_differ pyapp "$c" app/util/helpers.py
 		build pyapp-byte "$c"
 		# The same sources on the second debootstrap of the base: a full rebuild.
 		build pyapp-rebased "$(fresh_context pyapp pyapp-rebased)" --build-arg BASE=$PREFIX/base:2
@@ -235,7 +242,7 @@ build_all() {
 		build aptlists-b "$(fresh_context aptlists aptlists-b)"
 		# One ENV value changed.
 		c=$(fresh_context aptlists aptlists-env); sed -i 's/^ENV APP_ENV=prod$/ENV APP_ENV=stag/' "$c/Dockerfile"
-		grep -q '^ENV APP_ENV=stag$' "$c/Dockerfile" || die "aptlists-env: sed did not apply"
+		must_differ aptlists "$c" Dockerfile
 		build aptlists-env "$c"
 		# Cross-format: B as docker-archive, and as OCI with zstd layers.
 		rm -f "$ARCHIVES/aptlists-b.tar"
@@ -248,7 +255,9 @@ build_all() {
 	if want java; then
 		build java-a "$(fresh_context java java-a)"
 		build java-b "$(fresh_context java java-b)"
+		# One byte of the library's source.
 		c=$(fresh_context java java-byte); sed -i 's/hello, /hellp, /' "$c/src/lib/com/example/lib/Greeter.java"
+		must_differ java "$c" src/lib/com/example/lib/Greeter.java
 		build java-byte "$c"
 	fi
 
@@ -256,7 +265,7 @@ build_all() {
 	if want users; then
 		build users-a "$(fresh_context users users-a)"
 		build users-b "$(fresh_context users users-b)"
-		# One permission bit set: the entrypoint loses its x bits (0755 -> 0644).
+		# Permission bits only: the entrypoint loses its x bits (0755 -> 0644).
 		c=$(fresh_context users users-mode); chmod 0644 "$c/entrypoint.sh"
 		build users-mode "$c"
 		# The same sources "built a day earlier": /etc/shadow's lastchg (days
