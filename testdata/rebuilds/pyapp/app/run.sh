@@ -1,0 +1,2 @@
+#!/bin/sh
+cd /app && exec python3 main.py "$@"

@@ -1,0 +1,2 @@
+def greeting(mode):
+    return "hello from the %s build" % mode

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "running as $(id -un) with $(cat /etc/app/app.conf)"
