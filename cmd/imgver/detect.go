@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/check"
@@ -280,8 +278,7 @@ func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func
 // progressBar returns a bar of images compared on w when w is a terminal
 // or --progress is set; nil otherwise.
 func (o *detectOptions) progressBar(w io.Writer, cfg *config.Config) *progressbar.ProgressBar {
-	f, isFile := w.(*os.File)
-	if !o.progress && (!isFile || !term.IsTerminal(int(f.Fd()))) {
+	if !o.progress && !isTerminal(w) {
 		return nil
 	}
 	return progressbar.NewOptions(len(cfg.Images),

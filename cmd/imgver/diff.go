@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
@@ -37,25 +38,33 @@ func (d *detectFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
 }
 
-// progress returns an option showing layer reads on stderr when it is a
-// terminal, and a function that clears the line.
-func progress(cmd *cobra.Command) (detect.Option, func()) {
-	f, ok := cmd.ErrOrStderr().(*os.File)
-	if !ok {
-		return nil, func() {}
+// comparer builds the Comparer of diff and fingerprint from the flags and
+// images.hcl, with a bar of the layers read on stderr when it is a terminal;
+// done removes the bar.
+func (d *detectFlags) comparer(cmd *cobra.Command) (c *detect.Comparer, done func(), err error) {
+	opts, err := d.options()
+	if err != nil {
+		return nil, nil, err
 	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return nil, func() {}
-	}
-	shown := false
-	return detect.WithProgress(func(p detect.Progress) {
-			shown = true
-			fmt.Fprintf(f, "\rreading layers %d/%d", p.Done, p.Total)
-		}), func() {
-			if shown {
-				fmt.Fprint(f, "\r\033[K")
+	var bar *progressbar.ProgressBar
+	if w := cmd.ErrOrStderr(); isTerminal(w) {
+		opts = append(opts, detect.WithProgress(func(p detect.Progress) {
+			if bar == nil {
+				bar = progressbar.NewOptions(p.Total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("reading layers"),
+					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 			}
+			bar.ChangeMax(p.Total)
+			_ = bar.Set(p.Done)
+		}))
+	}
+	if c, err = detect.New(opts...); err != nil {
+		return nil, nil, err
+	}
+	return c, func() {
+		if bar != nil {
+			_ = bar.Finish()
 		}
+	}, nil
 }
 
 // options turns the flags and images.hcl (when one is found) into detect
@@ -140,23 +149,15 @@ Exit status: 0 same, 1 changed, 2 error.`,
 }
 
 func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
-	if o.format != "text" && o.format != "json" {
-		return fmt.Errorf("unknown --format %q (want text or json)", o.format)
-	}
-	opts, err := o.options()
-	if err != nil {
+	if err := checkFormat(o.format, "text", "json"); err != nil {
 		return err
 	}
-	popt, clearProgress := progress(cmd)
-	if popt != nil {
-		opts = append(opts, popt)
-	}
-	c, err := detect.New(opts...)
+	c, done, err := o.comparer(cmd)
 	if err != nil {
 		return err
 	}
 	res, err := c.Diff(cmd.Context(), a, b)
-	clearProgress()
+	done()
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func writeText(w io.Writer, res *detect.Result) error {
 	}
 	if ignored.Paths > 0 || len(labels) > 0 {
 		var parts []string
-		for _, r := range sortedKeys(ignored.Rules) {
+		for _, r := range slices.Sorted(maps.Keys(ignored.Rules)) {
 			parts = append(parts, fmt.Sprintf("%s %d", r, ignored.Rules[r]))
 		}
 		noun := "paths"
@@ -226,7 +227,7 @@ func writeText(w io.Writer, res *detect.Result) error {
 			line += " (" + strings.Join(parts, ", ") + ")"
 		}
 		if len(labels) > 0 {
-			line += "; labels " + strings.Join(sortedKeys(labels), ", ")
+			line += "; labels " + strings.Join(slices.Sorted(maps.Keys(labels)), ", ")
 		}
 		ew.printf("%s\n", line)
 	}
@@ -331,15 +332,6 @@ func quote(s string) string {
 		return ""
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // errWriter keeps the first write error.

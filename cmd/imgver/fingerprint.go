@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/imgver/imgver/internal/detect"
 )
 
 type fingerprintOptions struct {
@@ -33,20 +31,12 @@ is normalised and ignored.`,
 }
 
 func (o *fingerprintOptions) run(cmd *cobra.Command, ref string) error {
-	opts, err := o.options()
-	if err != nil {
-		return err
-	}
-	popt, clearProgress := progress(cmd)
-	if popt != nil {
-		opts = append(opts, popt)
-	}
-	c, err := detect.New(opts...)
+	c, done, err := o.comparer(cmd)
 	if err != nil {
 		return err
 	}
 	fp, err := c.Fingerprint(cmd.Context(), ref)
-	clearProgress()
+	done()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // checkFormat rejects a --format value not in allowed.
@@ -57,4 +59,10 @@ func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error 
 func jsonLine(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// isTerminal reports whether w is a terminal, where progress is shown.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

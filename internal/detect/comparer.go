@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func New(opts ...Option) (*Comparer, error) {
 			c.normalisers = append(c.normalisers, n)
 		}
 	}
-	for _, n := range sortedKeys(o.disabledNorm) {
+	for _, n := range slices.Sorted(maps.Keys(o.disabledNorm)) {
 		if !known[n] {
 			return nil, fmt.Errorf("unknown normaliser %q (known: %s)", n, strings.Join(names, ", "))
 		}

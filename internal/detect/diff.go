@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -158,7 +159,7 @@ func (c *Comparer) compareConfig(pr *PlatformResult, pa, pb *platformImage) {
 	ca := normaliseConfig(pa.cfg, c.o.ignoredLabels)
 	cb := normaliseConfig(pb.cfg, c.o.ignoredLabels)
 	pr.Config = compareMaps(ca.fields(), cb.fields(), configFieldOrder)
-	for _, k := range sortedKeys(union(ca.IgnoredLabels, cb.IgnoredLabels)) {
+	for _, k := range slices.Sorted(maps.Keys(union(ca.IgnoredLabels, cb.IgnoredLabels))) {
 		va, oka := ca.IgnoredLabels[k]
 		vb, okb := cb.IgnoredLabels[k]
 		if va != vb || oka != okb {
@@ -215,7 +216,7 @@ func compareMaps(a, b map[string]string, order []string) []*FieldChange {
 	for _, k := range order {
 		check(k)
 	}
-	for _, k := range sortedKeys(union(a, b)) {
+	for _, k := range slices.Sorted(maps.Keys(union(a, b))) {
 		check(k)
 	}
 	return out

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 )
 
 // fingerprintVersion changes whenever what goes into a fingerprint does.
@@ -38,7 +40,7 @@ func (c *Comparer) platformFingerprint(s *Snapshot) string {
 		}
 		writeQuoted(h, e.Path)
 		a := attrs(e)
-		for _, k := range sortedKeys(a) {
+		for _, k := range slices.Sorted(maps.Keys(a)) {
 			io.WriteString(h, " ")
 			writeQuoted(h, k+"="+a[k])
 		}
@@ -46,7 +48,7 @@ func (c *Comparer) platformFingerprint(s *Snapshot) string {
 	}
 	io.WriteString(h, "config\n")
 	f := s.Config.fields()
-	for _, k := range sortedKeys(f) {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		writeQuoted(h, k+"="+f[k])
 		io.WriteString(h, "\n")
 	}

@@ -13,7 +13,6 @@ import (
 	"hash"
 	"io"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -304,16 +303,6 @@ func xattrs(hdr *tar.Header) map[string]string {
 		m[name] = hex.EncodeToString([]byte(val))
 	}
 	return m
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // decompress returns the uncompressed stream of a layer blob, telling gzip

@@ -13,11 +13,13 @@ import (
 	"github.com/imgver/imgver/internal/pinfile"
 )
 
-func testConfig(t *testing.T, pins string) *config.Config {
+// testConfig is a config of images a, b and c in registry, with pins as its
+// pin file.
+func testConfig(t *testing.T, registry, pins string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
-registry = "r.example/acme"
+registry = "`+registry+`"
 pin_file = "pins.src"
 image "a" {}
 image "b" {}
@@ -33,7 +35,7 @@ image "c" {}
 }
 
 func TestResolveOrder(t *testing.T) {
-	cfg := testConfig(t, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
+	cfg := testConfig(t, "r.example/acme", "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
 	f, err := Load(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +63,7 @@ func TestResolveOrder(t *testing.T) {
 }
 
 func TestCheckUnknownVar(t *testing.T) {
-	cfg := testConfig(t, "# x\nzz_VER=\"v1.0.0\"\n")
+	cfg := testConfig(t, "r.example/acme", "# x\nzz_VER=\"v1.0.0\"\n")
 	_, err := Load(cfg)
 	var ue *UnknownVarError
 	if !errors.As(err, &ue) || ue.Line != 2 || ue.Var != "zz" {
@@ -70,7 +72,7 @@ func TestCheckUnknownVar(t *testing.T) {
 }
 
 func TestReleaseLeavesManualAndAutoPins(t *testing.T) {
-	cfg := testConfig(t, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
+	cfg := testConfig(t, "r.example/acme", "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	got, err := Release(t.Context(), cfg, "v1.1.0", false, now)
 	if err != nil {

@@ -3,7 +3,6 @@ package release
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,20 +21,7 @@ import (
 func retagSetup(t *testing.T, pins string) (*config.Config, map[string]v1.Hash) {
 	t.Helper()
 	host := regtest.Start(t)
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
-registry = "`+host+`/acme"
-pin_file = "pins.src"
-image "a" {}
-image "b" {}
-image "c" {}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg.PinFile, []byte(pins), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, host+"/acme", pins)
 	digests := map[string]v1.Hash{}
 	for i, n := range []string{"a", "b"} {
 		img, err := random.Image(64, 1+int64(i))
