@@ -63,6 +63,9 @@ func newBaseCmd(g *globalOptions) *cobra.Command {
 		Long: `The base commands read every FROM of each image's Dockerfile (the dockerfile
 attribute in images.hcl), resolve each base image's tag in its registry, and
 report or pin its digest, to catch an upstream image rebuilt under the same tag.`,
+		Example: `  imgver base check
+  imgver base update --dry-run
+  imgver base update --unpin`,
 	}
 	cmd.AddCommand(newBaseCheckCmd(g), newBaseUpdateCmd(g))
 	return cmd

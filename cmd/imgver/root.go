@@ -113,6 +113,10 @@ func newRootCmd() *cobra.Command {
 under the short commit SHA), in a bash pin file that deployments source.
 
 Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
+		Example: `  imgver list
+  imgver detect --write --format github --commit "$GITHUB_SHA"
+  imgver release v1.2.3 --retag
+  imgver diff oci:build/api docker://ghcr.io/acme/api:v1.2.2`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

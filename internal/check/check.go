@@ -1,32 +1,3 @@
-// Package check finds what stops a built image from starting, before it is
-// pushed: an entrypoint that is missing or not executable for the image's
-// user (the 2021 ContainerSSH images failed with `exec: "/containerssh":
-// permission denied` after an unpacking step lost the exec bit), a script
-// whose #! interpreter is missing, a working directory that is not a
-// directory, a user that /etc/passwd does not know.
-//
-// The checks, each with its name:
-//
-//   - entrypoint: the executable of Entrypoint+Cmd (Cmd alone when there is no
-//     Entrypoint) exists, found through PATH from the image's Env for a bare
-//     name, with symlinks followed inside the image; it is a regular file with
-//     an exec bit for the image's user (root: any exec bit; otherwise the
-//     owner, group or other bit that applies), and every directory on the way
-//     is searchable by that user.
-//   - interpreter: when the executable starts with "#!", the interpreter
-//     exists and is executable; for "#!/usr/bin/env NAME", NAME is found in
-//     PATH too.
-//   - workdir: WorkingDir, when set, exists and is a directory.
-//   - user: User names a user of /etc/passwd, or is numeric; a group after ":"
-//     names a group of /etc/group, or is numeric.
-//   - world-writable: no file or directory outside /tmp and /var/tmp is
-//     writable by everyone, unless it is a directory with the sticky bit.
-//     Symlinks do not count.
-//   - size: no file is larger than the limit (off unless set).
-//
-// The merged file system is read once (internal/detect's streaming reader);
-// the few files whose bytes matter (/etc/passwd, /etc/group, the first line
-// of the executable) are then read from only the layers that hold them.
 package check
 
 import (

@@ -1,5 +1,3 @@
-// Package regtest gives tests an in-process registry (go-containerregistry's
-// pkg/registry behind httptest, on 127.0.0.1) and pushes images to it.
 package regtest
 
 import (
