@@ -129,11 +129,11 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	cmpFor, err := o.comparers(ctx, cfg)
+	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
+	cmpFor, err := o.comparers(ctx, cfg, bar)
 	if err != nil {
 		return err
 	}
-	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
 	bl := &release.BaseLayers{
 		Snapshotter: func(im *config.Image) (release.Snapshotter, error) { return cmpFor(im) },
 		Remote:      remoteOptions(ctx),
@@ -237,7 +237,7 @@ func (o *detectOptions) baseHook(ctx context.Context) func(context.Context, *con
 // comparers returns the Comparer for each image: one per set of ignore
 // globs, all sharing one cache of layer summaries, so a layer shared by
 // several images (a common base) is read once in the whole run.
-func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func(*config.Image) (*detect.Comparer, error), error) {
+func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config, bar *progressbar.ProgressBar) (func(*config.Image) (*detect.Comparer, error), error) {
 	opts := []detect.Option{
 		detect.WithBaseDir(cfg.Dir),
 		detect.WithRemoteOptions(remoteOptions(ctx)...),
@@ -252,6 +252,11 @@ func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config) (func
 	}
 	if o.history {
 		opts = append(opts, detect.WithHistory())
+	}
+	if bar != nil {
+		opts = append(opts, detect.WithProgress(func(p detect.Progress) {
+			bar.Describe("comparing images, " + byteSize(p.Bytes) + " of layers read")
+		}))
 	}
 	shared, err := detect.New(opts...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -33,6 +34,20 @@ type layerCache struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerSummary
 	sf     singleflight.Group
+	// read counts the bytes of layer blobs read (compressed, as stored).
+	read atomic.Int64
+}
+
+// countingReader adds what it reads to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // New returns a Comparer.
@@ -161,7 +176,7 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 			if c.o.progress != nil {
 				mu.Lock()
 				done++
-				c.o.progress(Progress{Ref: j.pi.src.ref.String(), DiffID: d.String(), Done: done, Total: len(order)})
+				c.o.progress(Progress{Ref: j.pi.src.ref.String(), DiffID: d.String(), Done: done, Total: len(order), Bytes: c.read.Load()})
 				mu.Unlock()
 			}
 			return nil
@@ -203,7 +218,7 @@ func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerS
 
 // openLayer returns the uncompressed, verified stream of layer i of pi and
 // the name of the blob for messages.
-func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
+func (c *Comparer) openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
 	l := pi.layers[i]
 	diffID := pi.diffIDs[i]
 	if !pi.src.compressed {
@@ -211,7 +226,8 @@ func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
 		if err != nil {
 			return nil, diffID.String(), err
 		}
-		return &readCloser{Reader: newVerifier(rc, diffID.String(), -1), closers: []io.Closer{rc}}, diffID.String(), nil
+		counted := &countingReader{r: rc, n: &c.read}
+		return &readCloser{Reader: newVerifier(counted, diffID.String(), -1), closers: []io.Closer{rc}}, diffID.String(), nil
 	}
 	digest, err := l.Digest()
 	if err != nil {
@@ -222,13 +238,13 @@ func openLayer(pi *platformImage, i int) (io.ReadCloser, string, error) {
 	if err != nil {
 		return nil, blob, err
 	}
-	var r io.Reader = rc
+	var r io.Reader = &countingReader{r: rc, n: &c.read}
 	if pi.src.verify {
 		size, err := l.Size()
 		if err != nil {
 			size = -1
 		}
-		r = newVerifier(rc, blob, size)
+		r = newVerifier(r, blob, size)
 	}
 	zr, err := decompress(r)
 	if err != nil {
@@ -267,7 +283,7 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
-	rc, blob, err := openLayer(pi, i)
+	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 	}

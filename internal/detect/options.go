@@ -196,6 +196,9 @@ type Progress struct {
 	DiffID string
 	// Done and Total count layers of the current Diff or Fingerprint.
 	Done, Total int
+	// Bytes counts the layer blob bytes (as stored: compressed) read so far
+	// by this Comparer and those made from it With other options.
+	Bytes int64
 }
 
 func cleanGlob(g string) string {

@@ -93,7 +93,7 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 // paths (the last entry of each, as it is what the layer leaves), at most
 // limit+1 bytes of each.
 func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, paths map[string]bool, limit int64) (map[string][]byte, error) {
-	rc, blob, err := openLayer(pi, i)
+	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/regtest"
 )
@@ -68,5 +69,51 @@ func TestWithSharesLayerCache(t *testing.T) {
 	}
 	if blobGets.Load()-before <= 2 {
 		t.Error("a Comparer with other normalisers used the shared cache")
+	}
+}
+
+// TestProgressBytes: Progress.Bytes counts the stored bytes of every layer
+// blob read, each shared layer once, and a Comparer made With other ignore
+// rules adds nothing for layers already read.
+func TestProgressBytes(t *testing.T) {
+	host := regtest.Start(t)
+	base := []f{dir("etc"), file("etc/os-release", strings.Repeat("debian ", 500))}
+	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
+	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)
+	regtest.Push(t, host+"/x/a:1", a)
+	regtest.Push(t, host+"/x/b:1", b)
+	want := int64(0)
+	seen := map[string]bool{}
+	for _, img := range []v1.Image{a, b} {
+		ls, _ := img.Layers()
+		for _, l := range ls {
+			d, _ := l.Digest()
+			if !seen[d.String()] {
+				seen[d.String()] = true
+				n, _ := l.Size()
+				want += n
+			}
+		}
+	}
+	var last int64
+	c, err := New(WithProgress(func(p Progress) { last = p.Bytes }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
+		t.Fatal(err)
+	}
+	if last != want {
+		t.Errorf("Bytes = %d, want %d (3 distinct layers)", last, want)
+	}
+	d, err := c.With(WithIgnore("/app/**"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
+		t.Fatal(err)
+	}
+	if last != want {
+		t.Errorf("after With: Bytes = %d, want still %d", last, want)
 	}
 }
