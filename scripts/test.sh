@@ -5,7 +5,8 @@
 # installs Debian's docker-registry when it is missing), hands its address to
 # the tests as IMGVER_E2E_REGISTRY, and stops it afterwards, also when a test
 # fails or the script is interrupted. Needs only Go (and apt, as root, on a
-# machine without docker-registry).
+# machine without docker-registry). A Docker engine of its own (scripts/dockerd.sh,
+# Debian's docker.io) serves the docker-daemon: tests the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,15 +41,23 @@ echo "== registry"
 # (or stop) each other's.
 IMGVER_REGISTRY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imgver-test-registry.XXXXXX")
 export IMGVER_REGISTRY_DIR
+IMGVER_DOCKERD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imgver-test-dockerd.XXXXXX")
+export IMGVER_DOCKERD_DIR
 cleanup() {
   scripts/registry.sh stop || true
   rm -rf "$IMGVER_REGISTRY_DIR"
+  scripts/dockerd.sh stop || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 IMGVER_E2E_REGISTRY=$(scripts/registry.sh start)
 export IMGVER_E2E_REGISTRY
 echo "registry at $IMGVER_E2E_REGISTRY"
+
+echo "== docker engine (for the docker-daemon: transport)"
+IMGVER_E2E_DOCKER_HOST=$(scripts/dockerd.sh start)
+export IMGVER_E2E_DOCKER_HOST
+echo "dockerd at $IMGVER_E2E_DOCKER_HOST"
 
 echo "== go test -race"
 go test -race -count=1 ./...
