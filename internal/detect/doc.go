@@ -83,7 +83,9 @@
 // as none, and an explicit "a/" with another mode or owner is a change. The
 // root directory "/" is treated the same way. An implicit directory whose
 // every descendant is noise (below) is noise too, under the rule of its
-// first descendant: it exists only to hold the noise.
+// first descendant: it exists only to hold the noise. Where the other image
+// has an entry at that path that is not noise (a symlink, a directory of
+// its own), that entry counts as added or removed, as in the fingerprint.
 //
 // # Noise
 //

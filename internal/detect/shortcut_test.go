@@ -81,3 +81,53 @@ func TestSharedBaseAgreesWithFullRead(t *testing.T) {
 		})
 	}
 }
+
+// TestNoiseDirAgreesWithFingerprint checks Diff against the fingerprints
+// where a directory is noise on one side only (an implicit directory that
+// holds nothing but noise), with no shared base to take a shortcut.
+func TestNoiseDirAgreesWithFingerprint(t *testing.T) {
+	t.Parallel()
+	noDefault := dir("opt/x/")
+	noDefault.mode = 0o700
+	tests := []struct {
+		name string
+		a, b spec
+		opts []Option
+	}{
+		{
+			name: "symlink vs implicit dir of noise",
+			a:    spec{layers: [][]f{{file("bin/app", "1"), symlink("srv", "opt")}}},
+			b:    spec{layers: [][]f{{file("bin/app", "1"), file("srv/x.log", "1")}}},
+			opts: []Option{WithIgnore("**/*.log")},
+		},
+		{
+			name: "explicit 0700 dir vs implicit dir of noise",
+			a:    spec{layers: [][]f{{file("bin/app", "1"), noDefault, file("opt/x/a.log", "1")}}},
+			b:    spec{layers: [][]f{{file("bin/app", "1"), file("opt/x/a.log", "1")}}},
+			opts: []Option{WithIgnore("**/*.log")},
+		},
+		{
+			name: "explicit 0755 dir vs implicit dir of noise",
+			a:    spec{layers: [][]f{{file("bin/app", "1"), dir("opt/"), dir("opt/x/"), file("opt/x/a.log", "1")}}},
+			b:    spec{layers: [][]f{{file("bin/app", "1"), file("opt/x/a.log", "1")}}},
+			opts: []Option{WithIgnore("**/*.log")},
+		},
+		{
+			name: "empty explicit 0755 dir vs implicit dir of noise",
+			a:    spec{layers: [][]f{{file("bin/app", "1"), dir("opt/"), dir("opt/x/")}}},
+			b:    spec{layers: [][]f{{file("bin/app", "1"), file("opt/x/a.log", "1")}}},
+			opts: []Option{WithIgnore("**/*.log")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := writeOCI(t, tc.a.image(t)), writeOCI(t, tc.b.image(t))
+			res := diff(t, a, b, tc.opts...)
+			fa, fb := fingerprint(t, a, tc.opts...), fingerprint(t, b, tc.opts...)
+			if (fa == fb) != (res.Verdict == Same) {
+				t.Errorf("verdict %s (%v), but fingerprints equal: %v", res.Verdict, summarise(res), fa == fb)
+			}
+		})
+	}
+}
