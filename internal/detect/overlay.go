@@ -130,14 +130,30 @@ func (c *Comparer) symmetricUppers(ctx context.Context, pa, pb *platformImage, b
 		}
 		// A noise hard link into the base joins a base file's link
 		// group, which changes that file's Hardlink.
-		if ea.Type == typeHardlink || ok && eb.Type == typeHardlink || !count(p) {
+		if ea.Type == typeHardlink || ok && eb.Type == typeHardlink || !count(p) || !ok && c.belowBase(oa, p) {
 			return false, IgnoredSummary{}, nil
 		}
 	}
 	for p, eb := range ob.entries {
-		if _, ok := oa.entries[p]; !ok && (eb.Type == typeHardlink || !count(p)) {
+		if _, ok := oa.entries[p]; !ok && (eb.Type == typeHardlink || !count(p) || c.belowBase(ob, p)) {
 			return false, IgnoredSummary{}, nil
 		}
 	}
 	return true, ignored, nil
+}
+
+// belowBase reports whether p, put by o on its side only, may lie below a
+// base entry that is not a directory: an ancestor that o does not hold as a
+// directory and that is not noise itself. A full read turns such an
+// ancestor into an implicit directory on that side only.
+func (c *Comparer) belowBase(o *overlay, p string) bool {
+	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		if e, ok := o.entries[d]; ok {
+			return e.Type != TypeDir
+		}
+		if c.match.match(d) == "" {
+			return true
+		}
+	}
+	return false
 }

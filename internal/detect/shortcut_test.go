@@ -58,6 +58,19 @@ func TestSharedBaseAgreesWithFullRead(t *testing.T) {
 			opts: []Option{WithIgnore("/srv/cache")},
 		},
 		{
+			// b's full read turns the base symlink /srv into a directory.
+			name: "noise below a base symlink",
+			a:    base().add(symlink("srv", "opt")).addLayer(file("app/a", "1")),
+			b:    base().add(symlink("srv", "opt")).addLayer(file("app/a", "1"), file("srv/x", "1")),
+			opts: []Option{WithIgnore("/srv/**")},
+		},
+		{
+			name: "noise below a base file the uppers both rewrite",
+			a:    base().add(file("srv", "f")).addLayer(file("srv", "g")),
+			b:    base().add(file("srv", "f")).addLayer(file("srv", "g"), file("srv/x", "1")),
+			opts: []Option{WithIgnore("/srv/**")},
+		},
+		{
 			name: "noise hard link, target sorts first",
 			a:    base().addLayer(file("srv/a", "1")),
 			b:    base().addLayer(file("srv/a", "1"), f{name: "var/log/x", typ: tar.TypeLink, link: "etc/passwd"}),
