@@ -122,10 +122,9 @@ func (c *Comparer) symmetricUppers(ctx context.Context, pa, pb *platformImage, b
 	}
 	for p, ea := range oa.entries {
 		eb, ok := ob.entries[p]
-		if ok && ea.Type != typeHardlink && eb.Type != typeHardlink && len(compareEntries(ea, eb)) == 0 {
-			continue
-		}
-		if ok && ea.Type == typeHardlink && eb.Type == typeHardlink && ea.Link == eb.Link {
+		// Hard links compare by target and by their own attributes, which
+		// a link that finds no target keeps.
+		if ok && len(compareEntries(ea, eb)) == 0 {
 			continue
 		}
 		// A noise hard link into the base joins a base file's link

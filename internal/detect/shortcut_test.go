@@ -71,6 +71,12 @@ func TestSharedBaseAgreesWithFullRead(t *testing.T) {
 			opts: []Option{WithIgnore("/srv/**")},
 		},
 		{
+			// A link to a path no layer has keeps its own mode.
+			name: "dangling hard links of other modes",
+			a:    base().addLayer(f{name: "srv/p", typ: tar.TypeLink, link: "nowhere", mode: 0o644}),
+			b:    base().addLayer(f{name: "srv/p", typ: tar.TypeLink, link: "nowhere", mode: 0o600}),
+		},
+		{
 			name: "noise hard link, target sorts first",
 			a:    base().addLayer(file("srv/a", "1")),
 			b:    base().addLayer(file("srv/a", "1"), f{name: "var/log/x", typ: tar.TypeLink, link: "etc/passwd"}),
