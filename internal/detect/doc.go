@@ -208,7 +208,11 @@
 //
 // When both images share their bottom layers (the same base), the layers
 // above are read first; when they leave the same files on both sides (noise
-// aside), the base is never read (shortcut "shared-base").
+// aside), the base is never read (shortcut "shared-base"). Noise on one side
+// that may reach into the base makes the base read: a hard link, a
+// non-directory (it removes what a base directory holds below it, unless a
+// "DIR/**" glob covers all of that), or a path whose parent the upper
+// layers do not hold as a directory.
 //
 // # Reading
 //
