@@ -170,6 +170,10 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 	for _, d := range order {
 		j := jobs[d]
 		g.Go(func() error {
+			// Another read failed: do not fetch the layers still queued.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if _, err := c.layer(ctx, j.pi, j.index); err != nil {
 				return err
 			}
