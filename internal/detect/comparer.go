@@ -170,6 +170,10 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 	for _, d := range order {
 		j := jobs[d]
 		g.Go(func() error {
+			// Another read failed: do not fetch the layers still queued.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if _, err := c.layer(ctx, j.pi, j.index); err != nil {
 				return err
 			}
@@ -194,7 +198,9 @@ func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerS
 	if ok {
 		return s, nil
 	}
+	led := false
 	v, err, _ := c.sf.Do(d.String(), func() (any, error) {
+		led = true
 		c.mu.Lock()
 		s, ok := c.layers[d]
 		c.mu.Unlock()
@@ -210,6 +216,18 @@ func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerS
 		c.mu.Unlock()
 		return s, nil
 	})
+	if err != nil && !led && ctx.Err() == nil {
+		// Another image's read of this diff_id failed: its blob may be
+		// corrupt or its context cancelled, while ours is fine.
+		s, err := c.readLayer(ctx, pi, i)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.layers[d] = s
+		c.mu.Unlock()
+		return s, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -323,7 +323,17 @@ func (c *Comparer) compareFiles(ctx context.Context, pr *PlatformResult, pa, pb 
 			j++
 		}
 		var changes []*FieldChange
-		if ea != nil && eb != nil {
+		if ea != nil && eb != nil && (ea.IgnoredBy == "") != (eb.IgnoredBy == "") &&
+			ea.IgnoredBy != PycacheRule && eb.IgnoredBy != PycacheRule {
+			// Noise on one side only (an implicit directory holding only
+			// noise there): the fingerprint has it on the other side
+			// alone, so it is added or removed.
+			if ea.IgnoredBy != "" {
+				ea = nil
+			} else {
+				eb = nil
+			}
+		} else if ea != nil && eb != nil {
 			if changes = compareEntries(ea, eb); len(changes) == 0 {
 				continue
 			}

@@ -83,7 +83,9 @@
 // as none, and an explicit "a/" with another mode or owner is a change. The
 // root directory "/" is treated the same way. An implicit directory whose
 // every descendant is noise (below) is noise too, under the rule of its
-// first descendant: it exists only to hold the noise.
+// first descendant: it exists only to hold the noise. Where the other image
+// has an entry at that path that is not noise (a symlink, a directory of
+// its own), that entry counts as added or removed, as in the fingerprint.
 //
 // # Noise
 //
@@ -206,7 +208,11 @@
 //
 // When both images share their bottom layers (the same base), the layers
 // above are read first; when they leave the same files on both sides (noise
-// aside), the base is never read (shortcut "shared-base").
+// aside), the base is never read (shortcut "shared-base"). Noise on one side
+// that may reach into the base makes the base read: a hard link, a
+// non-directory (it removes what a base directory holds below it, unless a
+// "DIR/**" glob covers all of that), or a path whose parent the upper
+// layers do not hold as a directory.
 //
 // # Reading
 //

@@ -51,8 +51,11 @@ func TestFuzzSeedCorpus(t *testing.T) {
 			}
 			continue
 		}
-		if _, err := os.Stat(p); err != nil {
+		got, err := os.ReadFile(p)
+		if err != nil {
 			t.Errorf("seed %s missing (run go test -update): %v", name, err)
+		} else if string(got) != want {
+			t.Errorf("seed %s is stale (run go test -update)", name)
 		}
 	}
 }

@@ -92,6 +92,20 @@ func (m *matcher) match(p string) string {
 	return ""
 }
 
+// subtree reports whether everything below p is noise: p is matched by a
+// glob "X/**" whose X has a fixed depth (no "**", no braces), so every path
+// below p is matched by it too.
+func (m *matcher) subtree(p string) bool {
+	for _, g := range m.globs {
+		x, ok := strings.CutSuffix(g.pattern, "/**")
+		if ok && !strings.Contains(x, "**") && !strings.ContainsAny(x, "{") &&
+			strings.HasPrefix(p, g.prefix) && globMatch(g.pattern, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // globMatch matches p against g; "X/**" does not match X itself.
 func globMatch(g, p string) bool {
 	if !doublestar.MatchUnvalidated(g, p) {

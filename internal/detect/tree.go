@@ -73,7 +73,8 @@ func (t *tree) put(e *Entry, layer int) {
 }
 
 func (t *tree) putEntry(e *Entry, layer int) {
-	if old, ok := t.entries[e.Path]; ok && old.Type == TypeDir && e.Type != TypeDir {
+	if e.Type != TypeDir {
+		// Also where the dir had no entry of its own, only children.
 		t.removeChildren(e.Path, layer)
 	}
 	if len(t.group) > 0 {
@@ -84,9 +85,24 @@ func (t *tree) putEntry(e *Entry, layer int) {
 	}
 	_, existed := t.entries[e.Path]
 	t.entries[e.Path] = e
-	if !existed && e.Path != "/" {
-		parent := path.Dir(e.Path)
-		t.children[parent] = append(t.children[parent], e.Path)
+	// A path with children of its own is already linked to its parent.
+	if _, linked := t.children[e.Path]; !existed && !linked && e.Path != "/" {
+		t.link(e.Path)
+	}
+}
+
+// link lists p among its parent's children and, where the parent has no
+// entry (an implicit directory), the parent among its own parent's, so
+// that removing an ancestor reaches p.
+func (t *tree) link(p string) {
+	for p != "/" {
+		parent := path.Dir(p)
+		_, linked := t.children[parent]
+		t.children[parent] = append(t.children[parent], p)
+		if _, ok := t.entries[parent]; linked || ok {
+			return
+		}
+		p = parent
 	}
 }
 
