@@ -98,61 +98,63 @@ func parseColonFile(b []byte) [][]string {
 	return out
 }
 
-// checkUser resolves User to a uid and its groups.
+// checkUser resolves User to a uid and its groups as runc does
+// (moby/sys/user GetExecUser): the first /etc/passwd entry that matches the
+// name, or the uid for a numeric user, gives uid and primary gid; a numeric
+// user without an entry gets gid 0. An explicit ":group" replaces the
+// primary gid and drops the supplementary groups; otherwise a matched user
+// gets those of /etc/group that list its name.
 func (k *checker) checkUser() {
 	user, group, hasGroup := strings.Cut(k.s.Config.User, ":")
 	k.userKnown = true
-	switch {
-	case user == "":
-		k.uid = 0
-	case isNumber(user):
-		k.uid, _ = strconv.Atoi(user)
-	default:
-		k.uid, k.userKnown = -1, false
-		for _, f := range k.passwd {
-			if len(f) >= 4 && f[0] == user {
-				k.uid, _ = strconv.Atoi(f[2])
-				k.userKnown = true
-			}
-		}
-		if !k.userKnown {
-			k.problem("user", "/etc/passwd", "user %q is not in /etc/passwd", user)
-			return
-		}
-	}
-	// The primary group from /etc/passwd, supplementary ones from /etc/group.
-	name := user
+	k.uid, k.gids = 0, []int{0}
+	var entry []string
 	for _, f := range k.passwd {
-		if len(f) >= 4 && f[2] == strconv.Itoa(k.uid) {
-			if g, err := strconv.Atoi(f[3]); err == nil {
-				k.gids = append(k.gids, g)
-			}
-			if name == "" || isNumber(name) {
-				name = f[0]
-			}
+		if len(f) < 4 {
+			continue
+		}
+		if user == "" && f[2] == "0" || isNumber(user) && f[2] == strconv.Itoa(atoi(user)) || !isNumber(user) && f[0] == user {
+			entry = f
+			break
 		}
 	}
-	for _, f := range k.group {
-		if len(f) >= 4 && name != "" && slices.Contains(strings.Split(f[3], ","), name) {
-			if g, err := strconv.Atoi(f[2]); err == nil {
-				k.gids = append(k.gids, g)
-			}
+	switch {
+	case entry != nil:
+		k.uid, _ = strconv.Atoi(entry[2])
+		if g, err := strconv.Atoi(entry[3]); err == nil {
+			k.gids = []int{g}
 		}
+	case isNumber(user):
+		k.uid = atoi(user)
+	case user != "":
+		k.uid, k.userKnown = -1, false
+		k.problem("user", "/etc/passwd", "user %q is not in /etc/passwd", user)
+		return
 	}
 	if hasGroup {
-		if isNumber(group) {
-			g, _ := strconv.Atoi(group)
-			k.gids = []int{g}
-			return
-		}
 		for _, f := range k.group {
-			if len(f) >= 3 && f[0] == group {
+			if len(f) >= 3 && (f[0] == group || isNumber(group) && f[2] == strconv.Itoa(atoi(group))) {
 				g, _ := strconv.Atoi(f[2])
 				k.gids = []int{g}
 				return
 			}
 		}
+		if isNumber(group) {
+			k.gids = []int{atoi(group)}
+			return
+		}
 		k.problem("user", "/etc/group", "group %q is not in /etc/group", group)
+		return
+	}
+	if entry == nil {
+		return
+	}
+	for _, f := range k.group {
+		if len(f) >= 4 && slices.Contains(strings.Split(f[3], ","), entry[0]) {
+			if g, err := strconv.Atoi(f[2]); err == nil {
+				k.gids = append(k.gids, g)
+			}
+		}
 	}
 }
 
@@ -194,7 +196,7 @@ func (k *checker) lookPath(name string) (string, bool) {
 		if path.IsAbs(dir) {
 			p = path.Join(dir, name)
 		}
-		if e, _, err := k.resolve(p); err == nil && e.Type == detect.TypeFile && k.canExec(e) {
+		if e, _, dirs, err := k.walk(p); err == nil && e.Type == detect.TypeFile && k.canExec(e) && k.searchable(dirs) {
 			return p, true
 		}
 	}
@@ -216,20 +218,81 @@ func (k *checker) checkEntrypoint(ctx context.Context) error {
 		return err
 	}
 	head := files[exe]
-	if !bytes.HasPrefix(head, []byte("#!")) {
+	interp, arg, ok := parseShebang(head)
+	if !ok {
 		return nil
 	}
-	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
-	fields := strings.Fields(string(line))
-	if len(fields) == 0 {
+	if e, _ := k.s.Lookup(exe); e != nil && !k.can(e, 4) {
+		// The kernel only needs exec permission; the interpreter then
+		// opens the script by name and needs to read it.
+		k.problem("entrypoint", exe, "%s is a #! script that %s cannot read (mode %04o, owner %d:%d)", exe, k.who(), e.Mode, e.UID, e.GID)
+	}
+	if interp == "" {
 		k.problem("interpreter", exe, "%s starts with #! but names no interpreter", exe)
 		return nil
 	}
-	interp, ok := k.executable("interpreter", fields[0])
-	if ok && path.Base(interp) == "env" && len(fields) > 1 && !strings.HasPrefix(fields[1], "-") {
-		k.executable("interpreter", fields[1])
+	// The kernel opens the interpreter by path, relative to the working
+	// directory, without a PATH search.
+	if !strings.Contains(interp, "/") {
+		interp = path.Join("/", k.s.Config.WorkingDir, interp)
+	}
+	if _, ok := k.executable("interpreter", interp); ok && path.Base(interp) == "env" {
+		if name := envCommand(arg); name != "" {
+			k.executable("interpreter", name)
+		}
 	}
 	return nil
+}
+
+// parseShebang splits a #! line as Linux's binfmt_script does: the
+// interpreter ends at the first space or tab, and everything after it,
+// with the surrounding spaces and tabs removed, is one argument. A "\r"
+// is not white space to the kernel.
+func parseShebang(head []byte) (interp, arg string, ok bool) {
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return "", "", false
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	line, _, _ = bytes.Cut(line, []byte{0})
+	l := strings.Trim(string(line), " \t")
+	i := strings.IndexAny(l, " \t")
+	if i < 0 {
+		return l, "", true
+	}
+	return l[:i], strings.TrimLeft(l[i:], " \t"), true
+}
+
+// envCommand returns the command that "#!/usr/bin/env ARG" runs: ARG as a
+// whole (env does not split it), or, for "-S ..."/"--split-string=...", the
+// first word that is neither an option nor a VAR=value. It returns "" when
+// the command cannot be told (other options, an assignment).
+func envCommand(arg string) string {
+	var rest string
+	switch {
+	case arg == "":
+		return ""
+	case strings.HasPrefix(arg, "-S"):
+		rest = arg[2:]
+	case strings.HasPrefix(arg, "--split-string="), strings.HasPrefix(arg, "--split-string "):
+		rest = arg[len("--split-string="):]
+	case strings.HasPrefix(arg, "-") || strings.Contains(arg, "="):
+		return ""
+	default:
+		return arg
+	}
+	for _, f := range strings.Fields(rest) {
+		switch {
+		case strings.HasPrefix(f, "-"), strings.Contains(f, "="):
+			if f == "-u" || f == "-C" || f == "--unset" || f == "--chdir" {
+				return "" // takes an operand: give up
+			}
+			continue
+		case strings.ContainsAny(f, "\\'\"$"):
+			return "" // quoting or variables: give up
+		}
+		return f
+	}
+	return ""
 }
 
 // executable finds the program name as exec would and checks that the
@@ -249,7 +312,7 @@ func (k *checker) executable(check, name string) (string, bool) {
 		}
 		p = found
 	}
-	e, real, err := k.resolve(path.Clean(p))
+	e, real, dirs, err := k.walk(path.Clean(p))
 	if err != nil {
 		k.problem(check, p, "%s: %v", p, err)
 		return "", false
@@ -262,13 +325,10 @@ func (k *checker) executable(check, name string) (string, bool) {
 		k.problem(check, real, "%s is not executable by %s (mode %04o, owner %d:%d)", real, k.who(), e.Mode, e.UID, e.GID)
 		return "", false
 	}
-	for d := path.Dir(real); ; d = path.Dir(d) {
-		if de, ok := k.s.Lookup(d); ok && de.Type == detect.TypeDir && !k.can(de, 1) {
+	for _, d := range dirs {
+		if de, ok := k.s.Lookup(d); ok && !k.can(de, 1) {
 			k.problem(check, d, "directory %s is not searchable by %s (mode %04o, owner %d:%d)", d, k.who(), de.Mode, de.UID, de.GID)
 			return "", false
-		}
-		if d == "/" {
-			break
 		}
 	}
 	return real, true
@@ -286,6 +346,16 @@ func (k *checker) who() string {
 		return "root"
 	}
 	return "user " + k.s.Config.User
+}
+
+// searchable reports whether the user may search all of dirs.
+func (k *checker) searchable(dirs []string) bool {
+	for _, d := range dirs {
+		if de, ok := k.s.Lookup(d); ok && !k.can(de, 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // canExec: root may run a file with any exec bit.
@@ -312,6 +382,14 @@ func (k *checker) can(e *detect.Entry, bit uint32) bool {
 
 // resolve follows symlinks in every component of p, inside the image.
 func (k *checker) resolve(p string) (*detect.Entry, string, error) {
+	e, real, _, err := k.walk(p)
+	return e, real, err
+}
+
+// walk is resolve that also returns every directory the lookup searched,
+// those reached through symlinks included, as the kernel's path walk does.
+func (k *checker) walk(p string) (*detect.Entry, string, []string, error) {
+	dirs := []string{"/"}
 	links := 0
 	for {
 		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
@@ -324,11 +402,11 @@ func (k *checker) resolve(p string) (*detect.Entry, string, error) {
 			next := path.Join(cur, part)
 			e, ok := k.s.Lookup(next)
 			if !ok {
-				return nil, next, fmt.Errorf("%s does not exist", next)
+				return nil, next, nil, fmt.Errorf("%s does not exist", next)
 			}
 			if e.Type == detect.TypeSymlink {
 				if links++; links > maxLinks {
-					return nil, next, fmt.Errorf("too many levels of symbolic links at %s", next)
+					return nil, next, nil, fmt.Errorf("too many levels of symbolic links at %s", next)
 				}
 				target := e.Link
 				if !path.IsAbs(target) {
@@ -339,16 +417,19 @@ func (k *checker) resolve(p string) (*detect.Entry, string, error) {
 				break
 			}
 			if i < len(parts)-1 && e.Type != detect.TypeDir {
-				return nil, next, fmt.Errorf("%s is not a directory", next)
+				return nil, next, nil, fmt.Errorf("%s is not a directory", next)
 			}
 			cur = next
+			if i < len(parts)-1 {
+				dirs = append(dirs, cur)
+			}
 		}
 		if !restarted {
 			e, ok := k.s.Lookup(cur)
 			if !ok {
-				return nil, cur, fmt.Errorf("%s does not exist", cur)
+				return nil, cur, nil, fmt.Errorf("%s does not exist", cur)
 			}
-			return e, cur, nil
+			return e, cur, dirs, nil
 		}
 	}
 }
@@ -366,6 +447,8 @@ func (k *checker) checkFiles(o Options) {
 }
 
 func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 func isNumber(s string) bool {
 	_, err := strconv.Atoi(s)

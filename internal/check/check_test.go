@@ -128,3 +128,110 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// runFS is run with base files of its own instead of rootfs.
+func runFS(t *testing.T, cfg ib.Config, files ...ib.File) []Problem {
+	t.Helper()
+	img, err := build.Image(nil, cfg, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if err := ib.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reports[0].Problems
+}
+
+// TestCheckRuntime holds cases where runc, the kernel's #! loader or env(1)
+// decide differently from a naive reading of the config.
+func TestCheckRuntime(t *testing.T) {
+	app := ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"}
+	for _, tc := range []struct {
+		name string
+		cfg  ib.Config
+		app  []ib.File
+		want []Problem // nil: no problem
+	}{
+		{"CRLF shebang: the kernel looks for \"/bin/sh\\r\"", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh\r\necho hi\r\n")},
+			[]Problem{{"interpreter", "/bin/sh\r", "/bin/sh\r: /bin/sh\r does not exist"}}},
+		{"tab after the interpreter", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#! /bin/sh\t-e  \nexec app\n")}, nil},
+		{"env gets \"python3 -u\" as one argument", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env python3 -u\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3 -u", `"python3 -u" is not an executable file in PATH (default PATH)`}}},
+		{"env -S splits its argument", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env -S python3 -u\nprint(1)\n")}, nil},
+		{"env -S with a missing command", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/run.py", "#!/usr/bin/env -S VAR=1 python3 -u\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+		{"env that is a busybox symlink", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/bin/busybox", "\x7fELF"), ib.Symlink("/usr/local/bin/env", "/bin/busybox"),
+				ib.Exe("/run.py", "#!/usr/local/bin/env python3\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+		{"bare #! interpreter is opened from the working dir, not PATH", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!sh\necho\n")},
+			[]Problem{{"interpreter", "/sh", "/sh: /sh does not exist"}}},
+		{"script the user cannot read", app,
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "#!/bin/sh\necho\n").WithMode(0o711)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is a #! script that user app cannot read (mode 0711, owner 0:0)"}}},
+		{"binary the user cannot read is fine", app,
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o711)}, nil},
+		{"numeric user without passwd entry has gid 0 (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "65532"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)}, nil},
+		{"numeric user with passwd entry has its gid", ib.Config{Entrypoint: []string{"/srv/run"}, User: "1000"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user 1000 (mode 0750, owner 0:0)"}}},
+		{"explicit group drops supplementary groups (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app:app"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750).Owned(0, 2000)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user app:app (mode 0750, owner 0:2000)"}}},
+		{"directory reached through a symlink must be searchable", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}, User: "app"},
+			[]ib.File{ib.Exe("/opt/app", "\x7fELF"), ib.Dir("/usr/local/bin").WithMode(0o700), ib.Symlink("/usr/local/bin/app", "/opt/app")},
+			[]Problem{{"entrypoint", "/usr/local/bin", "directory /usr/local/bin is not searchable by user app (mode 0700, owner 0:0)"}}},
+		{"link in a parent directory", ib.Config{Entrypoint: []string{"/app/bin/run"}},
+			[]ib.File{ib.Dir("/opt/app-1/bin"), ib.Exe("/opt/app-1/bin/run", "\x7fELF"), ib.Symlink("/app", "opt/app-1")}, nil},
+		{"absolute link resolves inside the image, .. stops at /", ib.Config{Entrypoint: []string{"/usr/bin/run"}},
+			[]ib.File{ib.Exe("/run", "\x7fELF"), ib.Symlink("/usr/bin/run", "../../../../run")}, nil},
+		{"working dir /", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/"}, nil, nil},
+		{"world-writable symlink and sticky /run/lock are fine", ib.Config{Entrypoint: []string{"/bin/sh"}},
+			[]ib.File{ib.Dir("/run/lock").WithMode(0o1777), ib.Symlink("/var/lock", "/run/lock").WithMode(0o777)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, tc.cfg, tc.app...)
+			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCheckDistroless: distroless-style image, numeric user, no /etc/passwd
+// or /etc/group at all, static binary owned by root.
+func TestCheckDistroless(t *testing.T) {
+	got := runFS(t, ib.Config{Entrypoint: []string{"/app"}, User: "65532:65532", WorkingDir: "/home/nonroot"},
+		ib.Dir("/home/nonroot").Owned(65532, 65532).WithMode(0o700), ib.Exe("/app", "\x7fELF"),
+		ib.Dir("/tmp").WithMode(0o1777))
+	if len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
+}
+
+// TestCheckLookPathSkipsUnsearchable: exec's PATH search skips a directory
+// the user cannot search and takes the next match.
+func TestCheckLookPathSkipsUnsearchable(t *testing.T) {
+	got := run(t, ib.Config{Cmd: []string{"app"}, User: "app", Env: []string{"PATH=/opt/bin:/usr/bin"}},
+		ib.Dir("/opt/bin").WithMode(0o700), ib.Exe("/opt/bin/app", "\x7fELF"), ib.Exe("/usr/bin/app", "\x7fELF"))
+	if len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
+}
