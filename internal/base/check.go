@@ -394,12 +394,55 @@ func platformChild(manifest []byte, pl v1.Platform) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parsing index: %w", err)
 	}
+	// As containerd picks: the platforms normalised, an exact match
+	// first, then one that satisfies the wanted fields.
+	want := normalizePlatform(pl)
 	for _, m := range im.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(pl) {
+		if m.Platform != nil {
+			if h := normalizePlatform(*m.Platform); h.OS == want.OS && h.Architecture == want.Architecture && h.Variant == want.Variant {
+				return m.Digest.String(), nil
+			}
+		}
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && normalizePlatform(*m.Platform).Satisfies(want) {
 			return m.Digest.String(), nil
 		}
 	}
 	return "", fmt.Errorf("the index has no image for %s", pl.String())
+}
+
+// normalizePlatform applies containerd's platforms.Normalize to the
+// architecture and variant: "arm" without a variant is arm/v7, arm64/v8 is
+// arm64, amd64/v1 is amd64 (and the usual aliases: aarch64, x86_64, ...).
+func normalizePlatform(p v1.Platform) v1.Platform {
+	p.OS = strings.ToLower(p.OS)
+	switch a, v := strings.ToLower(p.Architecture), strings.ToLower(p.Variant); a {
+	case "i386":
+		p.Architecture, p.Variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		p.Architecture = "amd64"
+		if v == "v1" {
+			p.Variant = ""
+		}
+	case "aarch64", "arm64":
+		p.Architecture = "arm64"
+		if v == "8" || v == "v8" {
+			p.Variant = ""
+		}
+	case "armhf":
+		p.Architecture, p.Variant = "arm", "v7"
+	case "armel":
+		p.Architecture, p.Variant = "arm", "v6"
+	case "arm":
+		switch v {
+		case "", "7":
+			p.Variant = "v7"
+		case "5", "6", "8":
+			p.Variant = "v" + v
+		}
+	}
+	return p
 }
 
 // created returns the creation time in the config of the image d, or nil

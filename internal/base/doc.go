@@ -32,7 +32,10 @@
 // for localhost and 127.0.0.1, as ggcr's name package decides; credentials
 // from authn.DefaultKeychain). The tag's current digest is that of an image
 // index for a multi-platform tag, or of a single manifest. For an index, the
-// digest of the platform's manifest inside it is resolved too. Then:
+// digest of the platform's manifest inside it is resolved too, matched as
+// containerd matches platforms: linux/arm means linux/arm/v7, linux/arm64/v8
+// is linux/arm64, an exact match wins over one that only leaves the variant
+// open. Then:
 //
 //   - pinned-current: the FROM holds a digest (tag@sha256:...) and the tag
 //     points to it now. Result.Match says which digest the pin is: the

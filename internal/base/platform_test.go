@@ -1,0 +1,36 @@
+package base
+
+import (
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgver/imgver/internal/regtest"
+)
+
+// TestCheckPlatformVariant: platforms are matched as containerd normalises
+// them: linux/arm means linux/arm/v7, and linux/arm64/v8 is linux/arm64.
+func TestCheckPlatformVariant(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	ref := reg + "/lib/arm:1.2.3"
+	v5, v7, a64 := newImage(t, 70, time.Unix(0, 0)), newImage(t, 71, time.Unix(0, 0)), newImage(t, 72, time.Unix(0, 0))
+	pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
+	img := writeDockerfile(t, "FROM "+ref+"\n")
+	for _, tc := range []struct {
+		platform string
+		want     v1.Image
+	}{
+		{"linux/arm", v7},
+		{"linux/arm/v7", v7},
+		{"linux/arm/v5", v5},
+		{"linux/arm64", a64},
+		{"linux/arm64/v8", a64},
+	} {
+		rs := check(t, img, WithPlatform(tc.platform))
+		if rs[0].Status != StatusUnpinned || rs[0].CurrentPlatform != digestOf(t, tc.want) {
+			t.Errorf("WithPlatform(%s): %s %s %s, want the image %s", tc.platform, rs[0].Status, rs[0].Error, rs[0].CurrentPlatform, digestOf(t, tc.want))
+		}
+	}
+}
