@@ -85,7 +85,8 @@
 // Every reference is resolved before anything is written, and a reference
 // that cannot be resolved fails the whole update with an *UnresolvedError,
 // so that no Dockerfile changes. Files are written atomically (a temporary
-// file renamed over the old one, its mode kept).
+// file renamed over the old one, its mode kept; a symlinked Dockerfile stays
+// a symlink and its target is rewritten).
 //
 // # For the CI flow
 //

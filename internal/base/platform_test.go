@@ -1,11 +1,14 @@
 package base
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -32,5 +35,33 @@ func TestCheckPlatformVariant(t *testing.T) {
 		if rs[0].Status != StatusUnpinned || rs[0].CurrentPlatform != digestOf(t, tc.want) {
 			t.Errorf("WithPlatform(%s): %s %s %s, want the image %s", tc.platform, rs[0].Status, rs[0].Error, rs[0].CurrentPlatform, digestOf(t, tc.want))
 		}
+	}
+}
+
+// TestWriteThroughSymlink: a Dockerfile that is a symlink (shared by
+// images) stays a symlink; its target gets the new content and keeps its mode.
+func TestWriteThroughSymlink(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	ref := reg + "/lib/s:1.0.0"
+	d := pushImage(t, ref, newImage(t, 80, time.Unix(0, 0)))
+	dir := t.TempDir()
+	target := filepath.Join(dir, "Dockerfile.shared")
+	if err := os.WriteFile(target, []byte("FROM "+ref+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "Dockerfile")
+	if err := os.Symlink("Dockerfile.shared", link); err != nil {
+		t.Fatal(err)
+	}
+	update(t, &config.Image{Name: "app", Dockerfile: link})
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("Dockerfile is no longer a symlink: %v %v", fi.Mode(), err)
+	}
+	if got, want := readFile(t, target), "FROM "+ref+"@"+d+"\n"; got != want {
+		t.Errorf("target = %q, want %q", got, want)
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("target mode %v %v, want 0600", fi.Mode(), err)
 	}
 }
