@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -266,19 +268,35 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 		r.setErr(err)
 		return r, nil
 	}
-	pl, err := platformOf(df, f, o.platform)
+	// The ARGs as a build for o.platform sees them, BuildKit's automatic
+	// platform ARGs included.
+	env, err := df.platformArgs(o.platform)
+	if err != nil {
+		return fail(err)
+	}
+	pl, err := platformOf(df, f, env, o.platform)
 	if err != nil {
 		return fail(err)
 	}
 	r.Platform = pl.String()
-	ref, err := parseReference(f.Ref)
+	x, err := shell.NewLex(df.escape).ProcessWordWithMatches(f.Raw, env)
+	if err != nil {
+		return fail(fmt.Errorf("expanding %q: %w", f.Raw, err))
+	}
+	resolved := x.Result
+	r.Resolved = ""
+	if resolved != f.Raw {
+		r.Resolved = resolved
+	}
+	ref, err := parseReference(resolved)
 	if err != nil {
 		// An ARG without a default is only a problem when the reference
 		// is broken without it (${V:-3.13} has a default of its own).
-		if len(f.Unset) > 0 {
-			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", f.Ref, strings.Join(f.Unset, ", "), err))
+		if len(x.Unmatched) > 0 {
+			unset := slices.Sorted(maps.Keys(x.Unmatched))
+			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", resolved, strings.Join(unset, ", "), err))
 		}
-		return fail(fmt.Errorf("parsing reference %q: %w", f.Ref, err))
+		return fail(fmt.Errorf("parsing reference %q: %w", resolved, err))
 	}
 	r.Pinned = ref.digest
 	if !ref.hasTag {
@@ -313,17 +331,12 @@ func apply(r *Result, j *job) {
 // platformOf returns the platform FROM f is pulled for: its --platform
 // (with the global ARGs and BuildKit's automatic platform ARGs, which stand
 // for def, substituted) or def.
-func platformOf(df *Dockerfile, f From, def v1.Platform) (v1.Platform, error) {
+func platformOf(df *Dockerfile, f From, env mapEnv, def v1.Platform) (v1.Platform, error) {
 	if f.Platform == "" {
 		return def, nil
 	}
-	env := []string{
-		"BUILDPLATFORM=" + def.String(), "BUILDOS=" + def.OS, "BUILDARCH=" + def.Architecture, "BUILDVARIANT=" + def.Variant,
-		"TARGETPLATFORM=" + def.String(), "TARGETOS=" + def.OS, "TARGETARCH=" + def.Architecture, "TARGETVARIANT=" + def.Variant,
-	}
-	env = append(env, df.Args...)
 	lex := shell.NewLex(df.escape)
-	s, _, err := lex.ProcessWord(f.Platform, shell.EnvsFromSlice(env))
+	s, _, err := lex.ProcessWord(f.Platform, env)
 	if err != nil {
 		return v1.Platform{}, fmt.Errorf("expanding --platform=%s: %w", f.Platform, err)
 	}

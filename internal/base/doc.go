@@ -24,7 +24,10 @@
 //     $TARGETPLATFORM (and their OS, ARCH and VARIANT parts) both stand for
 //     the platform given by WithPlatform (default linux/amd64), as on a
 //     builder of that platform building for itself. A FROM without
-//     --platform is pulled for that platform too.
+//     --platform is pulled for that platform too. As in BuildKit, the
+//     automatic ARGs are also seen by the image name (FROM x-${TARGETARCH})
+//     and by the defaults of global ARGs; Dockerfile.Froms, parsed without a
+//     platform, shows them as unset.
 //
 // # Checking a reference
 //

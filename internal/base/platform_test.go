@@ -65,3 +65,28 @@ func TestWriteThroughSymlink(t *testing.T) {
 		t.Errorf("target mode %v %v, want 0600", fi.Mode(), err)
 	}
 }
+
+// TestCheckAutomaticPlatformArgs: BuildKit's automatic platform ARGs are
+// seen by FROM's image name and by the global ARG defaults, not only by
+// --platform.
+func TestCheckAutomaticPlatformArgs(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	amd := pushImage(t, reg+"/lib/x-amd64:1.0.0", newImage(t, 90, time.Unix(0, 0)))
+	arm := pushImage(t, reg+"/lib/x-arm64:1.0.0", newImage(t, 91, time.Unix(0, 0)))
+	img := writeDockerfile(t, "ARG ARCH=${TARGETARCH}\nARG P=$BUILDPLATFORM\n"+
+		"FROM "+reg+"/lib/x-${TARGETARCH}:1.0.0\n"+
+		"FROM "+reg+"/lib/x-${ARCH}:1.0.0\n"+
+		"FROM --platform=$P "+reg+"/lib/x-amd64:1.0.0\n")
+	for _, tc := range []struct{ platform, want string }{{"linux/amd64", amd}, {"linux/arm64", arm}} {
+		rs := check(t, img, WithPlatform(tc.platform))
+		for i, r := range rs[:2] {
+			if r.Status != StatusUnpinned || r.Current != tc.want || r.Resolved != reg+"/lib/x-"+tc.platform[6:]+":1.0.0" {
+				t.Errorf("%s: FROM %d: %s %q %s %s", tc.platform, i, r.Status, r.Error, r.Resolved, r.Current)
+			}
+		}
+		if r := rs[2]; r.Status != StatusUnpinned || r.Platform != tc.platform {
+			t.Errorf("%s: --platform=$P: %s %q %s", tc.platform, r.Status, r.Error, r.Platform)
+		}
+	}
+}
