@@ -231,6 +231,16 @@ func (k *checker) checkEntrypoint(ctx context.Context) error {
 		k.problem("interpreter", exe, "%s starts with #! but names no interpreter", exe)
 		return nil
 	}
+	// A CRLF line: the "\r" ends the interpreter's name (no such file) or
+	// its argument (sh -e\r: invalid option; env: no "python3\r").
+	switch {
+	case strings.HasSuffix(interp, "\r"):
+		k.problem("interpreter", exe, "%s has CRLF line endings: the kernel looks for the interpreter %q", exe, interp)
+		return nil
+	case strings.HasSuffix(arg, "\r"):
+		k.problem("interpreter", exe, "%s has CRLF line endings: the kernel passes %q to %s", exe, arg, interp)
+		return nil
+	}
 	// The kernel opens the interpreter by path, relative to the working
 	// directory, without a PATH search.
 	if !strings.Contains(interp, "/") {

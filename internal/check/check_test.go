@@ -163,7 +163,10 @@ func TestCheckRuntime(t *testing.T) {
 	}{
 		{"CRLF shebang: the kernel looks for \"/bin/sh\\r\"", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh\r\necho hi\r\n")},
-			[]Problem{{"interpreter", "/bin/sh\r", "/bin/sh\r: /bin/sh\r does not exist"}}},
+			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel looks for the interpreter "/bin/sh\r"`}}},
+		{"CRLF shebang with an argument", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh -e\r\necho hi\r\n")},
+			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel passes "-e\r" to /bin/sh`}}},
 		{"tab after the interpreter", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#! /bin/sh\t-e  \nexec app\n")}, nil},
 		{"env gets \"python3 -u\" as one argument", ib.Config{Entrypoint: []string{"/run.py"}},

@@ -15,7 +15,8 @@
 //     is searchable by that user, those reached through symlinks included.
 //   - interpreter: when the executable starts with "#!", the line is split as
 //     Linux does (the interpreter ends at the first space or tab; the rest is
-//     one argument; a "\r" of a CRLF line belongs to the name), the
+//     one argument; a line ending in CRLF is a problem, since its "\r" ends
+//     the interpreter's name or its argument), the
 //     interpreter exists and is executable (a bare name is taken relative to
 //     the working directory: the kernel does no PATH search), and a non-root
 //     user can read the script. For "#!/usr/bin/env ARG", ARG as a whole is
