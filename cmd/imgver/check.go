@@ -26,7 +26,8 @@ func newCheckCmd(_ *globalOptions) *cobra.Command {
   entrypoint      the Entrypoint/Cmd executable exists (PATH from the image's Env
                   for a bare name, symlinks followed inside the image), is a
                   regular file with an exec bit for the image's User (root: any),
-                  in directories that user can search
+                  in directories that user can search,
+                  a #! script or an ELF binary of the image's architecture
   interpreter     a #! script's interpreter exists and is executable
   workdir         WorkingDir exists and is a directory
   user            User is in /etc/passwd or numeric (its group in /etc/group)

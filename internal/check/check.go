@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path"
 	"slices"
@@ -217,9 +218,12 @@ func (k *checker) checkEntrypoint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	head := files[exe]
+	head, read := files[exe]
 	interp, arg, ok := parseShebang(head)
 	if !ok {
+		if read {
+			k.checkBinary(exe, head)
+		}
 		return nil
 	}
 	if e, _ := k.s.Lookup(exe); e != nil && !k.can(e, 4) {
@@ -252,6 +256,34 @@ func (k *checker) checkEntrypoint(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// elfMachines maps GOARCH names to ELF e_machine values.
+var elfMachines = map[string]uint16{
+	"386": 3, "amd64": 62, "arm": 40, "arm64": 183, "ppc64le": 21, "ppc64": 21,
+	"s390x": 22, "riscv64": 243, "mips64le": 8, "mips64": 8, "loong64": 258,
+}
+
+// checkBinary reports an executable that is neither a #! script nor an ELF
+// file (execve fails with ENOEXEC, "exec format error"), and an ELF file
+// built for another architecture than the image's platform.
+func (k *checker) checkBinary(exe string, head []byte) {
+	if !bytes.HasPrefix(head, []byte("\x7fELF")) {
+		k.problem("entrypoint", exe, "%s is neither an ELF binary nor a #! script: exec fails with \"exec format error\"", exe)
+		return
+	}
+	if len(head) < 20 {
+		return
+	}
+	m := binary.LittleEndian.Uint16(head[18:20])
+	if head[5] == 2 { // ELFDATA2MSB
+		m = binary.BigEndian.Uint16(head[18:20])
+	}
+	_, rest, _ := strings.Cut(k.s.Platform, "/")
+	arch, _, _ := strings.Cut(rest, "/")
+	if want, ok := elfMachines[arch]; ok && m != want {
+		k.problem("entrypoint", exe, "%s is an ELF binary for machine %d, not for %s (%d): exec fails with \"exec format error\"", exe, m, arch, want)
+	}
 }
 
 // parseShebang splits a #! line as Linux's binfmt_script does: the

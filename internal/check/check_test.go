@@ -238,3 +238,35 @@ func TestCheckLookPathSkipsUnsearchable(t *testing.T) {
 		t.Errorf("problems: %+v", got)
 	}
 }
+
+// elf is the start of an ELF header for machine m (little-endian).
+func elf(m uint16) string {
+	h := []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00")
+	h[18], h[19] = byte(m), byte(m>>8)
+	return string(h)
+}
+
+func TestCheckExecFormat(t *testing.T) {
+	ep := ib.Config{Entrypoint: []string{"/app"}}
+	for _, tc := range []struct {
+		name string
+		app  ib.File
+		want []Problem
+	}{
+		{"amd64 binary", ib.Exe("/app", elf(62)), nil},
+		{"arm64 binary in an amd64 image", ib.Exe("/app", elf(183)),
+			[]Problem{{"entrypoint", "/app", `/app is an ELF binary for machine 183, not for amd64 (62): exec fails with "exec format error"`}}},
+		{"script without #!", ib.Exe("/app", "set -e\nexec server\n"),
+			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+		{"empty file", ib.Exe("/app", ""),
+			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, ep, tc.app)
+			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

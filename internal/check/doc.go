@@ -13,6 +13,8 @@
 //     an exec bit for the image's user (root: any exec bit; otherwise the
 //     owner, group or other bit that applies), and every directory on the way
 //     is searchable by that user, those reached through symlinks included.
+//     It is a #! script or an ELF binary for the image's architecture
+//     (anything else fails with "exec format error").
 //   - interpreter: when the executable starts with "#!", the line is split as
 //     Linux does (the interpreter ends at the first space or tab; the rest is
 //     one argument; a line ending in CRLF is a problem, since its "\r" ends
