@@ -219,7 +219,11 @@ func (k *checker) checkEntrypoint(ctx context.Context) error {
 		return err
 	}
 	head, read := files[exe]
-	interp, arg, ok := parseShebang(head)
+	interp, arg, ok, truncated := parseShebang(head)
+	if truncated {
+		k.problem("interpreter", exe, "%s: the #! line is longer than the kernel's 255 bytes and cuts the interpreter's name: exec fails with \"exec format error\"", exe)
+		return nil
+	}
 	if !ok {
 		if read {
 			k.checkBinary(exe, head)
@@ -290,18 +294,31 @@ func (k *checker) checkBinary(exe string, head []byte) {
 // interpreter ends at the first space or tab, and everything after it,
 // with the surrounding spaces and tabs removed, is one argument. A "\r"
 // is not white space to the kernel.
-func parseShebang(head []byte) (interp, arg string, ok bool) {
+//
+// The kernel reads the first 256 bytes (BINPRM_BUF_SIZE): a longer line is
+// cut at byte 255, and when that cuts the interpreter's name, exec fails
+// (ENOEXEC); truncated is then true.
+func parseShebang(head []byte) (interp, arg string, ok, truncated bool) {
+	const bufSize = 256
 	if !bytes.HasPrefix(head, []byte("#!")) {
-		return "", "", false
+		return "", "", false, false
 	}
-	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	buf := head[:min(len(head), bufSize)]
+	line, _, nl := bytes.Cut(buf[2:], []byte("\n"))
+	if !nl && len(head) >= bufSize {
+		line = buf[2 : bufSize-1]
+		name := bytes.TrimLeft(line, " \t")
+		if bytes.IndexAny(name, " \t\x00") < 0 {
+			return string(name), "", true, true
+		}
+	}
 	line, _, _ = bytes.Cut(line, []byte{0})
 	l := strings.Trim(string(line), " \t")
 	i := strings.IndexAny(l, " \t")
 	if i < 0 {
-		return l, "", true
+		return l, "", true, false
 	}
-	return l[:i], strings.TrimLeft(l[i:], " \t"), true
+	return l[:i], strings.TrimLeft(l[i:], " \t"), true, false
 }
 
 // envCommand returns the command that "#!/usr/bin/env ARG" runs: ARG as a

@@ -2,6 +2,7 @@ package check
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -269,4 +270,30 @@ func TestCheckExecFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckLongShebang(t *testing.T) {
+	ep := ib.Config{Entrypoint: []string{"/run"}}
+	long := "/opt/" + strings.Repeat("x", 300)
+	got := run(t, ep, ib.Exe("/run", "#!"+long+"\necho\n"))
+	want := []Problem{{"interpreter", "/run", `/run: the #! line is longer than the kernel's 255 bytes and cuts the interpreter's name: exec fails with "exec format error"`}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("long interpreter (-want +got):\n%s", diff)
+	}
+	// Only the argument is cut: the kernel runs /bin/sh.
+	if got := run(t, ep, ib.Exe("/run", "#!/bin/sh -e "+strings.Repeat("x", 300)+"\necho\n")); len(got) != 0 {
+		t.Errorf("long argument: %+v", got)
+	}
+}
+
+func FuzzParseShebang(f *testing.F) {
+	f.Fuzz(func(t *testing.T, head []byte) {
+		interp, arg, ok, truncated := parseShebang(head)
+		if !ok && (interp != "" || arg != "" || truncated) {
+			t.Errorf("not a #! file but %q %q %v", interp, arg, truncated)
+		}
+		if strings.ContainsAny(interp, " \t\n") || strings.HasPrefix(arg, " ") || strings.HasSuffix(arg, "\t") {
+			t.Errorf("split %q into %q %q", head, interp, arg)
+		}
+	})
 }
