@@ -31,8 +31,8 @@ func newCheckCmd(_ *globalOptions) *cobra.Command {
   interpreter     a #! script's interpreter exists and is executable
   workdir         WorkingDir exists and is a directory
   user            User is in /etc/passwd or numeric (its group in /etc/group)
-  world-writable  no world-writable file outside /tmp and /var/tmp, unless a
-                  directory with the sticky bit
+  world-writable  no world-writable file outside /tmp, /var/tmp and /dev, unless
+                  a directory with the sticky bit (symlinks and devices aside)
   size            no file over --max-file-size (off by default)
 
 REF uses skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,

@@ -1,12 +1,18 @@
 package check
 
 import (
+	"archive/tar"
+	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/detect"
 	ib "github.com/imgver/imgver/internal/imagebuild"
@@ -296,4 +302,53 @@ func FuzzParseShebang(f *testing.F) {
 			t.Errorf("split %q into %q %q", head, interp, arg)
 		}
 	})
+}
+
+// TestCheckDevNodes: device nodes (debootstrap-made roots carry /dev/null,
+// 0666) are not world-writable files, and /dev is a tmpfs at run time.
+func TestCheckDevNodes(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		{Name: "dev/shm/", Typeflag: tar.TypeDir, Mode: 0o777},
+		{Name: "srv/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "srv/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+	} {
+		h.ModTime, h.Format = time.Unix(1700000000, 0), tar.FormatPAX
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := build.Image(base, ib.Config{Entrypoint: []string{"/bin/sh"}}, rootfs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if err := ib.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reports[0].Problems; len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
 }

@@ -32,7 +32,8 @@
 //     name unless ":group" is given, which replaces them all.
 //   - world-writable: no file or directory outside /tmp and /var/tmp is
 //     writable by everyone, unless it is a directory with the sticky bit.
-//     Symlinks do not count.
+//     Symlinks, device nodes and what is under /dev (a tmpfs in a running
+//     container) do not count.
 //   - size: no file is larger than the limit (off unless set).
 //
 // The merged file system is read once (internal/detect's streaming reader);
