@@ -29,7 +29,7 @@ func newCheckCmd(_ *globalOptions) *cobra.Command {
                   in directories that user can search,
                   a #! script or an ELF binary of the image's architecture
   interpreter     a #! script's interpreter exists and is executable
-  workdir         WorkingDir exists and is a directory
+  workdir         WorkingDir is a directory, or missing (the runtime creates it)
   user            User is in /etc/passwd or numeric (its group in /etc/group)
   world-writable  no world-writable file outside /tmp, /var/tmp and /dev, unless
                   a directory with the sticky bit (symlinks and devices aside)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -36,6 +37,9 @@ type Options struct {
 
 // defaultPath is the PATH a container gets when the image sets none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// errNotExist is the error of resolve for a path that is not in the image.
+var errNotExist = errors.New("does not exist")
 
 // maxLinks bounds symlink resolution, as the kernel's ELOOP does.
 const maxLinks = 40
@@ -166,6 +170,9 @@ func (k *checker) checkWorkdir() {
 	}
 	e, p, err := k.resolve(path.Clean("/" + wd))
 	switch {
+	case errors.Is(err, errNotExist):
+		// Docker (moby's SetupWorkingDirectory) and runc create a
+		// missing working directory, 0755 root.
 	case err != nil:
 		k.problem("workdir", wd, "working directory %s: %v", wd, err)
 	case e.Type != detect.TypeDir:
@@ -461,7 +468,7 @@ func (k *checker) walk(p string) (*detect.Entry, string, []string, error) {
 			next := path.Join(cur, part)
 			e, ok := k.s.Lookup(next)
 			if !ok {
-				return nil, next, nil, fmt.Errorf("%s does not exist", next)
+				return nil, next, nil, fmt.Errorf("%s %w", next, errNotExist)
 			}
 			if e.Type == detect.TypeSymlink {
 				if links++; links > maxLinks {
@@ -486,7 +493,7 @@ func (k *checker) walk(p string) (*detect.Entry, string, []string, error) {
 		if !restarted {
 			e, ok := k.s.Lookup(cur)
 			if !ok {
-				return nil, cur, nil, fmt.Errorf("%s does not exist", cur)
+				return nil, cur, nil, fmt.Errorf("%s %w", cur, errNotExist)
 			}
 			return e, cur, dirs, nil
 		}

@@ -24,7 +24,8 @@
 //     user can read the script. For "#!/usr/bin/env ARG", ARG as a whole is
 //     found in PATH (env does not split "python3 -u"); with "-S" the first
 //     word that is not an option or VAR=value is.
-//   - workdir: WorkingDir, when set, exists and is a directory.
+//   - workdir: WorkingDir, when set, is a directory or missing (Docker and
+//     runc create a missing one); not a file, nor under one.
 //   - user: User names a user of /etc/passwd, or is numeric; a group after ":"
 //     names a group of /etc/group, or is numeric. Groups are those runc
 //     gives: the primary gid of the first matching passwd entry (0 for a
