@@ -110,7 +110,8 @@ func parseColonFile(b []byte) [][]string {
 // primary gid and drops the supplementary groups; otherwise a matched user
 // gets those of /etc/group that list its name.
 func (k *checker) checkUser() {
-	user, group, hasGroup := strings.Cut(k.s.Config.User, ":")
+	user, group, _ := strings.Cut(k.s.Config.User, ":")
+	hasGroup := group != "" // "app:" is "app", as in runc
 	k.userKnown = true
 	k.uid, k.gids = 0, []int{0}
 	var entry []string

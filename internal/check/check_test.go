@@ -98,6 +98,7 @@ func TestCheck(t *testing.T) {
 		{"user not in /etc/passwd", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "appuser"}, nil,
 			[]Problem{{"user", "/etc/passwd", `user "appuser" is not in /etc/passwd`}}},
 		{"numeric user", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "4242:4242"}, nil, nil},
+		{"empty group after the colon", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:"}, nil, nil},
 		{"group not in /etc/group", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:staff"}, nil,
 			[]Problem{{"user", "/etc/group", `group "staff" is not in /etc/group`}}},
 		{"owner-only exec, other user", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
