@@ -387,13 +387,12 @@ func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
 		return out, nil
 	}
 	// The pin is neither: it may be an earlier index whose manifest for
-	// this platform is still the current one.
-	if out.currentPlatform != "" {
-		if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
-			if d, err := platformChild(old.Manifest, *pl); err == nil && d == out.currentPlatform {
-				out.match = MatchIndexMoved
-				return out, nil
-			}
+	// this platform is still the current one (in the current index, or
+	// now the tag's single manifest).
+	if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
+		if d, err := platformChild(old.Manifest, *pl); err == nil && d == image {
+			out.match = MatchIndexMoved
+			return out, nil
 		}
 	}
 	out.stale = true

@@ -47,7 +47,8 @@
 //     platform's manifest stays current when the index changes only for
 //     other platforms: an index that gains an architecture is not a
 //     rebuild. A pin of an earlier index is looked up too: when that index's
-//     manifest for the platform is the current one, the match is
+//     manifest for the platform is the current one (in the current index,
+//     or the tag's single manifest now), the match is
 //     "index-moved" (current for this platform; update refreshes the pin).
 //   - pinned-stale: the FROM holds a digest, but the tag now points to a
 //     different image for the platform: upstream rebuilt or moved it. Both

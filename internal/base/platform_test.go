@@ -90,3 +90,19 @@ func TestCheckAutomaticPlatformArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckIndexToSingleManifest: a tag that was an index and is now the
+// very same platform image as a single manifest did not change for the
+// platform: the old index pin is index-moved, not stale.
+func TestCheckIndexToSingleManifest(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	ref := reg + "/lib/flip:2.0.0"
+	amd, arm := newImage(t, 100, time.Unix(0, 0)), newImage(t, 101, time.Unix(0, 0))
+	idx := pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	single := pushImage(t, ref, amd)
+	rs := check(t, writeDockerfile(t, "FROM "+ref+"@"+idx+"\n"))
+	if rs[0].Status != StatusPinnedCurrent || rs[0].Match != MatchIndexMoved || rs[0].Current != single {
+		t.Errorf("got %+v", verdicts(rs))
+	}
+}
