@@ -354,3 +354,38 @@ func TestCheckDevNodes(t *testing.T) {
 		t.Errorf("problems: %+v", got)
 	}
 }
+
+// TestCheckCommonBases: the shapes of debian (merged /usr, /bin -> usr/bin,
+// sh -> dash), alpine (busybox symlinks, env is busybox) and distroless
+// (no shell, numeric nonroot user) raise nothing.
+func TestCheckCommonBases(t *testing.T) {
+	etc := []ib.File{ib.Dir("/etc"), ib.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"),
+		ib.Reg("/etc/group", "root:x:0:\nnonroot:x:65532:\n"), ib.Dir("/tmp").WithMode(0o1777), ib.Dir("/var/tmp").WithMode(0o1777)}
+	for _, tc := range []struct {
+		name  string
+		cfg   ib.Config
+		files []ib.File
+	}{
+		{"debian", ib.Config{Cmd: []string{"bash"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+			[]ib.File{ib.Dir("/usr/bin"), ib.Symlink("/bin", "usr/bin"), ib.Exe("/usr/bin/dash", elf(62)), ib.Symlink("/usr/bin/sh", "dash"),
+				ib.Exe("/usr/bin/bash", elf(62)), ib.Dir("/run/lock").WithMode(0o1777), ib.Symlink("/var/lock", "/run/lock")}},
+		{"debian script", ib.Config{Entrypoint: []string{"docker-entrypoint.sh"}, Cmd: []string{"postgres"}, User: "nonroot"},
+			[]ib.File{ib.Dir("/usr/bin"), ib.Symlink("/bin", "usr/bin"), ib.Exe("/usr/bin/dash", elf(62)), ib.Symlink("/usr/bin/sh", "dash"),
+				ib.Exe("/usr/bin/env", elf(62)), ib.Dir("/usr/local/bin"), ib.Exe("/usr/local/bin/docker-entrypoint.sh", "#!/usr/bin/env sh\nexec \"$@\"\n")}},
+		{"alpine", ib.Config{Cmd: []string{"/bin/sh"}},
+			[]ib.File{ib.Dir("/bin"), ib.Exe("/bin/busybox", elf(62)), ib.Symlink("/bin/sh", "/bin/busybox"), ib.Dir("/usr/bin"),
+				ib.Symlink("/usr/bin/env", "/bin/busybox"), ib.Exe("/entry.sh", "#!/usr/bin/env sh\nexec app\n")}},
+		{"alpine env script", ib.Config{Entrypoint: []string{"/entry.sh"}, User: "65532"},
+			[]ib.File{ib.Dir("/bin"), ib.Exe("/bin/busybox", elf(62)), ib.Symlink("/bin/sh", "/bin/busybox"), ib.Dir("/usr/bin"),
+				ib.Symlink("/usr/bin/env", "/bin/busybox"), ib.Exe("/entry.sh", "#!/usr/bin/env sh\nexec app\n")}},
+		{"distroless", ib.Config{Entrypoint: []string{"/app"}, User: "65532", WorkingDir: "/home/nonroot"},
+			[]ib.File{ib.Dir("/home/nonroot").Owned(65532, 65532).WithMode(0o700), ib.Exe("/app", elf(62))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := runFS(t, tc.cfg, append(append([]ib.File{}, etc...), tc.files...)...); len(got) != 0 {
+				t.Errorf("problems: %+v", got)
+			}
+		})
+	}
+}
