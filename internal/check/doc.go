@@ -18,10 +18,11 @@
 //   - interpreter: when the executable starts with "#!", the line is split as
 //     Linux does (the interpreter ends at the first space or tab; the rest is
 //     one argument; a line ending in CRLF is a problem, since its "\r" ends
-//     the interpreter's name or its argument), the
-//     interpreter exists and is executable (a bare name is taken relative to
-//     the working directory: the kernel does no PATH search), and a non-root
-//     user can read the script. For "#!/usr/bin/env ARG", ARG as a whole is
+//     the interpreter's name or its argument; a line longer than the kernel's
+//     255 bytes must not cut the interpreter's name), the interpreter exists
+//     and is executable (a bare name is taken relative to the working
+//     directory: the kernel does no PATH search), and a non-root user can
+//     read the script. For "#!/usr/bin/env ARG", ARG as a whole is
 //     found in PATH (env does not split "python3 -u"); with "-S" the first
 //     word that is not an option or VAR=value is.
 //   - workdir: WorkingDir, when set, is a directory or missing (Docker and
