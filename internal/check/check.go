@@ -293,6 +293,9 @@ func (k *checker) checkBinary(exe string, head []byte) {
 	}
 	_, rest, _ := strings.Cut(k.s.Platform, "/")
 	arch, _, _ := strings.Cut(rest, "/")
+	if arch == "amd64" && m == elfMachines["386"] {
+		return // IA-32 emulation: on in the kernels of every major distribution
+	}
 	if want, ok := elfMachines[arch]; ok && m != want {
 		k.problem("entrypoint", exe, "%s is an ELF binary for machine %d, not for %s (%d): exec fails with \"exec format error\"", exe, m, arch, want)
 	}

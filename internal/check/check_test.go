@@ -263,6 +263,7 @@ func TestCheckExecFormat(t *testing.T) {
 		want []Problem
 	}{
 		{"amd64 binary", ib.Exe("/app", elf(62)), nil},
+		{"386 binary in an amd64 image", ib.Exe("/app", elf(3)), nil},
 		{"arm64 binary in an amd64 image", ib.Exe("/app", elf(183)),
 			[]Problem{{"entrypoint", "/app", `/app is an ELF binary for machine 183, not for amd64 (62): exec fails with "exec format error"`}}},
 		{"script without #!", ib.Exe("/app", "set -e\nexec server\n"),
