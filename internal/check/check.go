@@ -169,7 +169,7 @@ func (k *checker) checkWorkdir() {
 	if wd == "" {
 		return
 	}
-	e, p, err := k.resolve(path.Clean("/" + wd))
+	e, p, err := k.resolve("/" + wd)
 	switch {
 	case errors.Is(err, errNotExist):
 		// Docker (moby's SetupWorkingDirectory) and runc create a
@@ -201,9 +201,9 @@ func (k *checker) lookPath(name string) (string, bool) {
 		if dir == "" {
 			dir = "."
 		}
-		p := path.Join("/", k.s.Config.WorkingDir, dir, name)
+		p := "/" + k.s.Config.WorkingDir + "/" + dir + "/" + name
 		if path.IsAbs(dir) {
-			p = path.Join(dir, name)
+			p = dir + "/" + name
 		}
 		if e, _, dirs, err := k.walk(p); err == nil && e.Type == detect.TypeFile && k.canExec(e) && k.searchable(dirs) {
 			return p, true
@@ -372,7 +372,7 @@ func (k *checker) executable(check, name string) (string, bool) {
 	switch {
 	case strings.Contains(name, "/"):
 		if !path.IsAbs(name) {
-			p = path.Join("/", k.s.Config.WorkingDir, name)
+			p = "/" + k.s.Config.WorkingDir + "/" + name
 		}
 	default:
 		found, ok := k.lookPath(name)
@@ -382,8 +382,9 @@ func (k *checker) executable(check, name string) (string, bool) {
 		}
 		p = found
 	}
-	e, real, dirs, err := k.walk(path.Clean(p))
+	e, real, dirs, err := k.walk(p)
 	if err != nil {
+		p = path.Clean(p) // to show; the walk took ".." after symlinks
 		k.problem(check, p, "%s: %v", p, err)
 		return "", false
 	}
@@ -458,50 +459,50 @@ func (k *checker) resolve(p string) (*detect.Entry, string, error) {
 
 // walk is resolve that also returns every directory the lookup searched,
 // those reached through symlinks included, as the kernel's path walk does.
+// It takes p component by component, as the kernel does: ".." is the
+// parent of the directory reached so far (a symlink's target, not the
+// link's), and goes no higher than /.
 func (k *checker) walk(p string) (*detect.Entry, string, []string, error) {
-	dirs := []string{"/"}
+	var dirs []string
 	links := 0
-	for {
-		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
-		cur := "/"
-		restarted := false
-		for i, part := range parts {
-			if part == "" {
-				continue
-			}
-			next := path.Join(cur, part)
-			e, ok := k.s.Lookup(next)
-			if !ok {
-				return nil, next, nil, fmt.Errorf("%s %w", next, errNotExist)
-			}
-			if e.Type == detect.TypeSymlink {
-				if links++; links > maxLinks {
-					return nil, next, nil, fmt.Errorf("too many levels of symbolic links at %s", next)
-				}
-				target := e.Link
-				if !path.IsAbs(target) {
-					target = path.Join(cur, target)
-				}
-				p = path.Join(append([]string{"/", target}, parts[i+1:]...)...)
-				restarted = true
-				break
-			}
-			if i < len(parts)-1 && e.Type != detect.TypeDir {
-				return nil, next, nil, fmt.Errorf("%s is not a directory", next)
-			}
-			cur = next
-			if i < len(parts)-1 {
-				dirs = append(dirs, cur)
-			}
+	todo := strings.Split(p, "/")
+	cur := "/"
+	for len(todo) > 0 {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
 		}
-		if !restarted {
-			e, ok := k.s.Lookup(cur)
-			if !ok {
-				return nil, cur, nil, fmt.Errorf("%s %w", cur, errNotExist)
-			}
-			return e, cur, dirs, nil
+		dirs = append(dirs, cur)
+		next := path.Join(cur, part)
+		e, ok := k.s.Lookup(next)
+		if !ok {
+			return nil, next, nil, fmt.Errorf("%s %w", next, errNotExist)
 		}
+		if e.Type == detect.TypeSymlink {
+			if links++; links > maxLinks {
+				return nil, next, nil, fmt.Errorf("too many levels of symbolic links at %s", next)
+			}
+			if path.IsAbs(e.Link) {
+				cur = "/"
+			}
+			todo = append(strings.Split(e.Link, "/"), todo...)
+			continue
+		}
+		if e.Type != detect.TypeDir && slices.ContainsFunc(todo, func(s string) bool { return s != "" && s != "." }) {
+			return nil, next, nil, fmt.Errorf("%s is not a directory", next)
+		}
+		cur = next
 	}
+	e, ok := k.s.Lookup(cur)
+	if !ok {
+		return nil, cur, nil, fmt.Errorf("%s %w", cur, errNotExist)
+	}
+	return e, cur, dirs, nil
 }
 
 func (k *checker) checkFiles(o Options) {
