@@ -176,7 +176,10 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 			if f.Kind != KindImage {
 				continue
 			}
-			r, j := prepare(img, df, k, o)
+			r, j, ok := prepare(img, df, k, o)
+			if !ok {
+				continue // a stage or scratch once the platform ARGs are in
+			}
 			reps[i].Results = append(reps[i].Results, r)
 			if j == nil {
 				continue
@@ -254,8 +257,10 @@ func (r *Result) setErr(err error) {
 }
 
 // prepare fills in what the Dockerfile alone tells about FROM k and returns
-// the registry job it needs, or nil.
-func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job) {
+// the registry job it needs, or nil. It returns false when, with BuildKit's
+// automatic platform ARGs substituted, the FROM names an earlier stage
+// (FROM build-${TARGETARCH}) or scratch: not an image.
+func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job, bool) {
 	f := df.Froms[k]
 	r := Result{Image: img.Name, Dockerfile: img.Dockerfile, Line: f.Line, Stage: f.Stage, Ref: f.Raw, from: k}
 	if f.Ref != f.Raw {
@@ -264,9 +269,9 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 	if !f.InPlace() {
 		r.NotUpdatable = f.NotInPlaceReason()
 	}
-	fail := func(err error) (Result, *job) {
+	fail := func(err error) (Result, *job, bool) {
 		r.setErr(err)
-		return r, nil
+		return r, nil, true
 	}
 	// The ARGs as a build for o.platform sees them, BuildKit's automatic
 	// platform ARGs included.
@@ -284,6 +289,9 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 		return fail(fmt.Errorf("expanding %q: %w", f.Raw, err))
 	}
 	resolved := x.Result
+	if resolved == "scratch" || slices.ContainsFunc(df.Froms[:k], func(p From) bool { return p.Stage != "" && p.Stage == strings.ToLower(resolved) }) {
+		return r, nil, false
+	}
 	r.Resolved = ""
 	if resolved != f.Raw {
 		r.Resolved = resolved
@@ -301,12 +309,12 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 	r.Pinned = ref.digest
 	if !ref.hasTag {
 		r.Status = StatusDigestOnly
-		return r, nil
+		return r, nil, true
 	}
 	if why := mutableTag(ref.tag.TagStr()); why != "" {
 		r.Warnings = append(r.Warnings, Warning{Kind: "mutable-tag", Message: why})
 	}
-	return r, &job{key: jobKey{tag: ref.tag.Name(), platform: r.Platform, pinned: ref.digest}}
+	return r, &job{key: jobKey{tag: ref.tag.Name(), platform: r.Platform, pinned: ref.digest}}, true
 }
 
 // apply writes the outcome of j into r.

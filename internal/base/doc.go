@@ -27,7 +27,8 @@
 //     --platform is pulled for that platform too. As in BuildKit, the
 //     automatic ARGs are also seen by the image name (FROM x-${TARGETARCH})
 //     and by the defaults of global ARGs; Dockerfile.Froms, parsed without a
-//     platform, shows them as unset.
+//     platform, shows them as unset. FROM build-${TARGETARCH} that names an
+//     earlier stage once they are substituted is a stage, not checked.
 //
 // # Checking a reference
 //

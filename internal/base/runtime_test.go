@@ -106,3 +106,19 @@ func TestCheckIndexToSingleManifest(t *testing.T) {
 		t.Errorf("got %+v", verdicts(rs))
 	}
 }
+
+// TestCheckStageByPlatformArg: FROM build-${TARGETARCH} names a stage once
+// the automatic ARG is substituted, as BuildKit decides; it is not pulled.
+func TestCheckStageByPlatformArg(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	ref := reg + "/lib/b:1.0.0"
+	pushImage(t, ref, newImage(t, 110, time.Unix(0, 0)))
+	img := writeDockerfile(t, "FROM "+ref+" AS build-amd64\nFROM "+ref+" AS Build-arm64\nFROM build-${TARGETARCH} AS final\n")
+	for _, pl := range []string{"linux/amd64", "linux/arm64"} {
+		rs := check(t, img, WithPlatform(pl))
+		if len(rs) != 2 || rs[0].Status != StatusUnpinned || rs[1].Status != StatusUnpinned {
+			t.Errorf("%s: %+v", pl, rs)
+		}
+	}
+}
