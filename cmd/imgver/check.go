@@ -26,12 +26,13 @@ func newCheckCmd(_ *globalOptions) *cobra.Command {
   entrypoint      the Entrypoint/Cmd executable exists (PATH from the image's Env
                   for a bare name, symlinks followed inside the image), is a
                   regular file with an exec bit for the image's User (root: any),
-                  in directories that user can search
+                  in directories that user can search,
+                  a #! script or an ELF binary of the image's architecture
   interpreter     a #! script's interpreter exists and is executable
-  workdir         WorkingDir exists and is a directory
+  workdir         WorkingDir is a directory, or missing (the runtime creates it)
   user            User is in /etc/passwd or numeric (its group in /etc/group)
-  world-writable  no world-writable file outside /tmp and /var/tmp, unless a
-                  directory with the sticky bit
+  world-writable  no world-writable file outside /tmp, /var/tmp and /dev, unless
+                  a directory with the sticky bit (symlinks and devices aside)
   size            no file over --max-file-size (off by default)
 
 REF uses skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,

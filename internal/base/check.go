@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,7 +176,10 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 			if f.Kind != KindImage {
 				continue
 			}
-			r, j := prepare(img, df, k, o)
+			r, j, ok := prepare(img, df, k, o)
+			if !ok {
+				continue // a stage or scratch once the platform ARGs are in
+			}
 			reps[i].Results = append(reps[i].Results, r)
 			if j == nil {
 				continue
@@ -252,8 +257,10 @@ func (r *Result) setErr(err error) {
 }
 
 // prepare fills in what the Dockerfile alone tells about FROM k and returns
-// the registry job it needs, or nil.
-func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job) {
+// the registry job it needs, or nil. It returns false when, with BuildKit's
+// automatic platform ARGs substituted, the FROM names an earlier stage
+// (FROM build-${TARGETARCH}) or scratch: not an image.
+func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job, bool) {
 	f := df.Froms[k]
 	r := Result{Image: img.Name, Dockerfile: img.Dockerfile, Line: f.Line, Stage: f.Stage, Ref: f.Raw, from: k}
 	if f.Ref != f.Raw {
@@ -262,33 +269,52 @@ func prepare(img *config.Image, df *Dockerfile, k int, o *options) (Result, *job
 	if !f.InPlace() {
 		r.NotUpdatable = f.NotInPlaceReason()
 	}
-	fail := func(err error) (Result, *job) {
+	fail := func(err error) (Result, *job, bool) {
 		r.setErr(err)
-		return r, nil
+		return r, nil, true
 	}
-	pl, err := platformOf(df, f, o.platform)
+	// The ARGs as a build for o.platform sees them, BuildKit's automatic
+	// platform ARGs included.
+	env, err := df.platformArgs(o.platform)
+	if err != nil {
+		return fail(err)
+	}
+	pl, err := platformOf(df, f, env, o.platform)
 	if err != nil {
 		return fail(err)
 	}
 	r.Platform = pl.String()
-	ref, err := parseReference(f.Ref)
+	x, err := shell.NewLex(df.escape).ProcessWordWithMatches(f.Raw, env)
+	if err != nil {
+		return fail(fmt.Errorf("expanding %q: %w", f.Raw, err))
+	}
+	resolved := x.Result
+	if resolved == "scratch" || slices.ContainsFunc(df.Froms[:k], func(p From) bool { return p.Stage != "" && p.Stage == strings.ToLower(resolved) }) {
+		return r, nil, false
+	}
+	r.Resolved = ""
+	if resolved != f.Raw {
+		r.Resolved = resolved
+	}
+	ref, err := parseReference(resolved)
 	if err != nil {
 		// An ARG without a default is only a problem when the reference
 		// is broken without it (${V:-3.13} has a default of its own).
-		if len(f.Unset) > 0 {
-			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", f.Ref, strings.Join(f.Unset, ", "), err))
+		if len(x.Unmatched) > 0 {
+			unset := slices.Sorted(maps.Keys(x.Unmatched))
+			return fail(fmt.Errorf("parsing reference %q (ARG %s has no default): %w", resolved, strings.Join(unset, ", "), err))
 		}
-		return fail(fmt.Errorf("parsing reference %q: %w", f.Ref, err))
+		return fail(fmt.Errorf("parsing reference %q: %w", resolved, err))
 	}
 	r.Pinned = ref.digest
 	if !ref.hasTag {
 		r.Status = StatusDigestOnly
-		return r, nil
+		return r, nil, true
 	}
 	if why := mutableTag(ref.tag.TagStr()); why != "" {
 		r.Warnings = append(r.Warnings, Warning{Kind: "mutable-tag", Message: why})
 	}
-	return r, &job{key: jobKey{tag: ref.tag.Name(), platform: r.Platform, pinned: ref.digest}}
+	return r, &job{key: jobKey{tag: ref.tag.Name(), platform: r.Platform, pinned: ref.digest}}, true
 }
 
 // apply writes the outcome of j into r.
@@ -313,17 +339,12 @@ func apply(r *Result, j *job) {
 // platformOf returns the platform FROM f is pulled for: its --platform
 // (with the global ARGs and BuildKit's automatic platform ARGs, which stand
 // for def, substituted) or def.
-func platformOf(df *Dockerfile, f From, def v1.Platform) (v1.Platform, error) {
+func platformOf(df *Dockerfile, f From, env mapEnv, def v1.Platform) (v1.Platform, error) {
 	if f.Platform == "" {
 		return def, nil
 	}
-	env := []string{
-		"BUILDPLATFORM=" + def.String(), "BUILDOS=" + def.OS, "BUILDARCH=" + def.Architecture, "BUILDVARIANT=" + def.Variant,
-		"TARGETPLATFORM=" + def.String(), "TARGETOS=" + def.OS, "TARGETARCH=" + def.Architecture, "TARGETVARIANT=" + def.Variant,
-	}
-	env = append(env, df.Args...)
 	lex := shell.NewLex(df.escape)
-	s, _, err := lex.ProcessWord(f.Platform, shell.EnvsFromSlice(env))
+	s, _, err := lex.ProcessWord(f.Platform, env)
 	if err != nil {
 		return v1.Platform{}, fmt.Errorf("expanding --platform=%s: %w", f.Platform, err)
 	}
@@ -374,13 +395,12 @@ func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
 		return out, nil
 	}
 	// The pin is neither: it may be an earlier index whose manifest for
-	// this platform is still the current one.
-	if out.currentPlatform != "" {
-		if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
-			if d, err := platformChild(old.Manifest, *pl); err == nil && d == out.currentPlatform {
-				out.match = MatchIndexMoved
-				return out, nil
-			}
+	// this platform is still the current one (in the current index, or
+	// now the tag's single manifest).
+	if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
+		if d, err := platformChild(old.Manifest, *pl); err == nil && d == image {
+			out.match = MatchIndexMoved
+			return out, nil
 		}
 	}
 	out.stale = true
@@ -394,12 +414,55 @@ func platformChild(manifest []byte, pl v1.Platform) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parsing index: %w", err)
 	}
+	// As containerd picks: the platforms normalised, an exact match
+	// first, then one that satisfies the wanted fields.
+	want := normalizePlatform(pl)
 	for _, m := range im.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(pl) {
+		if m.Platform != nil {
+			if h := normalizePlatform(*m.Platform); h.OS == want.OS && h.Architecture == want.Architecture && h.Variant == want.Variant {
+				return m.Digest.String(), nil
+			}
+		}
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && normalizePlatform(*m.Platform).Satisfies(want) {
 			return m.Digest.String(), nil
 		}
 	}
 	return "", fmt.Errorf("the index has no image for %s", pl.String())
+}
+
+// normalizePlatform applies containerd's platforms.Normalize to the
+// architecture and variant: "arm" without a variant is arm/v7, arm64/v8 is
+// arm64, amd64/v1 is amd64 (and the usual aliases: aarch64, x86_64, ...).
+func normalizePlatform(p v1.Platform) v1.Platform {
+	p.OS = strings.ToLower(p.OS)
+	switch a, v := strings.ToLower(p.Architecture), strings.ToLower(p.Variant); a {
+	case "i386":
+		p.Architecture, p.Variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		p.Architecture = "amd64"
+		if v == "v1" {
+			p.Variant = ""
+		}
+	case "aarch64", "arm64":
+		p.Architecture = "arm64"
+		if v == "8" || v == "v8" {
+			p.Variant = ""
+		}
+	case "armhf":
+		p.Architecture, p.Variant = "arm", "v7"
+	case "armel":
+		p.Architecture, p.Variant = "arm", "v6"
+	case "arm":
+		switch v {
+		case "", "7":
+			p.Variant = "v7"
+		case "5", "6", "8":
+			p.Variant = "v" + v
+		}
+	}
+	return p
 }
 
 // created returns the creation time in the config of the image d, or nil

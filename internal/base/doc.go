@@ -24,7 +24,11 @@
 //     $TARGETPLATFORM (and their OS, ARCH and VARIANT parts) both stand for
 //     the platform given by WithPlatform (default linux/amd64), as on a
 //     builder of that platform building for itself. A FROM without
-//     --platform is pulled for that platform too.
+//     --platform is pulled for that platform too. As in BuildKit, the
+//     automatic ARGs are also seen by the image name (FROM x-${TARGETARCH})
+//     and by the defaults of global ARGs; Dockerfile.Froms, parsed without a
+//     platform, shows them as unset. FROM build-${TARGETARCH} that names an
+//     earlier stage once they are substituted is a stage, not checked.
 //
 // # Checking a reference
 //
@@ -32,7 +36,10 @@
 // for localhost and 127.0.0.1, as ggcr's name package decides; credentials
 // from authn.DefaultKeychain). The tag's current digest is that of an image
 // index for a multi-platform tag, or of a single manifest. For an index, the
-// digest of the platform's manifest inside it is resolved too. Then:
+// digest of the platform's manifest inside it is resolved too, matched as
+// containerd matches platforms: linux/arm means linux/arm/v7, linux/arm64/v8
+// is linux/arm64, an exact match wins over one that only leaves the variant
+// open. Then:
 //
 //   - pinned-current: the FROM holds a digest (tag@sha256:...) and the tag
 //     points to it now. Result.Match says which digest the pin is: the
@@ -41,7 +48,8 @@
 //     platform's manifest stays current when the index changes only for
 //     other platforms: an index that gains an architecture is not a
 //     rebuild. A pin of an earlier index is looked up too: when that index's
-//     manifest for the platform is the current one, the match is
+//     manifest for the platform is the current one (in the current index,
+//     or the tag's single manifest now), the match is
 //     "index-moved" (current for this platform; update refreshes the pin).
 //   - pinned-stale: the FROM holds a digest, but the tag now points to a
 //     different image for the platform: upstream rebuilt or moved it. Both
@@ -82,7 +90,8 @@
 // Every reference is resolved before anything is written, and a reference
 // that cannot be resolved fails the whole update with an *UnresolvedError,
 // so that no Dockerfile changes. Files are written atomically (a temporary
-// file renamed over the old one, its mode kept).
+// file renamed over the old one, its mode kept; a symlinked Dockerfile stays
+// a symlink and its target is rewritten).
 //
 // # For the CI flow
 //

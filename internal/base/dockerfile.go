@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
@@ -34,7 +35,15 @@ type Dockerfile struct {
 	// Froms holds every FROM instruction in order; the index is the stage.
 	Froms []From
 
-	escape rune
+	escape  rune
+	globals []globalArg
+}
+
+// globalArg is a global ARG as written: its name and, when it has one, its
+// default before substitution.
+type globalArg struct {
+	key, value string
+	hasValue   bool
 }
 
 // From is one FROM instruction.
@@ -97,6 +106,7 @@ func Parse(data []byte) (*Dockerfile, error) {
 			}
 			for a := n.Next; a != nil; a = a.Next {
 				k, v, ok := strings.Cut(a.Value, "=")
+				d.globals = append(d.globals, globalArg{k, v, ok})
 				if !ok {
 					continue
 				}
@@ -263,6 +273,39 @@ var continuation = map[rune]*regexp.Regexp{
 // decoding UTF-8 as the parser does.
 func skipSpace(data []byte, s span) int {
 	return s.end - len(bytes.TrimLeftFunc(data[s.start:s.end], unicode.IsSpace))
+}
+
+// platformArgs returns the ARGs a FROM sees in a build for platform pl, as
+// BuildKit makes them: its automatic platform ARGs (BUILD* and TARGET* both
+// stand for pl), then each global ARG with a default, expanded with those
+// before it. A global ARG without a default leaves an automatic one as it is.
+func (d *Dockerfile) platformArgs(pl v1.Platform) (mapEnv, error) {
+	env := mapEnv{m: map[string]string{}}
+	set := func(k, v string) {
+		if _, ok := env.m[k]; !ok {
+			env.order = append(env.order, k)
+		}
+		env.m[k] = v
+	}
+	for _, p := range []string{"BUILD", "TARGET"} {
+		set(p+"PLATFORM", pl.String())
+		set(p+"OS", pl.OS)
+		set(p+"OSVERSION", pl.OSVersion)
+		set(p+"ARCH", pl.Architecture)
+		set(p+"VARIANT", pl.Variant)
+	}
+	lex := shell.NewLex(d.escape)
+	for _, a := range d.globals {
+		if !a.hasValue {
+			continue
+		}
+		r, err := lex.ProcessWordWithMatches(a.value, env)
+		if err != nil {
+			return env, fmt.Errorf("expanding ARG %s: %w", a.key, err)
+		}
+		set(a.key, r.Result)
+	}
+	return env, nil
 }
 
 // mapEnv is the shell.EnvGetter of the global ARGs.

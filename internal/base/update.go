@@ -111,8 +111,12 @@ func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, e
 var ErrModified = errors.New("the file changed since it was read")
 
 // writeFile writes a user's file atomically: a temporary file in the same
-// directory, renamed over the old one, its mode kept. Tests replace it.
+// directory, renamed over the old one, its mode kept. A symlink is followed,
+// so that the link stays and its target changes. Tests replace it.
 var writeFile = func(path string, data []byte) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
 }
 

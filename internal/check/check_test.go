@@ -1,11 +1,18 @@
 package check
 
 import (
+	"archive/tar"
+	"bytes"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/detect"
 	ib "github.com/imgver/imgver/internal/imagebuild"
@@ -91,6 +98,7 @@ func TestCheck(t *testing.T) {
 		{"user not in /etc/passwd", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "appuser"}, nil,
 			[]Problem{{"user", "/etc/passwd", `user "appuser" is not in /etc/passwd`}}},
 		{"numeric user", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "4242:4242"}, nil, nil},
+		{"empty group after the colon", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:"}, nil, nil},
 		{"group not in /etc/group", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:staff"}, nil,
 			[]Problem{{"user", "/etc/group", `group "staff" is not in /etc/group`}}},
 		{"owner-only exec, other user", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
@@ -103,8 +111,9 @@ func TestCheck(t *testing.T) {
 		{"directory not searchable", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
 			[]ib.File{ib.Dir("/srv").WithMode(0o700), ib.Exe("/srv/run", "\x7fELF")},
 			[]Problem{{"entrypoint", "/srv", "directory /srv is not searchable by user app (mode 0700, owner 0:0)"}}},
-		{"working dir missing", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, nil,
-			[]Problem{{"workdir", "/app", "working directory /app: /app does not exist"}}},
+		{"working dir missing: the runtime creates it", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, nil, nil},
+		{"working dir under a file", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app/data"}, []ib.File{ib.Reg("/app", "x")},
+			[]Problem{{"workdir", "/app/data", "working directory /app/data: /app is not a directory"}}},
 		{"working dir is a file", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, []ib.File{ib.Reg("/app", "x")},
 			[]Problem{{"workdir", "/app", "working directory /app is a file, not a directory"}}},
 		{"relative exec from working dir", ib.Config{Entrypoint: []string{"./run"}, WorkingDir: "/app"},
@@ -124,6 +133,270 @@ func TestCheck(t *testing.T) {
 			got := run(t, tc.cfg, tc.app...)
 			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
 				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// runFS is run with base files of its own instead of rootfs.
+func runFS(t *testing.T, cfg ib.Config, files ...ib.File) []Problem {
+	t.Helper()
+	img, err := build.Image(nil, cfg, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if err := ib.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reports[0].Problems
+}
+
+// TestCheckRuntime holds cases where runc, the kernel's #! loader or env(1)
+// decide differently from a naive reading of the config.
+func TestCheckRuntime(t *testing.T) {
+	app := ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"}
+	for _, tc := range []struct {
+		name string
+		cfg  ib.Config
+		app  []ib.File
+		want []Problem // nil: no problem
+	}{
+		{"CRLF shebang: the kernel looks for \"/bin/sh\\r\"", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh\r\necho hi\r\n")},
+			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel looks for the interpreter "/bin/sh\r"`}}},
+		{"CRLF shebang with an argument", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh -e\r\necho hi\r\n")},
+			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel passes "-e\r" to /bin/sh`}}},
+		{"tab after the interpreter", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#! /bin/sh\t-e  \nexec app\n")}, nil},
+		{"env gets \"python3 -u\" as one argument", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env python3 -u\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3 -u", `"python3 -u" is not an executable file in PATH (default PATH)`}}},
+		{"env -S splits its argument", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env -S python3 -u\nprint(1)\n")}, nil},
+		{"env -S with a missing command", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/run.py", "#!/usr/bin/env -S VAR=1 python3 -u\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+		{"env that is a busybox symlink", ib.Config{Entrypoint: []string{"/run.py"}},
+			[]ib.File{ib.Exe("/bin/busybox", "\x7fELF"), ib.Symlink("/usr/local/bin/env", "/bin/busybox"),
+				ib.Exe("/run.py", "#!/usr/local/bin/env python3\nprint(1)\n")},
+			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+		{"bare #! interpreter is opened from the working dir, not PATH", ib.Config{Entrypoint: []string{"/run.sh"}},
+			[]ib.File{ib.Exe("/run.sh", "#!sh\necho\n")},
+			[]Problem{{"interpreter", "/sh", "/sh: /sh does not exist"}}},
+		{"script the user cannot read", app,
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "#!/bin/sh\necho\n").WithMode(0o711)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is a #! script that user app cannot read (mode 0711, owner 0:0)"}}},
+		{"binary the user cannot read is fine", app,
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o711)}, nil},
+		{"numeric user without passwd entry has gid 0 (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "65532"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)}, nil},
+		{"numeric user with passwd entry has its gid", ib.Config{Entrypoint: []string{"/srv/run"}, User: "1000"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user 1000 (mode 0750, owner 0:0)"}}},
+		{"explicit group drops supplementary groups (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app:app"},
+			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750).Owned(0, 2000)},
+			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user app:app (mode 0750, owner 0:2000)"}}},
+		{"directory reached through a symlink must be searchable", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}, User: "app"},
+			[]ib.File{ib.Exe("/opt/app", "\x7fELF"), ib.Dir("/usr/local/bin").WithMode(0o700), ib.Symlink("/usr/local/bin/app", "/opt/app")},
+			[]Problem{{"entrypoint", "/usr/local/bin", "directory /usr/local/bin is not searchable by user app (mode 0700, owner 0:0)"}}},
+		{"link in a parent directory", ib.Config{Entrypoint: []string{"/app/bin/run"}},
+			[]ib.File{ib.Dir("/opt/app-1/bin"), ib.Exe("/opt/app-1/bin/run", "\x7fELF"), ib.Symlink("/app", "opt/app-1")}, nil},
+		{"absolute link resolves inside the image, .. stops at /", ib.Config{Entrypoint: []string{"/usr/bin/run"}},
+			[]ib.File{ib.Exe("/run", "\x7fELF"), ib.Symlink("/usr/bin/run", "../../../../run")}, nil},
+		{"shell form: /bin/sh -c is what runs", ib.Config{Entrypoint: []string{"/bin/sh", "-c", "exec missing-app"}}, nil, nil},
+		{"Entrypoint + Cmd: Cmd[0] is an argument", ib.Config{Entrypoint: []string{"/bin/sh"}, Cmd: []string{"missing"}}, nil, nil},
+		{"Cmd alone runs Cmd[0]", ib.Config{Cmd: []string{"/missing", "--serve"}}, nil,
+			[]Problem{{"entrypoint", "/missing", "/missing: /missing does not exist"}}},
+		{".. after a symlinked directory is the target's parent", ib.Config{Entrypoint: []string{"/opt/cur/../bin/app"}},
+			[]ib.File{ib.Dir("/srv/v2"), ib.Dir("/srv/bin"), ib.Exe("/srv/bin/app", "\x7fELF"), ib.Dir("/opt"), ib.Symlink("/opt/cur", "/srv/v2")}, nil},
+		{"link target with .. after a symlink", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}, WorkingDir: "/w"},
+			[]ib.File{ib.Dir("/srv/v2"), ib.Dir("/srv/bin"), ib.Exe("/srv/bin/app", "\x7fELF"), ib.Dir("/opt"), ib.Symlink("/opt/cur", "/srv/v2"),
+				ib.Dir("/usr/local/bin"), ib.Symlink("/usr/local/bin/app", "/opt/cur/../bin/app")}, nil},
+		{"relative exec missing, shown clean", ib.Config{Entrypoint: []string{"./run"}, WorkingDir: "/app"}, []ib.File{ib.Dir("/app")},
+			[]Problem{{"entrypoint", "/app/run", "/app/run: /app/run does not exist"}}},
+		{"working dir /", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/"}, nil, nil},
+		{"world-writable symlink and sticky /run/lock are fine", ib.Config{Entrypoint: []string{"/bin/sh"}},
+			[]ib.File{ib.Dir("/run/lock").WithMode(0o1777), ib.Symlink("/var/lock", "/run/lock").WithMode(0o777)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, tc.cfg, tc.app...)
+			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCheckDistroless: distroless-style image, numeric user, no /etc/passwd
+// or /etc/group at all, static binary owned by root.
+func TestCheckDistroless(t *testing.T) {
+	got := runFS(t, ib.Config{Entrypoint: []string{"/app"}, User: "65532:65532", WorkingDir: "/home/nonroot"},
+		ib.Dir("/home/nonroot").Owned(65532, 65532).WithMode(0o700), ib.Exe("/app", "\x7fELF"),
+		ib.Dir("/tmp").WithMode(0o1777))
+	if len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
+}
+
+// TestCheckLookPathSkipsUnsearchable: exec's PATH search skips a directory
+// the user cannot search and takes the next match.
+func TestCheckLookPathSkipsUnsearchable(t *testing.T) {
+	got := run(t, ib.Config{Cmd: []string{"app"}, User: "app", Env: []string{"PATH=/opt/bin:/usr/bin"}},
+		ib.Dir("/opt/bin").WithMode(0o700), ib.Exe("/opt/bin/app", "\x7fELF"), ib.Exe("/usr/bin/app", "\x7fELF"))
+	if len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
+}
+
+// elf is the start of an ELF header for machine m (little-endian).
+func elf(m uint16) string {
+	h := []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00")
+	h[18], h[19] = byte(m), byte(m>>8)
+	return string(h)
+}
+
+func TestCheckExecFormat(t *testing.T) {
+	ep := ib.Config{Entrypoint: []string{"/app"}}
+	for _, tc := range []struct {
+		name string
+		app  ib.File
+		want []Problem
+	}{
+		{"amd64 binary", ib.Exe("/app", elf(62)), nil},
+		{"386 binary in an amd64 image", ib.Exe("/app", elf(3)), nil},
+		{"arm64 binary in an amd64 image", ib.Exe("/app", elf(183)),
+			[]Problem{{"entrypoint", "/app", `/app is an ELF binary for machine 183, not for amd64 (62): exec fails with "exec format error"`}}},
+		{"script without #!", ib.Exe("/app", "set -e\nexec server\n"),
+			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+		{"empty file", ib.Exe("/app", ""),
+			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, ep, tc.app)
+			if diff := cmp.Diff(tc.want, got); diff != "" && !(tc.want == nil && len(got) == 0) {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckLongShebang(t *testing.T) {
+	ep := ib.Config{Entrypoint: []string{"/run"}}
+	long := "/opt/" + strings.Repeat("x", 300)
+	got := run(t, ep, ib.Exe("/run", "#!"+long+"\necho\n"))
+	want := []Problem{{"interpreter", "/run", `/run: the #! line is longer than the kernel's 255 bytes and cuts the interpreter's name: exec fails with "exec format error"`}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("long interpreter (-want +got):\n%s", diff)
+	}
+	// Only the argument is cut: the kernel runs /bin/sh.
+	if got := run(t, ep, ib.Exe("/run", "#!/bin/sh -e "+strings.Repeat("x", 300)+"\necho\n")); len(got) != 0 {
+		t.Errorf("long argument: %+v", got)
+	}
+}
+
+func FuzzParseShebang(f *testing.F) {
+	f.Fuzz(func(t *testing.T, head []byte) {
+		interp, arg, ok, truncated := parseShebang(head)
+		if !ok && (interp != "" || arg != "" || truncated) {
+			t.Errorf("not a #! file but %q %q %v", interp, arg, truncated)
+		}
+		if strings.ContainsAny(interp, " \t\n") || strings.HasPrefix(arg, " ") || strings.HasSuffix(arg, "\t") {
+			t.Errorf("split %q into %q %q", head, interp, arg)
+		}
+	})
+}
+
+// TestCheckDevNodes: device nodes (debootstrap-made roots carry /dev/null,
+// 0666) are not world-writable files, and /dev is a tmpfs at run time.
+func TestCheckDevNodes(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		{Name: "dev/shm/", Typeflag: tar.TypeDir, Mode: 0o777},
+		{Name: "srv/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "srv/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+	} {
+		h.ModTime, h.Format = time.Unix(1700000000, 0), tar.FormatPAX
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := build.Image(base, ib.Config{Entrypoint: []string{"/bin/sh"}}, rootfs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if err := ib.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reports[0].Problems; len(got) != 0 {
+		t.Errorf("problems: %+v", got)
+	}
+}
+
+// TestCheckCommonBases: the shapes of debian (merged /usr, /bin -> usr/bin,
+// sh -> dash), alpine (busybox symlinks, env is busybox) and distroless
+// (no shell, numeric nonroot user) raise nothing.
+func TestCheckCommonBases(t *testing.T) {
+	etc := []ib.File{ib.Dir("/etc"), ib.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"),
+		ib.Reg("/etc/group", "root:x:0:\nnonroot:x:65532:\n"), ib.Dir("/tmp").WithMode(0o1777), ib.Dir("/var/tmp").WithMode(0o1777)}
+	for _, tc := range []struct {
+		name  string
+		cfg   ib.Config
+		files []ib.File
+	}{
+		{"debian", ib.Config{Cmd: []string{"bash"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+			[]ib.File{ib.Dir("/usr/bin"), ib.Symlink("/bin", "usr/bin"), ib.Exe("/usr/bin/dash", elf(62)), ib.Symlink("/usr/bin/sh", "dash"),
+				ib.Exe("/usr/bin/bash", elf(62)), ib.Dir("/run/lock").WithMode(0o1777), ib.Symlink("/var/lock", "/run/lock")}},
+		{"debian script", ib.Config{Entrypoint: []string{"docker-entrypoint.sh"}, Cmd: []string{"postgres"}, User: "nonroot"},
+			[]ib.File{ib.Dir("/usr/bin"), ib.Symlink("/bin", "usr/bin"), ib.Exe("/usr/bin/dash", elf(62)), ib.Symlink("/usr/bin/sh", "dash"),
+				ib.Exe("/usr/bin/env", elf(62)), ib.Dir("/usr/local/bin"), ib.Exe("/usr/local/bin/docker-entrypoint.sh", "#!/usr/bin/env sh\nexec \"$@\"\n")}},
+		{"alpine", ib.Config{Cmd: []string{"/bin/sh"}},
+			[]ib.File{ib.Dir("/bin"), ib.Exe("/bin/busybox", elf(62)), ib.Symlink("/bin/sh", "/bin/busybox"), ib.Dir("/usr/bin"),
+				ib.Symlink("/usr/bin/env", "/bin/busybox"), ib.Exe("/entry.sh", "#!/usr/bin/env sh\nexec app\n")}},
+		{"alpine env script", ib.Config{Entrypoint: []string{"/entry.sh"}, User: "65532"},
+			[]ib.File{ib.Dir("/bin"), ib.Exe("/bin/busybox", elf(62)), ib.Symlink("/bin/sh", "/bin/busybox"), ib.Dir("/usr/bin"),
+				ib.Symlink("/usr/bin/env", "/bin/busybox"), ib.Exe("/entry.sh", "#!/usr/bin/env sh\nexec app\n")}},
+		{"distroless", ib.Config{Entrypoint: []string{"/app"}, User: "65532", WorkingDir: "/home/nonroot"},
+			[]ib.File{ib.Dir("/home/nonroot").Owned(65532, 65532).WithMode(0o700), ib.Exe("/app", elf(62))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := runFS(t, tc.cfg, append(append([]ib.File{}, etc...), tc.files...)...); len(got) != 0 {
+				t.Errorf("problems: %+v", got)
 			}
 		})
 	}
