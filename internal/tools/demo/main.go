@@ -102,24 +102,24 @@ func baseRootFS(name string) []imagebuild.File {
 	fs := []imagebuild.File{
 		imagebuild.Dir("/bin"), imagebuild.Dir("/etc"), imagebuild.Dir("/usr/bin"), imagebuild.Dir("/usr/local/bin"),
 		imagebuild.Dir("/tmp").WithMode(0o1777), imagebuild.Dir("/var/log"), imagebuild.Dir("/root").WithMode(0o700),
-		imagebuild.Exe("/bin/sh", "\x7fELF stand-in for dash\n"),
-		imagebuild.Exe("/bin/bash", "\x7fELF stand-in for bash\n"),
-		imagebuild.Exe("/usr/bin/env", "\x7fELF stand-in for env\n"),
+		imagebuild.Exe("/bin/sh", elf("dash")),
+		imagebuild.Exe("/bin/bash", elf("bash")),
+		imagebuild.Exe("/usr/bin/env", elf("env")),
 		imagebuild.Reg("/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n# "+name+"\n"),
 		imagebuild.Reg("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\npostgres:x:999:999::/var/lib/postgresql:/bin/bash\n"),
 		imagebuild.Reg("/etc/group", "root:x:0:\nnogroup:x:65534:\npostgres:x:999:\n"),
 	}
 	switch runtime, _, _ := strings.Cut(name, ":"); runtime {
 	case "eclipse-temurin":
-		fs = append(fs, imagebuild.Dir("/opt/java/openjdk/bin"), imagebuild.Exe("/opt/java/openjdk/bin/java", "\x7fELF stand-in for java\n"),
+		fs = append(fs, imagebuild.Dir("/opt/java/openjdk/bin"), imagebuild.Exe("/opt/java/openjdk/bin/java", elf("java")),
 			imagebuild.Symlink("/usr/bin/java", "../../opt/java/openjdk/bin/java"))
 	case "python":
-		fs = append(fs, imagebuild.Exe("/usr/local/bin/python3.13", "\x7fELF stand-in for python\n"), imagebuild.Symlink("/usr/local/bin/python3", "python3.13"))
+		fs = append(fs, imagebuild.Exe("/usr/local/bin/python3.13", elf("python")), imagebuild.Symlink("/usr/local/bin/python3", "python3.13"))
 	case "ruby":
-		fs = append(fs, imagebuild.Exe("/usr/local/bin/ruby", "\x7fELF stand-in for ruby\n"),
+		fs = append(fs, imagebuild.Exe("/usr/local/bin/ruby", elf("ruby")),
 			imagebuild.Exe("/usr/local/bin/bundle", "#!/usr/bin/env ruby\nload Gem.bin_path('bundler', 'bundle')\n"))
 	case "postgres":
-		fs = append(fs, imagebuild.Dir("/usr/lib/postgresql/16/bin"), imagebuild.Exe("/usr/lib/postgresql/16/bin/postgres", "\x7fELF stand-in for postgres\n"),
+		fs = append(fs, imagebuild.Dir("/usr/lib/postgresql/16/bin"), imagebuild.Exe("/usr/lib/postgresql/16/bin/postgres", elf("postgres")),
 			imagebuild.Symlink("/usr/bin/postgres", "/usr/lib/postgresql/16/bin/postgres"),
 			imagebuild.Dir("/var/lib/postgresql").Owned(999, 999))
 	}
@@ -232,4 +232,16 @@ func pyc(srcMTime time.Time, srcSize int, code string) string {
 	binary.LittleEndian.PutUint32(h[8:], uint32(srcMTime.Unix()))
 	binary.LittleEndian.PutUint32(h[12:], uint32(srcSize))
 	return string(h[:]) + code
+}
+
+// elf is a stand-in for a program: the 64-byte header of an x86-64 ELF
+// executable (what the checks of imgver check look at), then its name.
+func elf(name string) string {
+	var h [64]byte
+	copy(h[:], "\x7fELF")
+	h[4], h[5], h[6] = 2, 1, 1                // 64-bit, little-endian, version 1
+	binary.LittleEndian.PutUint16(h[16:], 2)  // ET_EXEC
+	binary.LittleEndian.PutUint16(h[18:], 62) // EM_X86_64
+	binary.LittleEndian.PutUint32(h[20:], 1)  // EV_CURRENT
+	return string(h[:]) + "stand-in for " + name + "\n"
 }
