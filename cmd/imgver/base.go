@@ -66,6 +66,15 @@ report or pin its digest, to catch an upstream image rebuilt under the same tag.
 		Example: `  imgver base check
   imgver base update --dry-run
   imgver base update --unpin`,
+		// Runnable, so that an unknown subcommand is an error (exit 2) rather
+		// than cobra's help and exit 0.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%s: unknown command %q (want check or update; see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newBaseCheckCmd(g), newBaseUpdateCmd(g))
 	return cmd

@@ -139,6 +139,7 @@ func TestCommands(t *testing.T) {
 		{name: "err-format", args: []string{"list", "--format", "yaml"}, code: 2},
 		{name: "err-args", args: []string{"pin", "postgres"}, code: 2},
 		{name: "err-flag", args: []string{"list", "--nope"}, code: 2},
+		{name: "err-unknown-subcommand", args: []string{"base", "frob"}, code: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GITHUB_OUTPUT", "")
