@@ -183,6 +183,18 @@ func TestReleaseIdempotent(t *testing.T) {
 	}
 }
 
+// TestReleaseJSONNothingToPin: "pinned" is an empty array, not null, when
+// every image is pinned already.
+func TestReleaseJSONNothingToPin(t *testing.T) {
+	cfg, _ := monorepo(t, demoPins+"apigateway_VER=\"v3.4.0\"\n")
+	for _, args := range [][]string{{"--dry-run"}, nil} {
+		r := imgver(t, append([]string{"--config", cfg, "release", "v3.5.0", "--format", "json"}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, `"pinned": []`) {
+			t.Errorf("release %v: exit %d, stdout:\n%s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestBadPinFile: every command that writes or resolves refuses a pin file
 // it cannot read, naming file and line, and leaves it byte-identical; list
 // warns and goes on.
