@@ -170,6 +170,11 @@ func (o *baseOptions) validate(ctx context.Context) ([]base.Option, error) {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return nil, err
 	}
+	if o.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT"); err != nil {
+			return nil, err
+		}
+	}
 	return []base.Option{base.WithPlatform(o.platform), base.WithRemoteOptions(remoteOptions(ctx)...)}, nil
 }
 

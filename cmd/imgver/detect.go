@@ -99,6 +99,11 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return err
 	}
+	if o.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
+			return err
+		}
+	}
 	if o.jobs < 0 {
 		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
 	}

@@ -242,6 +242,27 @@ func TestDetectGitHub(t *testing.T) {
 	}
 }
 
+// TestDetectGitHubOutputUnwritable: a $GITHUB_OUTPUT or
+// $GITHUB_STEP_SUMMARY that cannot be written fails detect --write before it
+// unpins anything.
+func TestDetectGitHubOutputUnwritable(t *testing.T) {
+	for _, env := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		t.Run(env, func(t *testing.T) {
+			r := newDetectRepo(t, nil)
+			t.Setenv("GITHUB_OUTPUT", filepath.Join(t.TempDir(), "out"))
+			t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "summary"))
+			t.Setenv(env, filepath.Join(t.TempDir(), "missing-dir", "file"))
+			res := r.detect(t, "--format", "github", "--write")
+			if res.code != 2 || !strings.HasPrefix(res.stderr, "imgver: opening $"+env) {
+				t.Errorf("exit %d, stderr %q; want 2 and opening $%s", res.code, res.stderr, env)
+			}
+			if diff := cmp.Diff(detectPins, readString(t, r.pins)); diff != "" {
+				t.Errorf("pin file changed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestDetectExitCodes: what detect exits with, and that a failing run
 // writes nothing.
 func TestDetectExitCodes(t *testing.T) {
