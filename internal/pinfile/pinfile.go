@@ -66,6 +66,10 @@ var (
 	// assignRE finds an assignment to a NAME_VER variable, possibly indented
 	// or exported. Group 1: indent, 2: "export ", 3: var prefix, 4: value.
 	assignRE = regexp.MustCompile(`^([ \t]*)(export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)_VER=(.*)$`)
+	// declRE finds an assignment to a NAME_VER variable through a bash
+	// builtin other than export (declare -x, readonly...), which bash honours.
+	// Group 1: the builtin, 2: var prefix.
+	declRE = regexp.MustCompile(`^[ \t]*(declare|typeset|readonly|local)(?:[ \t]+[-+][A-Za-z]+)*[ \t]+([A-Za-z_][A-Za-z0-9_]*)_VER=`)
 	// valueRE is the value grammar: quoted or bare, then an optional comment.
 	valueRE  = regexp.MustCompile(`^(?:"([^"\\$` + "`" + `]*)"|'([^']*)'|([A-Za-z0-9._+:@/-]*))(?:[ \t]+(?:#.*)?)?$`)
 	identRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -147,6 +151,9 @@ func parse(name string, data []byte, lenient bool) (*File, []*ParseError) {
 func parseLine(text string) (*Pin, error) {
 	m := assignRE.FindStringSubmatch(text)
 	if m == nil {
+		if d := declRE.FindStringSubmatch(text); d != nil {
+			return nil, fmt.Errorf("assignment to %s_VER with %s: a pin is %s_VER=\"version\" or export %s_VER=\"version\"", d[2], d[1], d[2], d[2])
+		}
 		return nil, nil
 	}
 	indent, export, v, rest := m[1], m[2], m[3], m[4]
