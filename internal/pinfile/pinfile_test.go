@@ -175,6 +175,7 @@ func TestOps(t *testing.T) {
 		{"release-block", "vro.src", []op{block("v3.5.0", "console", "svc_bip")}},
 		{"set-in-place", "vro.src", []op{set("apigateway", "v3.5.1", Auto)}},
 		{"set-manual", "vro.src", []op{set("apigateway", "v3.5.1", Manual)}},
+		{"set-keeps-comment", "comments.src", []op{set("apigateway", "v3.5.1", Auto), set("postgres", "v3.5.1", Manual), set("console", "v3.5.1", Auto)}},
 		{"manual-to-auto", "vro.src", []op{set("postgres", "v3.5.1", Auto)}},
 		{"set-new-adds-header", "vro.src", []op{set("console", "v3.5.1", Auto)}},
 		{"remove-keeps-used-header", "vro.src", []op{remove("apigateway")}},
