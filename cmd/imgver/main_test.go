@@ -232,6 +232,24 @@ func TestBadPinFile(t *testing.T) {
 	}
 }
 
+// TestPinFileInMissingDir: a --pin-file in a directory that does not exist
+// is an error for every command, not an empty pin file.
+func TestPinFileInMissingDir(t *testing.T) {
+	cfg, _ := monorepo(t, demoPins)
+	missing := filepath.Join(t.TempDir(), "nodir", "pins.src")
+	for _, args := range [][]string{
+		{"list"},
+		{"vars", "--commit", "0123456789"},
+		{"release", "v1.0.0", "--dry-run"},
+		{"pin", "postgres", "v1.0.0"},
+	} {
+		r := imgver(t, append([]string{"--config", cfg, "--pin-file", missing}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "nodir") || r.stdout != "" {
+			t.Errorf("%v: %+v; want exit 2 naming nodir", args, r)
+		}
+	}
+}
+
 func TestBadConfig(t *testing.T) {
 	cfg, pins := monorepo(t, demoPins)
 	writeFile(t, cfg, "registry = \"r.io/x\"\nimage \"a\" {}\nimage \"a\" {}\n")

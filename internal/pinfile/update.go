@@ -16,14 +16,29 @@ import (
 // Read parses the pin file at path. A missing file is an empty pin file:
 // every image is unpinned.
 func Read(path string) (*File, error) {
+	data, err := ReadData(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadData returns the content of the pin file at path: none for a missing
+// file, but an error when its directory is missing too (a mistyped path,
+// which would show every image as unpinned).
+func ReadData(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		data, err = nil, nil
+		dir := filepath.Dir(path)
+		if _, derr := os.Stat(dir); derr != nil {
+			return nil, fmt.Errorf("reading pin file %s: its directory: %w", path, derr)
+		}
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading pin file: %w", err)
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 // Update reads the pin file at path, calls change on it, and writes it back

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -76,6 +77,18 @@ func TestUpdateMissingFileCreates(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("stat: %v, %v", fi, err)
+	}
+}
+
+// TestReadMissingDir: a missing pin file is empty, but a pin file in a
+// missing directory is an error, not a file that unpins every image.
+func TestReadMissingDir(t *testing.T) {
+	dir := t.TempDir()
+	if f, err := Read(filepath.Join(dir, "pins.src")); err != nil || len(f.Pins()) != 0 {
+		t.Errorf("missing file: %v, %v; want an empty pin file", f, err)
+	}
+	if _, err := Read(filepath.Join(dir, "nodir", "pins.src")); err == nil || !strings.Contains(err.Error(), "nodir") {
+		t.Errorf("missing directory: error %v, want one naming it", err)
 	}
 }
 
