@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -375,9 +374,7 @@ func writeBaseJSON(out io.Writer, reps []base.Report, files []base.FileChange) e
 		p := relToWD(f.Path)
 		doc.Files = append(doc.Files, file{Path: p, Diff: base.Diff(p, f.Old, f.New)})
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return writeJSON(out, doc)
 }
 
 // writeBaseText prints one block per base, then a count of each status.

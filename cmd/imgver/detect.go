@@ -337,14 +337,12 @@ func (o *detectOptions) render(w io.Writer, rep *release.DetectReport) error {
 	if o.format != "github" {
 		return nil
 	}
-	names := make([]string, 0, len(rep.Changed))
-	names = append(names, rep.Changed...)
 	publish, err := jsonLine(rep.Publish)
 	if err != nil {
 		return err
 	}
 	if err := writeGitHubOutput(w, func(w io.Writer) {
-		fmt.Fprintf(w, "changed=%s\n", strings.Join(names, ","))
+		fmt.Fprintf(w, "changed=%s\n", strings.Join(rep.Changed, ","))
 		fmt.Fprintf(w, "publish=%s\n", publish)
 		fmt.Fprintf(w, "broken=%s\n", strings.Join(rep.Broken, ","))
 		fmt.Fprintf(w, "base_stale=%s\n", strings.Join(rep.BaseStale, ","))
