@@ -59,6 +59,9 @@ type DetectImage struct {
 	// digest its tag no longer points to (a silent upstream rebuild: rebuild
 	// the image); null when unknown or not looked up.
 	BaseStale *bool `json:"base_stale"`
+	// Checked is set when the candidate went through the checks of imgver
+	// check (not with --no-check, nor for a candidate that was not built).
+	Checked bool `json:"checked"`
 	// Problems are what the checks of imgver check found in the candidate.
 	Problems []check.Problem `json:"problems,omitempty"`
 	// Warnings say what could not be looked at.
@@ -294,7 +297,7 @@ func inspectImage(ctx context.Context, im *config.Image, di *DetectImage, o Dete
 		case err != nil:
 			return fmt.Errorf("image %s: checking %s: %w", im.Name, di.Candidate, err)
 		default:
-			di.Problems = ps
+			di.Checked, di.Problems = true, ps
 		}
 	}
 	if o.BaseStale != nil && im.Dockerfile != "" {
