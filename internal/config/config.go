@@ -353,6 +353,9 @@ func Parse(path string, src []byte) (*Config, error) {
 		}
 		if ib.Candidate != nil {
 			im.Candidate = *ib.Candidate
+			if _, err := ExpandCandidate(im.Candidate, im.Name, im.Var, "sha"); err != nil {
+				attrErr(ibody, "candidate", ib.DefRange, "Invalid candidate", err.Error()+".")
+			}
 		}
 		for _, g := range ib.Ignore {
 			if err := validGlob(g); err != nil {
@@ -407,4 +410,28 @@ func (c *Config) Vars() []string {
 	}
 	sort.Strings(vs)
 	return vs
+}
+
+var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+
+// ExpandCandidate replaces {name}, {var} and {sha} in the candidate reference
+// ref; any other {placeholder} is an error.
+func ExpandCandidate(ref, name, v, sha string) (string, error) {
+	var bad string
+	out := placeholderRE.ReplaceAllStringFunc(ref, func(p string) string {
+		switch p {
+		case "{name}":
+			return name
+		case "{var}":
+			return v
+		case "{sha}":
+			return sha
+		}
+		bad = p
+		return p
+	})
+	if bad != "" {
+		return "", fmt.Errorf("unknown placeholder %s in candidate %q (known: {name}, {var}, {sha})", bad, ref)
+	}
+	return out, nil
 }

@@ -100,6 +100,11 @@ image "" {}
   var        = "a"
 }
 `, []string{`images.hcl:1:1: Invalid image name`}},
+		{"unknown candidate placeholder", `registry = "r.io/x"
+image "a" {
+  candidate = "oci:build/{image}"
+}
+`, []string{`images.hcl:3:15: Invalid candidate: unknown placeholder {image} in candidate "oci:build/{image}"`}},
 		{"invalid regexp", `registry = "r.io/x"
 release_pattern = "^v[0-9+$"
 `, []string{`images.hcl:2:19: Invalid release_pattern`}},

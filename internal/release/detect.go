@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -140,26 +139,12 @@ func (e *BaselineMissingError) Error() string {
 
 func (e *BaselineMissingError) Unwrap() error { return e.Err }
 
-var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
-
 // CandidateRef expands the candidate of im: {name}, {var} and {sha} (the
 // short SHA) are replaced.
 func CandidateRef(im *config.Image, ref, short string) (string, error) {
-	var bad string
-	out := placeholderRE.ReplaceAllStringFunc(ref, func(p string) string {
-		switch p {
-		case "{name}":
-			return im.Name
-		case "{var}":
-			return im.Var
-		case "{sha}":
-			return short
-		}
-		bad = p
-		return p
-	})
-	if bad != "" {
-		return "", fmt.Errorf("image %s: unknown placeholder %s in candidate %q (known: {name}, {var}, {sha})", im.Name, bad, ref)
+	out, err := config.ExpandCandidate(ref, im.Name, im.Var, short)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", im.Name, err)
 	}
 	return out, nil
 }
