@@ -46,7 +46,7 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	f, errs := pinfile.ParseLenient(relToWD(cfg.PinFile), data)
+	f, errs := pinfile.ParseLenient(cfg.PinFile, data)
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}

@@ -250,6 +250,19 @@ func TestPinFileInMissingDir(t *testing.T) {
 	}
 }
 
+// TestPinFileErrorNamesRelativePath: run inside the monorepo, every command
+// names the pin file as the user sees it, as list does.
+func TestPinFileErrorNamesRelativePath(t *testing.T) {
+	cfg, _ := monorepo(t, "postgres_VER=v1 2\n")
+	t.Chdir(filepath.Dir(cfg))
+	for _, args := range [][]string{{"unpin", "postgres"}, {"vars", "--commit", "0123456789"}, {"list"}} {
+		r := imgver(t, args...)
+		if want := filepath.Join("scripts", "image_versions.src") + ":1: "; !strings.Contains(r.stderr, "imgver: "+want) && !strings.Contains(r.stderr, "warning: "+want) {
+			t.Errorf("%v: stderr %q, want it to name %s", args, r.stderr, want)
+		}
+	}
+}
+
 func TestBadConfig(t *testing.T) {
 	cfg, pins := monorepo(t, demoPins)
 	writeFile(t, cfg, "registry = \"r.io/x\"\nimage \"a\" {}\nimage \"a\" {}\n")
