@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +65,15 @@ report or pin its digest, to catch an upstream image rebuilt under the same tag.
 		Example: `  imgver base check
   imgver base update --dry-run
   imgver base update --unpin`,
+		// Runnable, so that an unknown subcommand is an error (exit 2) rather
+		// than cobra's help and exit 0.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%s: unknown command %q (want check or update; see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newBaseCheckCmd(g), newBaseUpdateCmd(g))
 	return cmd
@@ -160,6 +168,11 @@ or printed when it is unset.
 func (o *baseOptions) validate(ctx context.Context) ([]base.Option, error) {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return nil, err
+	}
+	if o.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT"); err != nil {
+			return nil, err
+		}
 	}
 	return []base.Option{base.WithPlatform(o.platform), base.WithRemoteOptions(remoteOptions(ctx)...)}, nil
 }
@@ -361,9 +374,7 @@ func writeBaseJSON(out io.Writer, reps []base.Report, files []base.FileChange) e
 		p := relToWD(f.Path)
 		doc.Files = append(doc.Files, file{Path: p, Diff: base.Diff(p, f.Old, f.New)})
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return writeJSON(out, doc)
 }
 
 // writeBaseText prints one block per base, then a count of each status.

@@ -417,6 +417,22 @@ func TestBaseBadDockerfile(t *testing.T) {
 	}
 }
 
+// TestBaseUpdateGitHubOutputUnwritable: update --format github with a
+// $GITHUB_OUTPUT it cannot open fails before it writes a Dockerfile.
+func TestBaseUpdateGitHubOutputUnwritable(t *testing.T) {
+	r := newBaseRepo(t, map[string]string{"app": "FROM $REG/lib/base:1.2.3\n"})
+	r.push("lib/base:1.2.3", 1, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	before := r.read("app/Dockerfile")
+	t.Setenv("GITHUB_OUTPUT", filepath.Join(t.TempDir(), "missing-dir", "out"))
+	got := r.run(nil, "base", "update", "--format", "github")
+	if got.code != 2 || !strings.HasPrefix(got.stderr, "imgver: opening $GITHUB_OUTPUT") {
+		t.Errorf("got %+v, want exit 2 and opening $GITHUB_OUTPUT", got)
+	}
+	if after := r.read("app/Dockerfile"); after != before {
+		t.Errorf("Dockerfile changed:\n%s", after)
+	}
+}
+
 // TestBaseUpdateUnpin: --unpin unpins the automatically pinned images whose
 // base is stale, leaves a manual pin, and --dry-run writes nothing.
 func TestBaseUpdateUnpin(t *testing.T) {

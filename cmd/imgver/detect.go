@@ -65,12 +65,14 @@ docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
 (exit 2) instead of hanging CI.
 
 Exit codes: 0 done (whatever changed; 1 with --exit-code when something
-changed), 2 error, 3 a baseline is missing from the registry: retry after the
-release images are published. On any error nothing is written.
+changed), 1 a fresh build fails its checks, 2 error, 3 a baseline is missing
+from the registry: retry after the release images are published. On any error
+nothing is written.
 
---format github appends changed=<comma list> and publish=<JSON array of
-{name, repository, tag}> to $GITHUB_OUTPUT and a markdown table to
-$GITHUB_STEP_SUMMARY (each printed when its variable is unset).`,
+--format github appends changed=<comma list>, publish=<JSON array of
+{name, repository, tag}>, broken=<comma list> and base_stale=<comma list> to
+$GITHUB_OUTPUT and a markdown table to $GITHUB_STEP_SUMMARY (each printed when
+its variable is unset).`,
 		Example: `  imgver detect                                   # dry run: what would be unpinned
   imgver detect --write --format github --commit "$GITHUB_SHA"
   imgver detect --candidate api-gateway=oci:build/api-gateway --verbose
@@ -98,6 +100,11 @@ $GITHUB_STEP_SUMMARY (each printed when its variable is unset).`,
 func (o *detectOptions) run(cmd *cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return err
+	}
+	if o.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
+			return err
+		}
 	}
 	if o.jobs < 0 {
 		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
@@ -332,14 +339,12 @@ func (o *detectOptions) render(w io.Writer, rep *release.DetectReport) error {
 	if o.format != "github" {
 		return nil
 	}
-	names := make([]string, 0, len(rep.Changed))
-	names = append(names, rep.Changed...)
 	publish, err := jsonLine(rep.Publish)
 	if err != nil {
 		return err
 	}
 	if err := writeGitHubOutput(w, func(w io.Writer) {
-		fmt.Fprintf(w, "changed=%s\n", strings.Join(names, ","))
+		fmt.Fprintf(w, "changed=%s\n", strings.Join(rep.Changed, ","))
 		fmt.Fprintf(w, "publish=%s\n", publish)
 		fmt.Fprintf(w, "broken=%s\n", strings.Join(rep.Broken, ","))
 		fmt.Fprintf(w, "base_stale=%s\n", strings.Join(rep.BaseStale, ","))
@@ -419,7 +424,7 @@ func checkText(di release.DetectImage) string {
 	switch {
 	case len(di.Problems) > 0:
 		return "FAILED"
-	case di.Candidate == "" || slices.ContainsFunc(di.Warnings, func(w string) bool { return strings.Contains(w, "not checked") }):
+	case !di.Checked:
 		return "-"
 	}
 	return "ok"

@@ -182,14 +182,14 @@ func TestDetectJSON(t *testing.T) {
 		"name": "b", "repository": r.host + "/acme/b", "state_before": "pinned", "version_before": "v1.0.0",
 		"candidate": "oci:build/b", "baseline": r.host + "/acme/b:v1.0.0", "verdict": "changed", "cause": "app",
 		"summary": "1 modified (e.g. /app/run)", "reasons": []any{"modified /app/run: mode 0755 -> 0750"},
-		"state_after": "unpinned", "version": "0123456", "publish": true, "base_stale": false,
+		"state_after": "unpinned", "version": "0123456", "publish": true, "base_stale": false, "checked": true,
 	}
 	if diff := cmp.Diff(wantB, b); diff != "" {
 		t.Errorf("image b (-want +got):\n%s", diff)
 	}
 	m, _ := images[3].(map[string]any)
 	wantM := map[string]any{"name": "m", "repository": r.host + "/acme/m", "state_before": "manual", "version_before": "v0.9.0",
-		"verdict": "not-compared", "state_after": "manual", "version": "v0.9.0", "publish": false, "base_stale": false}
+		"verdict": "not-compared", "state_after": "manual", "version": "v0.9.0", "publish": false, "base_stale": false, "checked": false}
 	if diff := cmp.Diff(wantM, m); diff != "" {
 		t.Errorf("image m (-want +got):\n%s", diff)
 	}
@@ -239,6 +239,27 @@ func TestDetectGitHub(t *testing.T) {
 	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
 	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectGitHubOutputUnwritable: a $GITHUB_OUTPUT or
+// $GITHUB_STEP_SUMMARY that cannot be written fails detect --write before it
+// unpins anything.
+func TestDetectGitHubOutputUnwritable(t *testing.T) {
+	for _, env := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		t.Run(env, func(t *testing.T) {
+			r := newDetectRepo(t, nil)
+			t.Setenv("GITHUB_OUTPUT", filepath.Join(t.TempDir(), "out"))
+			t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "summary"))
+			t.Setenv(env, filepath.Join(t.TempDir(), "missing-dir", "file"))
+			res := r.detect(t, "--format", "github", "--write")
+			if res.code != 2 || !strings.HasPrefix(res.stderr, "imgver: opening $"+env) {
+				t.Errorf("exit %d, stderr %q; want 2 and opening $%s", res.code, res.stderr, env)
+			}
+			if diff := cmp.Diff(detectPins, readString(t, r.pins)); diff != "" {
+				t.Errorf("pin file changed (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -523,7 +544,14 @@ func TestDetectBrokenCandidate(t *testing.T) {
 	if !strings.Contains(readString(t, out), "\nbroken=u\n") {
 		t.Errorf("$GITHUB_OUTPUT:\n%s", readString(t, out))
 	}
-	if res := r.detect(t, "--no-check"); res.code != 0 {
+	res = r.detect(t, "--no-check")
+	if res.code != 0 {
 		t.Errorf("--no-check: exit %d\n%s", res.code, res.stderr)
+	}
+	// Nothing was checked: the CHECK column (the last) says "-", not "ok".
+	for _, line := range strings.Split(res.stdout, "\n")[1:6] {
+		if f := strings.Fields(line); f[len(f)-1] != "-" {
+			t.Errorf("--no-check: CHECK of %s is %q, want -", f[0], f[len(f)-1])
+		}
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -43,11 +42,11 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(cfg.PinFile)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("reading pin file: %w", err)
+	data, err := pinfile.ReadData(cfg.PinFile)
+	if err != nil {
+		return err
 	}
-	f, errs := pinfile.ParseLenient(relToWD(cfg.PinFile), data)
+	f, errs := pinfile.ParseLenient(cfg.PinFile, data)
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}

@@ -139,6 +139,7 @@ func TestCommands(t *testing.T) {
 		{name: "err-format", args: []string{"list", "--format", "yaml"}, code: 2},
 		{name: "err-args", args: []string{"pin", "postgres"}, code: 2},
 		{name: "err-flag", args: []string{"list", "--nope"}, code: 2},
+		{name: "err-unknown-subcommand", args: []string{"base", "frob"}, code: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GITHUB_OUTPUT", "")
@@ -182,6 +183,18 @@ func TestReleaseIdempotent(t *testing.T) {
 	}
 }
 
+// TestReleaseJSONNothingToPin: "pinned" is an empty array, not null, when
+// every image is pinned already.
+func TestReleaseJSONNothingToPin(t *testing.T) {
+	cfg, _ := monorepo(t, demoPins+"apigateway_VER=\"v3.4.0\"\n")
+	for _, args := range [][]string{{"--dry-run"}, nil} {
+		r := imgver(t, append([]string{"--config", cfg, "release", "v3.5.0", "--format", "json"}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, `"pinned": []`) {
+			t.Errorf("release %v: exit %d, stdout:\n%s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestBadPinFile: every command that writes or resolves refuses a pin file
 // it cannot read, naming file and line, and leaves it byte-identical; list
 // warns and goes on.
@@ -216,6 +229,37 @@ func TestBadPinFile(t *testing.T) {
 				t.Errorf("list: %+v", r)
 			}
 		})
+	}
+}
+
+// TestPinFileInMissingDir: a --pin-file in a directory that does not exist
+// is an error for every command, not an empty pin file.
+func TestPinFileInMissingDir(t *testing.T) {
+	cfg, _ := monorepo(t, demoPins)
+	missing := filepath.Join(t.TempDir(), "nodir", "pins.src")
+	for _, args := range [][]string{
+		{"list"},
+		{"vars", "--commit", "0123456789"},
+		{"release", "v1.0.0", "--dry-run"},
+		{"pin", "postgres", "v1.0.0"},
+	} {
+		r := imgver(t, append([]string{"--config", cfg, "--pin-file", missing}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "nodir") || r.stdout != "" {
+			t.Errorf("%v: %+v; want exit 2 naming nodir", args, r)
+		}
+	}
+}
+
+// TestPinFileErrorNamesRelativePath: run inside the monorepo, every command
+// names the pin file as the user sees it, as list does.
+func TestPinFileErrorNamesRelativePath(t *testing.T) {
+	cfg, _ := monorepo(t, "postgres_VER=v1 2\n")
+	t.Chdir(filepath.Dir(cfg))
+	for _, args := range [][]string{{"unpin", "postgres"}, {"vars", "--commit", "0123456789"}, {"list"}} {
+		r := imgver(t, args...)
+		if want := filepath.Join("scripts", "image_versions.src") + ":1: "; !strings.Contains(r.stderr, "imgver: "+want) && !strings.Contains(r.stderr, "warning: "+want) {
+			t.Errorf("%v: stderr %q, want it to name %s", args, r.stderr, want)
+		}
 	}
 }
 

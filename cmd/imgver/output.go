@@ -55,6 +55,27 @@ func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error 
 	return f.Close()
 }
 
+// openableEnvFiles checks that each file named by one of the environment
+// variables envs (those set) can be opened for appending, so that a command
+// that writes the pin file or Dockerfiles before its GitHub outputs fails
+// before it writes anything, not after.
+func openableEnvFiles(envs ...string) error {
+	for _, env := range envs {
+		path := os.Getenv(env)
+		if path == "" {
+			continue
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("opening $%s: %w", env, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("opening $%s: %w", env, err)
+		}
+	}
+	return nil
+}
+
 // jsonLine encodes v as JSON on one line, for a GitHub output value.
 func jsonLine(v any) (string, error) {
 	b, err := json.Marshal(v)

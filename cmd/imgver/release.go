@@ -81,6 +81,9 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	}
 	w := cmd.OutOrStdout()
 	if o.format == "json" {
+		if pinned == nil {
+			pinned = []release.Status{} // "pinned": [], never null
+		}
 		return writeJSON(w, struct {
 			Version string            `json:"version"`
 			DryRun  bool              `json:"dry_run"`

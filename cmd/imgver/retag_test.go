@@ -27,7 +27,8 @@ func TestReleaseRetagFaults(t *testing.T) {
 	const sha = "89abcdef0123456789abcdef0123456789abcdef"
 	for _, tc := range []struct {
 		name string
-		// conflict: a:v2.0.0 already points at b's image.
+		// conflict: b:v2.0.0 already points at a's image (b, not a, so that
+		// a tag made before every target is checked would show on a).
 		conflict bool
 		// failTag: the registry refuses to store b:v2.0.0.
 		failTag bool
@@ -35,7 +36,7 @@ func TestReleaseRetagFaults(t *testing.T) {
 		code    int
 		msg     string
 	}{
-		{name: "tag points elsewhere", conflict: true, code: 2, msg: "HOST/acme/a:v2.0.0 already points at DIGEST_B, not at DIGEST_A (use --force to move it)"},
+		{name: "tag points elsewhere", conflict: true, code: 2, msg: "HOST/acme/b:v2.0.0 already points at DIGEST_A, not at DIGEST_B (use --force to move it)"},
 		{name: "tag points elsewhere, dry run", conflict: true, args: []string{"--dry-run"}, code: 2, msg: "already points at"},
 		{name: "tag points elsewhere, --force", conflict: true, args: []string{"--force"}, code: 0},
 		{name: "registry refuses the tag", failTag: true, code: 2, msg: "tagging HOST/acme/b:89abcde as HOST/acme/b:v2.0.0"},
@@ -69,11 +70,11 @@ func TestReleaseRetagFaults(t *testing.T) {
 				digests[n], _ = img.Digest()
 			}
 			if tc.conflict {
-				src, err := name.ParseReference(host + "/acme/b:89abcde")
+				src, err := name.ParseReference(host + "/acme/a:89abcde")
 				if err != nil {
 					t.Fatal(err)
 				}
-				dst, err := name.NewTag(host + "/acme/a:v2.0.0")
+				dst, err := name.NewTag(host + "/acme/b:v2.0.0")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -101,11 +102,11 @@ func TestReleaseRetagFaults(t *testing.T) {
 				if got := readString(t, pinsPath); got != pins {
 					t.Errorf("pin file written:\n%s", got)
 				}
-				if d, ok := tagged("a"); tc.conflict && (!ok || d != digests["b"]) {
-					t.Errorf("a:v2.0.0 moved to %v without --force", d)
+				if d, ok := tagged("b"); tc.conflict && (!ok || d != digests["a"]) {
+					t.Errorf("b:v2.0.0 moved to %v without --force", d)
 				}
-				if d, ok := tagged("b"); ok && tc.conflict {
-					t.Errorf("b:v2.0.0 made (%v) although a's tag was refused", d)
+				if d, ok := tagged("a"); ok && tc.conflict {
+					t.Errorf("a:v2.0.0 made (%v) although b's tag was refused", d)
 				}
 				return
 			}

@@ -100,6 +100,8 @@ func (g *globalOptions) load() (*config.Config, error) {
 	if g.pinFile != "" {
 		cfg.PinFile = g.pinFile
 	}
+	// Messages name the pin file as the user sees it (list did already).
+	cfg.PinFile = relToWD(cfg.PinFile)
 	return cfg, nil
 }
 

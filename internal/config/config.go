@@ -213,6 +213,10 @@ type imageBlock struct {
 }
 
 var shellIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// imageName is what an image may be called: no comma, space or control
+// character, which would break a comma list or a line of $GITHUB_OUTPUT.
+var imageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 var notIdentChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
 
 // DefaultVar is the var of an image that sets none.
@@ -311,8 +315,8 @@ func Parse(path string, src []byte) (*Config, error) {
 			continue
 		}
 		byName[ib.Name] = ib.DefRange
-		if ib.Name == "" {
-			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid image name", Detail: "An image name must not be empty.", Subject: ib.DefRange.Ptr()})
+		if !imageName.MatchString(ib.Name) {
+			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid image name", Detail: fmt.Sprintf("Image name %q must be letters, digits, '.', '_', '-' and '/', starting with a letter or digit (names are command arguments and items of GitHub outputs' comma lists).", ib.Name), Subject: ib.DefRange.Ptr()})
 			continue
 		}
 		im.Var = DefaultVar(ib.Name)
@@ -349,6 +353,9 @@ func Parse(path string, src []byte) (*Config, error) {
 		}
 		if ib.Candidate != nil {
 			im.Candidate = *ib.Candidate
+			if _, err := ExpandCandidate(im.Candidate, im.Name, im.Var, "sha"); err != nil {
+				attrErr(ibody, "candidate", ib.DefRange, "Invalid candidate", err.Error()+".")
+			}
 		}
 		for _, g := range ib.Ignore {
 			if err := validGlob(g); err != nil {
@@ -403,4 +410,28 @@ func (c *Config) Vars() []string {
 	}
 	sort.Strings(vs)
 	return vs
+}
+
+var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+
+// ExpandCandidate replaces {name}, {var} and {sha} in the candidate reference
+// ref; any other {placeholder} is an error.
+func ExpandCandidate(ref, name, v, sha string) (string, error) {
+	var bad string
+	out := placeholderRE.ReplaceAllStringFunc(ref, func(p string) string {
+		switch p {
+		case "{name}":
+			return name
+		case "{var}":
+			return v
+		case "{sha}":
+			return sha
+		}
+		bad = p
+		return p
+	})
+	if bad != "" {
+		return "", fmt.Errorf("unknown placeholder %s in candidate %q (known: {name}, {var}, {sha})", bad, ref)
+	}
+	return out, nil
 }

@@ -88,6 +88,23 @@ image "a" {
 		{"invalid default var", `registry = "r.io/x"
 image "9lives" {}
 `, []string{`images.hcl:2:1: Invalid var: The default var "9lives" (from the image name) is not a valid shell identifier`}},
+		{"empty image name", `registry = "r.io/x"
+image "" {}
+`, []string{`images.hcl:2:1: Invalid image name: Image name "" must be`}},
+		{"image name with a comma", `image "a,b" {
+  repository = "r.io/x"
+}
+`, []string{`images.hcl:1:1: Invalid image name: Image name "a,b" must be`}},
+		{"image name with a newline", `image "a\nchanged=x" {
+  repository = "r.io/x"
+  var        = "a"
+}
+`, []string{`images.hcl:1:1: Invalid image name`}},
+		{"unknown candidate placeholder", `registry = "r.io/x"
+image "a" {
+  candidate = "oci:build/{image}"
+}
+`, []string{`images.hcl:3:15: Invalid candidate: unknown placeholder {image} in candidate "oci:build/{image}"`}},
 		{"invalid regexp", `registry = "r.io/x"
 release_pattern = "^v[0-9+$"
 `, []string{`images.hcl:2:19: Invalid release_pattern`}},

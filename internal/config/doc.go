@@ -22,6 +22,10 @@
 // Every problem in the file is reported as an hcl.Diagnostic with the range it
 // concerns, all of them in one run; Load returns them as a *DiagnosticsError.
 //
+// An image name is letters, digits, '.', '_', '-' and '/', starting with a
+// letter or digit: names are command arguments and items of the comma lists
+// imgver appends to $GITHUB_OUTPUT, where a comma or a newline would break them.
+//
 // Paths (pin_file, dockerfile, context) are relative to the directory holding
 // images.hcl and are returned as absolute paths. The var of an image defaults
 // to its name with every character outside [A-Za-z0-9_] replaced by "_"; its

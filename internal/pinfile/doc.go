@@ -13,11 +13,13 @@
 //
 // A pin's value is a double-quoted string without ", \, $ or backquote, a
 // single-quoted string, or a bare word of [A-Za-z0-9._+:@/-]; it may be
-// followed by blanks and a # comment. The version must be a valid image tag
+// followed by blanks and a # comment, which Set keeps when it rewrites the
+// pin in place. The version must be a valid image tag
 // ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}), since images are published under it.
 // Any other assignment to a NAME_VER variable at column 0 (v1 2, $(cmd),
-// "unterminated), an indented one (which bash would honour while imgver could
-// not see it), and a second pin of the same variable are parse errors that
+// "unterminated), an indented one or one through declare, typeset, readonly
+// or local (which bash would honour while imgver could not see it), and a
+// second pin of the same variable are parse errors that
 // name the file and line.
 //
 // Release writes a header comment "# <UTC RFC3339 time> -- <version>" above

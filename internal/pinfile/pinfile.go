@@ -51,6 +51,9 @@ type line struct {
 	text string // without its line ending
 	eol  string // "\n", "\r\n", or "" for a last line without one
 	pin  *Pin
+	// comment is what follows a pin's value (blanks and a "# comment"), kept
+	// when the pin is rewritten in place.
+	comment string
 	// header is set on a "# <time> -- <version>" line.
 	header bool
 }
@@ -66,8 +69,12 @@ var (
 	// assignRE finds an assignment to a NAME_VER variable, possibly indented
 	// or exported. Group 1: indent, 2: "export ", 3: var prefix, 4: value.
 	assignRE = regexp.MustCompile(`^([ \t]*)(export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)_VER=(.*)$`)
+	// declRE finds an assignment to a NAME_VER variable through a bash
+	// builtin other than export (declare -x, readonly...), which bash honours.
+	// Group 1: the builtin, 2: var prefix.
+	declRE = regexp.MustCompile(`^[ \t]*(declare|typeset|readonly|local)(?:[ \t]+[-+][A-Za-z]+)*[ \t]+([A-Za-z_][A-Za-z0-9_]*)_VER=`)
 	// valueRE is the value grammar: quoted or bare, then an optional comment.
-	valueRE  = regexp.MustCompile(`^(?:"([^"\\$` + "`" + `]*)"|'([^']*)'|([A-Za-z0-9._+:@/-]*))(?:[ \t]+(?:#.*)?)?$`)
+	valueRE  = regexp.MustCompile(`^(?:"([^"\\$` + "`" + `]*)"|'([^']*)'|([A-Za-z0-9._+:@/-]*))((?:[ \t]+(?:#.*)?)?)$`)
 	identRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	tagRE    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	headerRE = regexp.MustCompile(`^# (\S+) -- (\S+)[ \t]*$`)
@@ -111,7 +118,7 @@ func parse(name string, data []byte, lenient bool) (*File, []*ParseError) {
 		if f.eol == "" && l.eol != "" {
 			f.eol = l.eol
 		}
-		pin, err := parseLine(l.text)
+		pin, comment, err := parseLine(l.text)
 		if err == nil && pin != nil {
 			if prev, dup := seen[pin.Var]; dup {
 				err = fmt.Errorf("second pin of %s_VER (first at line %d)", pin.Var, prev)
@@ -126,7 +133,7 @@ func parse(name string, data []byte, lenient bool) (*File, []*ParseError) {
 		case pin != nil:
 			seen[pin.Var] = n
 			pin.Line = n
-			l.pin = pin
+			l.pin, l.comment = pin, comment
 		default:
 			if m := headerRE.FindStringSubmatch(l.text); m != nil {
 				if _, err := time.Parse(time.RFC3339, m[1]); err == nil {
@@ -142,33 +149,37 @@ func parse(name string, data []byte, lenient bool) (*File, []*ParseError) {
 	return f, errs
 }
 
-// parseLine returns the pin on the line, nil for any other line, or an error
-// for an assignment to a NAME_VER variable it cannot read.
-func parseLine(text string) (*Pin, error) {
+// parseLine returns the pin on the line and what follows its value (blanks
+// and a comment), nil for any other line, or an error for an assignment to a
+// NAME_VER variable it cannot read.
+func parseLine(text string) (*Pin, string, error) {
 	m := assignRE.FindStringSubmatch(text)
 	if m == nil {
-		return nil, nil
+		if d := declRE.FindStringSubmatch(text); d != nil {
+			return nil, "", fmt.Errorf("assignment to %s_VER with %s: a pin is %s_VER=\"version\" or export %s_VER=\"version\"", d[2], d[1], d[2], d[2])
+		}
+		return nil, "", nil
 	}
 	indent, export, v, rest := m[1], m[2], m[3], m[4]
 	if indent != "" {
-		return nil, fmt.Errorf("indented assignment to %s_VER: pins must start at column 0", v)
+		return nil, "", fmt.Errorf("indented assignment to %s_VER: pins must start at column 0", v)
 	}
 	vm := valueRE.FindStringSubmatch(rest)
 	if vm == nil {
-		return nil, fmt.Errorf("cannot read the value of %s_VER: want VAR_VER=\"version\", got %s", v, text)
+		return nil, "", fmt.Errorf("cannot read the value of %s_VER: want VAR_VER=\"version\", got %s", v, text)
 	}
 	version := vm[1] + vm[2] + vm[3]
 	if version == "" {
-		return nil, fmt.Errorf("empty version for %s_VER", v)
+		return nil, "", fmt.Errorf("empty version for %s_VER", v)
 	}
 	if !ValidVersion(version) {
-		return nil, fmt.Errorf("version %q of %s_VER is not a valid image tag", version, v)
+		return nil, "", fmt.Errorf("version %q of %s_VER is not a valid image tag", version, v)
 	}
 	kind := Auto
 	if export != "" {
 		kind = Manual
 	}
-	return &Pin{Var: v, Version: version, Kind: kind}, nil
+	return &Pin{Var: v, Version: version, Kind: kind}, vm[4], nil
 }
 
 // Name is the name the file was parsed under.
@@ -226,7 +237,7 @@ func Header(t time.Time, version string) string {
 }
 
 // Set pins v to version with the given kind. An existing pin line is
-// rewritten in place; otherwise the pin is added as a new block under a header
+// rewritten in place, keeping its trailing comment; otherwise the pin is added as a new block under a header
 // for version made at now.
 func (f *File) Set(v, version string, kind Kind, now time.Time) error {
 	p := Pin{Var: v, Version: version, Kind: kind}
@@ -234,7 +245,7 @@ func (f *File) Set(v, version string, kind Kind, now time.Time) error {
 		return err
 	}
 	if i := f.index(v); i >= 0 {
-		f.lines[i].text = formatPin(p)
+		f.lines[i].text = formatPin(p) + f.lines[i].comment
 		p.Line = f.lines[i].pin.Line
 		f.lines[i].pin = &p
 		return nil

@@ -80,6 +80,8 @@ func TestNotPins(t *testing.T) {
 		`echo apigateway_VER=v1`,
 		`apigateway_VERSION=v1`,
 		`APIGATEWAY=v1`,
+		`declare -x OTHER=v1`,
+		`readonly apigateway_VERSION=v1`,
 		`: "${apigateway_VER:=v1}"`,
 		``,
 	} {
@@ -108,6 +110,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty", `apigateway_VER=""` + "\n", 1, "empty version"},
 		{"not a tag", `apigateway_VER="v1/2"` + "\n", 1, "not a valid image tag"},
 		{"indented", "if true; then\n  apigateway_VER=\"v1\"\nfi\n", 2, "indented"},
+		{"declare -x", "declare -x apigateway_VER=\"v1\"\n", 1, "assignment to apigateway_VER with declare"},
+		{"readonly", "x\nreadonly apigateway_VER=v1\n", 2, "with readonly"},
+		{"typeset, indented", "  typeset -r -x apigateway_VER=v1\n", 1, "with typeset"},
 		{"duplicate", "apigateway_VER=\"v1\"\n\nexport apigateway_VER=\"v2\"\n", 3, "second pin of apigateway_VER (first at line 1)"},
 		{"crlf line numbers", "a\r\nb\r\napigateway_VER=v1 2\r\n", 3, "cannot read"},
 	} {
@@ -170,6 +175,7 @@ func TestOps(t *testing.T) {
 		{"release-block", "vro.src", []op{block("v3.5.0", "console", "svc_bip")}},
 		{"set-in-place", "vro.src", []op{set("apigateway", "v3.5.1", Auto)}},
 		{"set-manual", "vro.src", []op{set("apigateway", "v3.5.1", Manual)}},
+		{"set-keeps-comment", "comments.src", []op{set("apigateway", "v3.5.1", Auto), set("postgres", "v3.5.1", Manual), set("console", "v3.5.1", Auto)}},
 		{"manual-to-auto", "vro.src", []op{set("postgres", "v3.5.1", Auto)}},
 		{"set-new-adds-header", "vro.src", []op{set("console", "v3.5.1", Auto)}},
 		{"remove-keeps-used-header", "vro.src", []op{remove("apigateway")}},

@@ -16,14 +16,29 @@ import (
 // Read parses the pin file at path. A missing file is an empty pin file:
 // every image is unpinned.
 func Read(path string) (*File, error) {
+	data, err := ReadData(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadData returns the content of the pin file at path: none for a missing
+// file, but an error when its directory is missing too (a mistyped path,
+// which would show every image as unpinned).
+func ReadData(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		data, err = nil, nil
+		dir := filepath.Dir(path)
+		if _, derr := os.Stat(dir); derr != nil {
+			return nil, fmt.Errorf("reading pin file %s: its directory: %w", path, derr)
+		}
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading pin file: %w", err)
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 // Update reads the pin file at path, calls change on it, and writes it back
@@ -31,9 +46,9 @@ func Read(path string) (*File, error) {
 // on the file's directory. When change or the write fails, the file on disk is
 // left as it was. A missing file is created with mode 0644.
 func Update(ctx context.Context, path string, change func(*File) (bool, error)) error {
-	// Write through a symlink, not over it.
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
+	path, err := followLinks(path)
+	if err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
 	unlock, err := lockDir(ctx, dir)
@@ -53,6 +68,27 @@ func Update(ctx context.Context, path string, change func(*File) (bool, error)) 
 		return fmt.Errorf("writing pin file %s: %w", path, err)
 	}
 	return nil
+}
+
+// followLinks returns the file a symlinked pin file points to, also when that
+// file does not exist yet, so that imgver writes through a symlink, never over
+// it.
+func followLinks(path string) (string, error) {
+	for range 40 { // as Linux's MAXSYMLINKS
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", fmt.Errorf("reading pin file symlink: %w", err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", fmt.Errorf("pin file %s: too many levels of symbolic links", path)
 }
 
 // lockDir takes an exclusive flock on dir, waiting for it until ctx is done.

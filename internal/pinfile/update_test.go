@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -76,6 +77,57 @@ func TestUpdateMissingFileCreates(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("stat: %v, %v", fi, err)
+	}
+}
+
+// TestReadMissingDir: a missing pin file is empty, but a pin file in a
+// missing directory is an error, not a file that unpins every image.
+func TestReadMissingDir(t *testing.T) {
+	dir := t.TempDir()
+	if f, err := Read(filepath.Join(dir, "pins.src")); err != nil || len(f.Pins()) != 0 {
+		t.Errorf("missing file: %v, %v; want an empty pin file", f, err)
+	}
+	if _, err := Read(filepath.Join(dir, "nodir", "pins.src")); err == nil || !strings.Contains(err.Error(), "nodir") {
+		t.Errorf("missing directory: error %v, want one naming it", err)
+	}
+}
+
+// TestUpdateThroughSymlink: a symlinked pin file is written through, also
+// when its target does not exist yet; the symlink stays a symlink.
+func TestUpdateThroughSymlink(t *testing.T) {
+	for _, tc := range []struct{ name, content string }{
+		{"target exists", "a_VER=\"v1\"\n"},
+		{"dangling", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			target := filepath.Join(dir, "real", "pins.src")
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tc.content != "" {
+				if err := os.WriteFile(target, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			link := filepath.Join(dir, "link.src")
+			if err := os.Symlink("real/pins.src", link); err != nil {
+				t.Fatal(err)
+			}
+			if err := Update(t.Context(), link, func(f *File) (bool, error) { return true, f.Set("b", "v2", Auto, now) }); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Fatalf("%s is no longer a symlink: %v, %v", link, fi, err)
+			}
+			f, err := Read(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := f.Lookup("b"); !ok {
+				t.Errorf("target %s has no pin of b:\n%s", target, f.Bytes())
+			}
+		})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -59,6 +58,9 @@ type DetectImage struct {
 	// digest its tag no longer points to (a silent upstream rebuild: rebuild
 	// the image); null when unknown or not looked up.
 	BaseStale *bool `json:"base_stale"`
+	// Checked is set when the candidate went through the checks of imgver
+	// check (not with --no-check, nor for a candidate that was not built).
+	Checked bool `json:"checked"`
 	// Problems are what the checks of imgver check found in the candidate.
 	Problems []check.Problem `json:"problems,omitempty"`
 	// Warnings say what could not be looked at.
@@ -137,26 +139,12 @@ func (e *BaselineMissingError) Error() string {
 
 func (e *BaselineMissingError) Unwrap() error { return e.Err }
 
-var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
-
 // CandidateRef expands the candidate of im: {name}, {var} and {sha} (the
 // short SHA) are replaced.
 func CandidateRef(im *config.Image, ref, short string) (string, error) {
-	var bad string
-	out := placeholderRE.ReplaceAllStringFunc(ref, func(p string) string {
-		switch p {
-		case "{name}":
-			return im.Name
-		case "{var}":
-			return im.Var
-		case "{sha}":
-			return short
-		}
-		bad = p
-		return p
-	})
-	if bad != "" {
-		return "", fmt.Errorf("image %s: unknown placeholder %s in candidate %q (known: {name}, {var}, {sha})", im.Name, bad, ref)
+	out, err := config.ExpandCandidate(ref, im.Name, im.Var, short)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", im.Name, err)
 	}
 	return out, nil
 }
@@ -294,7 +282,7 @@ func inspectImage(ctx context.Context, im *config.Image, di *DetectImage, o Dete
 		case err != nil:
 			return fmt.Errorf("image %s: checking %s: %w", im.Name, di.Candidate, err)
 		default:
-			di.Problems = ps
+			di.Checked, di.Problems = true, ps
 		}
 	}
 	if o.BaseStale != nil && im.Dockerfile != "" {

@@ -314,7 +314,7 @@ func TestDetectCandidates(t *testing.T) {
 		{name: "sha twice", candidate: "r.example/{name}:{sha}-{sha}", want: "r.example/svc-a:abcdef0-abcdef0"},
 		{name: "override wins", candidate: "oci:build/{name}", override: map[string]string{"svc-a": "oci:elsewhere/{var}"}, want: "oci:elsewhere/svc_a"},
 		{name: "override without attribute", override: map[string]string{"svc-a": "docker://r.example/x:1"}, want: "docker://r.example/x:1"},
-		{name: "unknown placeholder", candidate: "oci:build/{image}", err: "image svc-a: unknown placeholder {image} in candidate \"oci:build/{image}\""},
+		{name: "unknown placeholder in --candidate", candidate: "oci:x", override: map[string]string{"svc-a": "oci:build/{image}"}, err: "image svc-a: unknown placeholder {image} in candidate \"oci:build/{image}\""},
 		{name: "no candidate", err: "image svc-a has no candidate: set candidate in"},
 		{name: "override of an unknown image", candidate: "oci:x", override: map[string]string{"nope": "oci:y"}, err: `unknown image "nope" (known: svc-a)`},
 	} {

@@ -3,7 +3,9 @@ package release
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,19 @@ func TestResolveOrder(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
+	}
+}
+
+// TestHeadCommitErrorOneLine: in a repository without commits, git prints
+// an error and advice over several lines; HeadCommit's error is one line.
+func TestHeadCommitErrorOneLine(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Skipf("git init: %v\n%s", err, out)
+	}
+	_, err := HeadCommit(t.Context(), dir)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "use --commit") {
+		t.Errorf("error %q, want one line that says to use --commit", err)
 	}
 }
 

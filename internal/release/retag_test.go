@@ -90,14 +90,15 @@ func TestReleaseRetag(t *testing.T) {
 
 func TestReleaseRetagRefusesAndWritesNothing(t *testing.T) {
 	t.Run("tag points elsewhere", func(t *testing.T) {
-		cfg, digests := retagSetup(t, "")
-		other := cfg.Images[1].Repository + ":abcdef0"
+		cfg, _ := retagSetup(t, "")
+		other := cfg.Images[0].Repository + ":abcdef0"
 		desc, err := remote.Get(mustRef(t, other))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// a:v2.0.0 already exists and points at b's image.
-		if err := remote.Tag(mustTag(t, cfg.Images[0].Repository+":v2.0.0"), desc); err != nil {
+		// b:v2.0.0 already exists and points at a's image; a comes first, so
+		// a tag made before every target was checked would show on a.
+		if err := remote.Tag(mustTag(t, cfg.Images[1].Repository+":v2.0.0"), desc); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = ReleaseRetag(t.Context(), cfg, "v2.0.0", RetagOptions{Commit: "abcdef0", Now: time.Now()})
@@ -108,8 +109,8 @@ func TestReleaseRetagRefusesAndWritesNothing(t *testing.T) {
 		if b, _ := os.ReadFile(cfg.PinFile); len(b) != 0 {
 			t.Errorf("pin file written: %q", b)
 		}
-		if got, _ := tagDigest(t, cfg.Images[1].Repository+":v2.0.0"); got == digests["b"] {
-			t.Error("b was tagged although a failed")
+		if _, ok := tagDigest(t, cfg.Images[0].Repository+":v2.0.0"); ok {
+			t.Error("a was tagged although b's tag conflicts")
 		}
 		// --force moves it.
 		if _, _, err := ReleaseRetag(t.Context(), cfg, "v2.0.0", RetagOptions{Commit: "abcdef0", Force: true, Now: time.Now()}); err == nil {

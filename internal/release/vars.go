@@ -52,7 +52,9 @@ func HeadCommit(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("finding the commit with git rev-parse HEAD in %s (use --commit): %s", dir, strings.TrimSpace(string(ee.Stderr)))
+			// git's first line says what is wrong; the rest is advice.
+			first, _, _ := strings.Cut(strings.TrimSpace(string(ee.Stderr)), "\n")
+			return "", fmt.Errorf("finding the commit with git rev-parse HEAD in %s (use --commit): %s", dir, first)
 		}
 		return "", fmt.Errorf("finding the commit with git rev-parse HEAD (use --commit): %w", err)
 	}
