@@ -23,9 +23,14 @@ fi
 
 echo "== the demo (the README's first command)"
 # Before the Go tests, so that their summary stays the last thing printed.
+# A demo registry that was already running (someone is trying the demo) is
+# used and left running; one started here is stopped.
 demo_state=${TMPDIR:-/tmp}/imgver-demo-registry
-demo=$(scripts/demo.sh 2>&1) || { echo "$demo"; echo "scripts/demo.sh failed" >&2; IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop; exit 1; }
-IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop
+stop_demo() { :; }
+IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh addr >/dev/null 2>&1 ||
+  stop_demo() { IMGVER_REGISTRY_DIR=$demo_state scripts/registry.sh stop; }
+demo=$(scripts/demo.sh 2>&1) || { echo "$demo"; echo "scripts/demo.sh failed" >&2; stop_demo; exit 1; }
+stop_demo
 echo "$demo" | sed -n '/^IMAGE/,/^$/p'
 for want in 'api-gateway +pinned v3.3.0 +changed +config' 'svc-lighthouse-api +pinned v3.4.0 +same' \
             'svc-bie-kafka +manual v3.2.1 +not-compared' 'postgres +pinned v3.4.0 +changed +app'; do

@@ -253,14 +253,14 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 		errs = append(errs, errors.New("no Dockerfile was changed"))
 		return withCode(exitError, errors.Join(errs...))
 	}
-	if o.unpin {
-		// The pin file first: if writing the Dockerfiles then fails, the
-		// images are still rebuilt, and a second run pins the bases.
-		if err := o.unpinStale(cmd, plan.Reports); err != nil {
+	switch {
+	case o.unpin:
+		// The Dockerfiles are written under the pin file's lock, before the
+		// pin file: if they cannot be written, neither is the pin file.
+		if err := o.unpinStale(cmd, plan.Reports, plan.Write); err != nil {
 			return err
 		}
-	}
-	if !o.dryRun {
+	case !o.dryRun:
 		if err := plan.Write(); err != nil {
 			return err
 		}
@@ -501,11 +501,15 @@ func plural(n int, noun string) string {
 }
 
 // unpinStale unpins the automatically pinned images whose base is
-// pinned-stale (with --dry-run it only says which it would unpin).
-func (o *baseOptions) unpinStale(cmd *cobra.Command, reps []base.Report) error {
+// pinned-stale and calls write (the Dockerfiles') under the pin file's lock;
+// with --dry-run it only says which it would unpin and writes nothing.
+func (o *baseOptions) unpinStale(cmd *cobra.Command, reps []base.Report, write func() error) error {
 	stale := imagesWith(reps, base.StatusPinnedStale)
+	if o.dryRun {
+		write = func() error { return nil }
+	}
 	if len(stale) == 0 {
-		return nil
+		return write()
 	}
 	cfg, err := o.g.load()
 	if err != nil {
@@ -527,13 +531,13 @@ func (o *baseOptions) unpinStale(cmd *cobra.Command, reps []base.Report) error {
 		}
 	}
 	if len(auto) == 0 {
-		return nil
+		return write()
 	}
 	if o.dryRun {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: would unpin %s (stale base)\n", strings.Join(auto, ", "))
 		return nil
 	}
-	cs, err := release.Unpin(cmd.Context(), cfg, auto)
+	cs, err := release.UnpinThen(cmd.Context(), cfg, auto, write)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,11 @@ func Update(ctx context.Context, path string, change func(*File) (bool, error)) 
 	if err != nil || !changed {
 		return err
 	}
+	// A rename would replace a file its owner made read-only; refuse, as an
+	// editor asks before it overwrites one.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o200 == 0 {
+		return fmt.Errorf("pin file %s is read-only (mode %04o): not written", path, fi.Mode().Perm())
+	}
 	if err := renameio.WriteFile(path, f.Bytes(), 0o644, renameio.WithTempDir(dir), renameio.WithExistingPermissions()); err != nil {
 		return fmt.Errorf("writing pin file %s: %w", path, err)
 	}

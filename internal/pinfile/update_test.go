@@ -180,3 +180,17 @@ func TestUpdateCancelledWhileLocked(t *testing.T) {
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
 }
+
+func TestUpdateRefusesReadOnlyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pins.src")
+	if err := os.WriteFile(path, []byte("a_VER=\"v1\"\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	err := Update(t.Context(), path, func(f *File) (bool, error) { return f.Remove("a"), nil })
+	if err == nil || !strings.Contains(err.Error(), "read-only (mode 0444)") {
+		t.Fatalf("error = %v, want read-only", err)
+	}
+	if got := string(readFile(t, path)); got != "a_VER=\"v1\"\n" {
+		t.Errorf("content = %q", got)
+	}
+}

@@ -150,6 +150,15 @@ func Pin(ctx context.Context, cfg *config.Config, name, version string, manual, 
 // Unpin removes the pins, automatic or manual, of the named images. An image
 // that is not pinned is left alone and reported with equal Before and After.
 func Unpin(ctx context.Context, cfg *config.Config, names []string) ([]Change, error) {
+	return UnpinThen(ctx, cfg, names, nil)
+}
+
+// UnpinThen is Unpin that also calls then, when it is not nil, under the pin
+// file's lock after the pins are removed and before the pin file is written:
+// when then fails, the pin file is left as it was. It is for a change of
+// other files that must not happen without the unpinning, or the other way
+// round (imgver base update --unpin writes the Dockerfiles there).
+func UnpinThen(ctx context.Context, cfg *config.Config, names []string, then func() error) ([]Change, error) {
 	ims, err := cfg.Lookup(names...)
 	if err != nil {
 		return nil, err
@@ -163,6 +172,11 @@ func Unpin(ctx context.Context, cfg *config.Config, names []string) ([]Change, e
 			changed = f.Remove(im.Var) || changed
 			c.After = status(im, f)
 			cs = append(cs, c)
+		}
+		if then != nil {
+			if err := then(); err != nil {
+				return false, err
+			}
 		}
 		return changed, nil
 	})

@@ -113,3 +113,24 @@ func TestReleaseLeavesManualAndAutoPins(t *testing.T) {
 		t.Errorf("%d pins", n)
 	}
 }
+
+// TestUnpinThen: when the other write fails the pin file is not written;
+// when it succeeds both are.
+func TestUnpinThen(t *testing.T) {
+	const pins = "a_VER=\"v1.0.0\"\nb_VER=\"v1.0.0\"\n"
+	cfg := testConfig(t, "r.example/acme", pins)
+	boom := errors.New("writing the Dockerfiles: disk full")
+	if _, err := UnpinThen(t.Context(), cfg, []string{"a"}, func() error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("error = %v, want %v", err, boom)
+	}
+	if b, _ := os.ReadFile(cfg.PinFile); string(b) != pins {
+		t.Errorf("pin file written although the other write failed: %q", b)
+	}
+	called := false
+	if _, err := UnpinThen(t.Context(), cfg, []string{"a"}, func() error { called = true; return nil }); err != nil || !called {
+		t.Fatalf("UnpinThen = %v, called %v", err, called)
+	}
+	if b, _ := os.ReadFile(cfg.PinFile); string(b) != "b_VER=\"v1.0.0\"\n" {
+		t.Errorf("pin file = %q", b)
+	}
+}
