@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -37,6 +38,13 @@ func run(t *testing.T, cfg ib.Config, app ...ib.File) []Problem {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return checkImage(t, img, Options{MaxFileSize: 1 << 20})
+}
+
+// checkImage writes img as an OCI layout, checks it and returns the
+// problems of its one platform.
+func checkImage(t *testing.T, img v1.Image, o Options) []Problem {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "img")
 	if err := ib.WriteLayout(dir, img); err != nil {
 		t.Fatal(err)
@@ -45,7 +53,7 @@ func run(t *testing.T, cfg ib.Config, app ...ib.File) []Problem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := Run(t.Context(), c, "oci:"+dir, Options{MaxFileSize: 1 << 20})
+	reports, err := Run(t.Context(), c, "oci:"+dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,19 +153,7 @@ func runFS(t *testing.T, cfg ib.Config, files ...ib.File) []Problem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "img")
-	if err := ib.WriteLayout(dir, img); err != nil {
-		t.Fatal(err)
-	}
-	c, err := detect.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reports[0].Problems
+	return checkImage(t, img, Options{})
 }
 
 // TestCheckRuntime holds cases where runc, the kernel's #! loader or env(1)
@@ -350,19 +346,7 @@ func TestCheckDevNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "img")
-	if err := ib.WriteLayout(dir, img); err != nil {
-		t.Fatal(err)
-	}
-	c, err := detect.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports, err := Run(t.Context(), c, "oci:"+dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := reports[0].Problems; len(got) != 0 {
+	if got := checkImage(t, img, Options{}); len(got) != 0 {
 		t.Errorf("problems: %+v", got)
 	}
 }
