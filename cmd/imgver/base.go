@@ -189,12 +189,22 @@ func (o *baseOptions) images(names []string) ([]*config.Image, error) {
 	return cfg.Lookup(names...)
 }
 
-func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
+// prepare validates the flags and looks up the named images (all when none
+// is named).
+func (o *baseOptions) prepare(cmd *cobra.Command, names []string) ([]base.Option, []*config.Image, error) {
 	opts, err := o.validate(cmd.Context())
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	imgs, err := o.images(args)
+	imgs, err := o.images(names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return opts, imgs, nil
+}
+
+func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
+	opts, imgs, err := o.prepare(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -222,11 +232,7 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
 }
 
 func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
-	opts, err := o.validate(cmd.Context())
-	if err != nil {
-		return err
-	}
-	imgs, err := o.images(args)
+	opts, imgs, err := o.prepare(cmd, args)
 	if err != nil {
 		return err
 	}
