@@ -212,6 +212,20 @@ func newZipParser(r io.Reader, depth int, budget *zipBudget) *zipParser {
 	}
 }
 
+// readNameExtra reads the file name and extra field that follow a local or
+// central directory header.
+func (p *zipParser) readNameExtra(nameLen, extraLen int) (name string, extra []byte, err error) {
+	b, err := p.read(nameLen)
+	if err != nil {
+		return "", nil, err
+	}
+	name = string(b)
+	if extra, err = p.read(extraLen); err != nil {
+		return "", nil, err
+	}
+	return name, extra, nil
+}
+
 func (p *zipParser) close() {
 	if p.flate != nil {
 		p.flate.Close()
@@ -405,12 +419,7 @@ func (p *zipParser) local() error {
 	usize := uint64(binary.LittleEndian.Uint32(hdr[18:]))
 	nameLen := int(binary.LittleEndian.Uint16(hdr[22:]))
 	extraLen := int(binary.LittleEndian.Uint16(hdr[24:]))
-	b, err := p.read(nameLen)
-	if err != nil {
-		return err
-	}
-	name := string(b)
-	extra, err := p.read(extraLen)
+	name, extra, err := p.readNameExtra(nameLen, extraLen)
 	if err != nil {
 		return err
 	}
@@ -569,12 +578,7 @@ func (p *zipParser) central() error {
 	commentLen := int(binary.LittleEndian.Uint16(hdr[28:]))
 	attrs := binary.LittleEndian.Uint32(hdr[34:])
 	offset := uint64(binary.LittleEndian.Uint32(hdr[38:]))
-	b, err := p.read(nameLen)
-	if err != nil {
-		return err
-	}
-	name := string(b)
-	extra, err := p.read(extraLen)
+	name, extra, err := p.readNameExtra(nameLen, extraLen)
 	if err != nil {
 		return err
 	}
