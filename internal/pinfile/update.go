@@ -82,10 +82,13 @@ func Update(ctx context.Context, path string, change func(*File) (bool, error), 
 // Locking the directory, not the file, survives the rename that replaces the
 // file and leaves no lock file behind.
 func lockDir(ctx context.Context, dir string) (func(), error) {
-	d, err := os.Open(dir)
+	// O_DIRECTORY: anything but a directory fails at once, and nothing that
+	// could block (a FIFO) is opened.
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("locking pin file directory: %w", err)
+		return nil, fmt.Errorf("locking pin file directory: %w", &fs.PathError{Op: "open", Path: dir, Err: err})
 	}
+	d := os.NewFile(uintptr(fd), dir)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		err := unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
