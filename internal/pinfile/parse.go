@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
@@ -128,6 +129,12 @@ func parse(name string, data []byte, o options, lenient bool) (*File, []*ParseEr
 			return nil, p.errs
 		}
 	}
+	if n, msg := badRune(data); n > 0 {
+		p.fail(n, "%s", msg)
+		if !lenient {
+			return nil, p.errs
+		}
+	}
 	stmts, err := p.syntax(data)
 	if err != nil && !lenient {
 		return nil, p.errs
@@ -203,7 +210,7 @@ func (p *parser) syntax(data []byte) ([]*syntax.Stmt, error) {
 func (p *parser) comments(file *syntax.File) error {
 	var err error
 	syntax.Walk(file, func(n syntax.Node) bool {
-		if c, ok := n.(*syntax.Comment); ok && err == nil && strings.HasSuffix(c.Text, "\\\n") {
+		if c, ok := n.(*syntax.Comment); ok && err == nil && strings.HasSuffix(strings.TrimSuffix(c.Text, "\n"), "\\") {
 			p.fail(int(c.Pos().Line()), "a comment ends in a backslash: remove it (imgver's shell parser would join the next line to the comment, bash does not)")
 			err = errors.New("comment ends in a backslash")
 		}
@@ -254,6 +261,26 @@ func splitLines(data []byte) []line {
 		start += i + 1
 	}
 	return ls
+}
+
+// badRune finds what mvdan.cc/sh cannot read as bash does: invalid UTF-8,
+// and U+0080 and U+0081, which its lexer takes for the end of the file and
+// for an escaped newline. It returns the 1-based line and a message, or 0.
+func badRune(data []byte) (int, string) {
+	line := 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == '\n':
+			line++
+		case r == utf8.RuneError && n <= 1:
+			return line, "the line is not valid UTF-8: imgver's shell parser reads UTF-8 only"
+		case r == 0x80 || r == 0x81:
+			return line, fmt.Sprintf("the control character U+%04X: imgver's shell parser cannot read it as bash does; remove it", r)
+		}
+		i += n
+	}
+	return 0, ""
 }
 
 // crLine returns the 1-based number of the first line with a carriage
@@ -596,6 +623,10 @@ func plainParam(pe *syntax.ParamExp) bool {
 // value reads the value of a pin from w: a static word (no expansion) whose
 // value, as bash reads it, is a valid image tag.
 func (p *parser) value(pn *pin, w *syntax.Word, dq bool) bool {
+	if w == nil || len(w.Parts) == 0 {
+		p.fail(pn.Line, "empty version for %s_VER", pn.Var)
+		return false
+	}
 	val, ok := staticValue(w, dq)
 	if !ok {
 		p.fail(pn.Line, "cannot read the value of %s_VER: want %s_VER=\"version\", got %s", pn.Var, pn.Var, cut(source(w)))
