@@ -55,6 +55,9 @@ func TestBashEquivalence(t *testing.T) {
 		msg  string
 		// kinds of the pins, by var, when the file is accepted.
 		kinds map[string]Kind
+		// bash: for a refused file, what bash sets, which a line-by-line
+		// reading would have got wrong.
+		bash map[string]string
 	}{
 		// Accepted forms.
 		{name: "empty", in: ""},
@@ -87,27 +90,28 @@ func TestBashEquivalence(t *testing.T) {
 
 		// Refused: bash would read something else, or imgver could not
 		// edit it safely.
-		{name: "append after pin", in: "apigateway_VER=\"v3.3.0\"\napigateway_VER+=\"-rc1\"\n", line: 2, msg: "apigateway_VER+= appends"},
-		{name: "pin in if false", in: "a_VER=v1\nif false; then\na_VER=v2\nfi\n", line: 2, msg: "an if statement"},
-		{name: "pin in case", in: "case x in\ny) a_VER=v2;;\nesac\n", line: 1, msg: "a case statement"},
-		{name: "pin in function", in: "f() {\na_VER=v2\n}\n", line: 1, msg: "a function definition"},
+		{name: "append after pin", in: "apigateway_VER=\"v3.3.0\"\napigateway_VER+=\"-rc1\"\n", line: 2, msg: "apigateway_VER+= appends",
+			bash: map[string]string{"apigateway": "v3.3.0-rc1"}},
+		{name: "pin in if false", in: "a_VER=v1\nif false; then\na_VER=v2\nfi\n", line: 2, msg: "an if statement", bash: map[string]string{"a": "v1"}},
+		{name: "pin in case", in: "case x in\ny) a_VER=v2;;\nesac\n", line: 1, msg: "a case statement", bash: map[string]string{}},
+		{name: "pin in function", in: "f() {\na_VER=v2\n}\n", line: 1, msg: "a function definition", bash: map[string]string{}},
 		{name: "pin in loop", in: "for i in 1; do\na_VER=v2\ndone\n", line: 1, msg: "a for loop"},
-		{name: "pin after continuation", in: "echo \\\na_VER=v2\n", line: 1, msg: `command "echo"`},
-		{name: "heredoc of a command", in: "cat <<EOF\na_VER=v2\nEOF\n", line: 1, msg: "redirection"},
-		{name: "heredoc assigns", in: ": <<EOF\n${a_VER:=v9}\nEOF\n", line: 2, msg: "assigns a variable"},
+		{name: "pin after continuation", in: "echo \\\na_VER=v2\n", line: 1, msg: `command "echo"`, bash: map[string]string{}},
+		{name: "heredoc of a command", in: "cat <<EOF\na_VER=v2\nEOF\n", line: 1, msg: "redirection", bash: map[string]string{}},
+		{name: "heredoc assigns", in: ": <<EOF\n${a_VER:=v9}\nEOF\n", line: 2, msg: "assigns a variable", bash: map[string]string{"a": "v9"}},
 		{name: "heredoc runs", in: ": <<EOF\n$(true)\nEOF\n", line: 2, msg: "command substitution"},
 		{name: "eval", in: "eval a_VER=v2\n", line: 1, msg: `command "eval"`},
-		{name: "unset", in: "a_VER=v1\nunset a_VER\n", line: 2, msg: `command "unset"`},
+		{name: "unset", in: "a_VER=v1\nunset a_VER\n", line: 2, msg: `command "unset"`, bash: map[string]string{}},
 		{name: "source", in: "source /dev/null\n", line: 1, msg: `command "source"`},
 		{name: "set -n", in: "set -n\na_VER=v1\n", line: 1, msg: `command "set"`},
 		{name: "declare", in: "declare -x a_VER=v1\n", line: 1, msg: "assignment to a_VER with declare"},
 		{name: "readonly other", in: "readonly X=1\n", line: 1, msg: `command "readonly"`},
-		{name: "background", in: "a_VER=v1 &\n", line: 1, msg: "background"},
+		{name: "background", in: "a_VER=v1 &\n", line: 1, msg: "background", bash: map[string]string{}},
 		{name: "redirection", in: "a_VER=v1 >out\n", line: 1, msg: "redirection"},
 		{name: "pipeline", in: "a_VER=v1 | true\n", line: 1, msg: "command list (|)"},
 		{name: "and list", in: "true && a_VER=v1\n", line: 1, msg: "command list (&&)"},
 		{name: "subshell", in: "(a_VER=v1)\n", line: 1, msg: "a subshell"},
-		{name: "assignment before command", in: "a_VER=v1 2\n", line: 1, msg: "cannot read the value of a_VER"},
+		{name: "assignment before command", in: "a_VER=v1 2\n", line: 1, msg: "cannot read the value of a_VER", bash: map[string]string{}},
 		{name: "two pins in one command", in: "a_VER=v1 b_VER=v2\n", line: 1, msg: "alone on its line"},
 		{name: "export two pins", in: "export a_VER=v1 b_VER=v2\n", line: 1, msg: "alone on its line"},
 		{name: "export pin and other", in: "export a_VER=v1 OTHER=1\n", line: 1, msg: "alone on its line"},
@@ -131,20 +135,20 @@ func TestBashEquivalence(t *testing.T) {
 		{name: "array", in: "a_VER=(v1)\n", line: 1, msg: "as an array"},
 		{name: "index", in: "a_VER[0]=v1\n", line: 1, msg: "as an array"},
 		{name: "assigning expansion elsewhere", in: "X=${a_VER:=v5}\n", line: 1, msg: "assigns a variable"},
-		{name: "arithmetic assigns through a name", in: "FOO='a_VER=3'\nN=$((FOO))\n", line: 2, msg: "arithmetic"},
+		{name: "arithmetic assigns through a name", in: "FOO='a_VER=3'\nN=$((FOO))\n", line: 2, msg: "arithmetic", bash: map[string]string{"a": "3"}},
 		{name: "index arithmetic", in: "N=${X[a_VER=3]}\n", line: 1, msg: "arithmetic"},
 		{name: "error expansion", in: ": ${X:?unset}\na_VER=v1\n", line: 1, msg: "stops bash"},
 		{name: "posix mode", in: "POSIXLY_CORRECT=1\nUID=1\na_VER=v1\n", line: 1, msg: "POSIXLY_CORRECT"},
 		{name: "readonly variable", in: "UID=1\n", line: 1, msg: "UID"},
-		{name: "crlf", in: "# c\na_VER=\"v3.3.0\"\r\n", line: 2, msg: "CR LF"},
+		{name: "crlf", in: "# c\na_VER=\"v3.3.0\"\r\n", line: 2, msg: "CR LF", bash: map[string]string{"a": "v3.3.0\r"}},
 		{name: "crlf last line", in: "a_VER=v1\r", line: 1, msg: "CR LF"},
 		{name: "invalid utf-8", in: "# x\na_VER=\"v1\xff\"\n", line: 2, msg: "not valid UTF-8"},
-		{name: "U+0080", in: "# \u0080\na_VER=v1\n", line: 1, msg: "U+0080"},
+		{name: "U+0080", in: "# \u0080\na_VER=v1\n", line: 1, msg: "U+0080", bash: map[string]string{"a": "v1"}},
 		{name: "U+0081", in: "a_VER=v1\n# \u0081\n", line: 2, msg: "U+0081"},
-		{name: "lone carriage return", in: "a_VER=\"v1\"\r# c\n", line: 1, msg: "carriage return: bash reads it as part of a word"},
-		{name: "syntax error", in: "a_VER=v1\nif then\n", line: 2, msg: "bash cannot parse this"},
+		{name: "lone carriage return", in: "a_VER=\"v1\"\r# c\n", line: 1, msg: "carriage return: bash reads it as part of a word", bash: map[string]string{}},
+		{name: "syntax error", in: "a_VER=v1\nif then\n", line: 2, msg: "bash cannot parse this", bash: map[string]string{"a": "v1"}},
 		{name: "unclosed heredoc", in: ": <<EOF\na_VER=v1\n", line: 1, msg: "bash cannot parse this"},
-		{name: "comment ending in backslash", in: ": x # \\\na_VER=v1\n", line: 1, msg: "backslash"},
+		{name: "comment ending in backslash", in: ": x # \\\na_VER=v1\n", line: 1, msg: "backslash", bash: map[string]string{"a": "v1"}},
 		{name: "unowned var with a command", in: "X_VER=$(date)\n", owned: []string{"a"}, line: 1, msg: "command substitution"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,6 +169,11 @@ func TestBashEquivalence(t *testing.T) {
 				}
 				if pe.Line != tc.line || !strings.Contains(pe.Msg, tc.msg) {
 					t.Errorf("error %q, want pins.src:%d: ...%s...", err, tc.line, tc.msg)
+				}
+				if tc.bash != nil {
+					if diff := cmp.Diff(tc.bash, bashVars(t, path)); diff != "" {
+						t.Errorf("bash sets (-want +got):\n%s", diff)
+					}
 				}
 				return
 			}
