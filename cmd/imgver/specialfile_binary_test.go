@@ -53,8 +53,10 @@ func TestBinarySpecialPinFile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// A hang is killed after 10 s; a pass takes milliseconds.
-				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				// A run takes milliseconds; one blocked in open() is killed
+				// after 5 s, a margin for a loaded machine (no timed
+				// assertion beyond that: the speed is not what is tested).
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 				defer cancel()
 				cmd := exec.CommandContext(ctx, bin, append([]string{"--config", cfg, "--pin-file", path}, args...)...)
 				var stderr strings.Builder
@@ -65,9 +67,6 @@ func TestBinarySpecialPinFile(t *testing.T) {
 				var ee *exec.ExitError
 				if ctx.Err() != nil || !errors.As(err, &ee) || ee.ExitCode() != 2 {
 					t.Fatalf("after %v: %v (context %v), stderr %q; want exit 2", took, err, ctx.Err(), stderr.String())
-				}
-				if took > time.Second {
-					t.Errorf("took %v, want it at once", took)
 				}
 				msg := stderr.String()
 				if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, path) || !strings.Contains(msg, "not a regular file") {
