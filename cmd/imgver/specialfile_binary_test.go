@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // TestBinarySpecialPinFile runs the built binary on a pin file that is a
@@ -23,32 +22,17 @@ func TestBinarySpecialPinFile(t *testing.T) {
 	bin := binary(t)
 	cfg, pins := monorepo(t, demoPins)
 	dir := filepath.Dir(pins)
-	fifo := filepath.Join(dir, "fifo.src")
-	if err := unix.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock.src")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	specials := []string{fifo, sock}
-	if dev := filepath.Join(dir, "null.src"); unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))) == nil {
-		specials = append(specials, dev)
-	} else {
-		specials = append(specials, "/dev/null") // not root: nothing can replace it anyway
-	}
+	specials := userfiletest.Specials(t, dir)
 	for _, path := range specials {
 		for _, args := range [][]string{
 			{"list"},
 			{"vars", "--commit", "0123456789"},
 			{"release", "v1.0.0", "--dry-run"},
-			{"release", "v1.0.0"},
 			{"pin", "postgres", "v1.0.0"},
 			{"unpin", "console"},
 		} {
 			t.Run(filepath.Base(path)+"/"+args[0], func(t *testing.T) {
+				t.Parallel() // nothing is written when the test passes
 				before, err := os.Lstat(path)
 				if err != nil {
 					t.Fatal(err)
@@ -79,7 +63,9 @@ func TestBinarySpecialPinFile(t *testing.T) {
 			})
 		}
 	}
-	if got := readString(t, pins); got != demoPins {
-		t.Errorf("the real pin file changed: %q", got)
-	}
+	t.Cleanup(func() {
+		if got := readString(t, pins); got != demoPins {
+			t.Errorf("the real pin file changed: %q", got)
+		}
+	})
 }

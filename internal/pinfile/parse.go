@@ -346,11 +346,12 @@ func (p *parser) stmt(s *syntax.Stmt, sp [2]int, shared bool) {
 		}
 	}
 	var pins []pin
+	n := 0 // assignments or arguments of the statement
 	switch c := s.Cmd.(type) {
 	case *syntax.CallExpr:
 		switch {
 		case len(c.Args) == 0:
-			pins = p.assigns(c.Assigns, formAssign)
+			pins, n = p.assigns(c.Assigns, formAssign)
 		case len(c.Assigns) > 0:
 			for _, a := range c.Assigns {
 				if v, ok := pinVar(a.Name.Value); ok {
@@ -360,7 +361,7 @@ func (p *parser) stmt(s *syntax.Stmt, sp [2]int, shared bool) {
 			}
 			p.fail(line, "an assignment before a command (%s): bash would not keep it; %s", cut(source(c.Args[0])), grammar)
 		case colon:
-			pins = p.colon(c.Args[1:])
+			pins, n = p.colon(c.Args[1:])
 		default:
 			what := "a command"
 			if lit := c.Args[0].Lit(); lit != "" {
@@ -369,7 +370,7 @@ func (p *parser) stmt(s *syntax.Stmt, sp [2]int, shared bool) {
 			p.fail(line, "%s: %s, so that imgver reads what bash reads", what, grammar)
 		}
 	case *syntax.DeclClause:
-		pins = p.decl(c)
+		pins, n = p.decl(c)
 	default:
 		p.fail(line, "%s: bash may assign variables in it that imgver cannot see; %s", describe(s.Cmd), grammar)
 	}
@@ -379,7 +380,10 @@ func (p *parser) stmt(s *syntax.Stmt, sp [2]int, shared bool) {
 	pn := pins[0]
 	pn.Line = line
 	switch {
-	case len(pins) > 1 || shared:
+	case n > 1:
+		p.fail(pn.Line, "%s_VER is assigned in one command with other words: a pin must be alone on its line", pn.Var)
+		return
+	case shared:
 		p.fail(pn.Line, "%s_VER shares its line with another command: a pin must be alone on its line", pn.Var)
 		return
 	case s.Pos().Col() != 1:
@@ -431,47 +435,44 @@ func describe(cmd syntax.Command) string {
 }
 
 // assigns reads plain assignments (form assign) or export's arguments.
-func (p *parser) assigns(as []*syntax.Assign, fm form) []pin {
+// It returns the pins and the number of assignments of the statement.
+func (p *parser) assigns(as []*syntax.Assign, fm form) ([]pin, int) {
 	var pins []pin
 	for _, a := range as {
 		if a.Name == nil {
 			p.fail(lineOf(a), "export %s: an export of something other than NAME or NAME=value; %s", source(a.Value), grammar)
-			return nil
+			return nil, 0
 		}
 		line := lineOf(a)
 		name := a.Name.Value
 		v, isPin := p.isPin(name, line)
 		if !isPin {
 			if !p.otherAssign(a, fm) {
-				return nil
+				return nil, 0
 			}
 			continue
 		}
 		switch {
 		case a.Append:
 			p.fail(line, "%s_VER+= appends to the pin: bash would deploy the joined value; write the whole version in one pin", v)
-			return nil
+			return nil, 0
 		case a.Index != nil || a.Array != nil:
 			p.fail(line, "%s_VER is assigned as an array: a pin is %s_VER=\"version\"", v, v)
-			return nil
+			return nil, 0
 		case a.Naked:
 			p.fail(line, "export %s_VER without a value: a manual pin is export %s_VER=\"version\"", v, v)
-			return nil
+			return nil, 0
 		}
 		pn := pin{Pin: Pin{Var: v, Kind: Auto, Line: line}, form: fm}
 		if fm == formExport {
 			pn.Kind = Manual
 		}
 		if !p.value(&pn, a.Value, false) {
-			return nil
+			return nil, 0
 		}
 		pins = append(pins, pn)
 	}
-	if len(pins) > 0 && len(as) > 1 {
-		p.fail(pins[0].Line, "%s_VER is assigned in one command with other variables: a pin must be alone on its line", pins[0].Var)
-		return nil
-	}
-	return pins
+	return pins, len(as)
 }
 
 // otherAssign checks an assignment that is not a pin: it must not be able to
@@ -526,23 +527,23 @@ func hasBrace(w *syntax.Word) bool {
 }
 
 // decl reads export (and refuses declare, typeset, readonly, local).
-func (p *parser) decl(c *syntax.DeclClause) []pin {
+func (p *parser) decl(c *syntax.DeclClause) ([]pin, int) {
 	line := lineOf(c)
 	if c.Variant.Value != "export" {
 		for _, a := range c.Args {
 			if a.Name != nil {
 				if v, ok := pinVar(a.Name.Value); ok && (p.f.opts.owned == nil || p.f.opts.owned[v]) {
 					p.fail(line, "assignment to %s_VER with %s: a pin is %s_VER=\"version\" or export %s_VER=\"version\"", v, c.Variant.Value, v, v)
-					return nil
+					return nil, 0
 				}
 			}
 		}
 		p.fail(line, "command %q: %s, so that imgver reads what bash reads", c.Variant.Value, grammar)
-		return nil
+		return nil, 0
 	}
 	if len(c.Args) == 0 {
 		p.fail(line, "export without arguments: %s", grammar)
-		return nil
+		return nil, 0
 	}
 	return p.assigns(c.Args, formExport)
 }
@@ -550,14 +551,15 @@ func (p *parser) decl(c *syntax.DeclClause) []pin {
 // colon reads the arguments of ":". One of the form ${NAME:=value} or
 // "${NAME:=value}" (or with = for :=) assigns NAME; any other argument
 // must be harmless.
-func (p *parser) colon(args []*syntax.Word) []pin {
+// It returns the pins and the number of arguments.
+func (p *parser) colon(args []*syntax.Word) ([]pin, int) {
 	var pins []pin
 	for _, w := range args {
 		pe, dq := defaultExp(w)
 		if pe == nil {
 			if n, why := unsafeWord(w); n != nil {
 				p.fail(lineOf(n), "in an argument of \":\": %s", why)
-				return nil
+				return nil, 0
 			}
 			continue
 		}
@@ -566,31 +568,23 @@ func (p *parser) colon(args []*syntax.Word) []pin {
 		if !isPin {
 			if specialVars[pe.Param.Value] {
 				p.fail(line, "assignment to %s: it changes how bash reads the file (or fails); %s", pe.Param.Value, grammar)
-				return nil
+				return nil, 0
 			}
 			if pe.Exp.Word != nil {
 				if n, why := unsafeWord(pe.Exp.Word); n != nil {
 					p.fail(lineOf(n), "in the value of %s: %s", pe.Param.Value, why)
-					return nil
+					return nil, 0
 				}
 			}
 			continue
 		}
 		pn := pin{Pin: Pin{Var: v, Kind: Manual, Line: line}, form: formDefault, dq: dq}
-		if pe.Exp.Word == nil {
-			p.fail(line, "empty version for %s_VER", v)
-			return nil
-		}
 		if !p.value(&pn, pe.Exp.Word, dq) {
-			return nil
+			return nil, 0
 		}
 		pins = append(pins, pn)
 	}
-	if len(pins) > 0 && len(args) > 1 {
-		p.fail(pins[0].Line, "%s_VER is assigned with other arguments of \":\": a pin must be alone on its line", pins[0].Var)
-		return nil
-	}
-	return pins
+	return pins, len(args)
 }
 
 // defaultExp returns the ${NAME:=value} (or ${NAME=value}) of a word that is

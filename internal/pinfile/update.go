@@ -50,6 +50,10 @@ func ReadData(path string) ([]byte, error) {
 // left as it was. A missing file is created with mode 0644; a rewrite keeps
 // the file's mode, owner and group (see package userfile).
 func Update(ctx context.Context, path string, change func(*File) (bool, error), opts ...Option) error {
+	// Checked as named first, so that an error names the user's path.
+	if _, err := userfile.Stat(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading pin file: %w", err)
+	}
 	path, err := userfile.Resolve(path)
 	if err != nil {
 		return fmt.Errorf("reading pin file symlink: %w", err)

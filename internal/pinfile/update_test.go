@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/imgver/imgver/internal/userfile"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 func TestUpdateKeepsModeAndWritesAtomically(t *testing.T) {
@@ -206,29 +204,8 @@ func TestUpdateRefusesReadOnlyFile(t *testing.T) {
 // stays what it was.
 func TestSpecialPinFile(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.src")
-	if err := unix.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock.src")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	dev := "/dev/null"
-	if d := filepath.Join(dir, "null.src"); unix.Mknod(d, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))) == nil {
-		dev = d
-	}
-	sub := filepath.Join(dir, "sub.src")
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link.src")
-	if err := os.Symlink("fifo.src", link); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{fifo, sock, dev, sub, link} {
+	specials := userfiletest.Specials(t, dir)
+	for _, path := range specials {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			before, _ := os.Lstat(path)
 			var nr *userfile.NotRegularError
@@ -246,7 +223,7 @@ func TestSpecialPinFile(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	want := 4
-	if dev != "/dev/null" {
+	if specials["device"] != "/dev/null" {
 		want = 5
 	}
 	if len(entries) != want {

@@ -16,11 +16,17 @@ import (
 // device, a FIFO or a socket.
 type NotRegularError struct {
 	Path string
-	Mode fs.FileMode
+	// Target is the file a symlink Path points to, if it is one.
+	Target string
+	Mode   fs.FileMode
 }
 
 func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("%s is %s, not a regular file: refusing to open it", e.Path, describe(e.Mode))
+	name := e.Path
+	if e.Target != "" {
+		name = fmt.Sprintf("%s (a symlink to %s)", e.Path, e.Target)
+	}
+	return fmt.Sprintf("%s is %s, not a regular file: refusing to open it", name, describe(e.Mode))
 }
 
 func describe(m fs.FileMode) string {
@@ -60,13 +66,15 @@ func Stat(path string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	target := ""
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if fi, err = os.Stat(path); err != nil {
 			return nil, err
 		}
+		target, _ = Resolve(path)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+		return nil, &NotRegularError{Path: path, Target: target, Mode: fi.Mode()}
 	}
 	return fi, nil
 }

@@ -3,47 +3,16 @@ package userfile
 import (
 	"errors"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
-// special makes a file of each type a user file must not be, named by kind.
-func special(t *testing.T) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	paths := map[string]string{"dir": filepath.Join(dir, "dir"), "fifo": filepath.Join(dir, "fifo"), "socket": filepath.Join(dir, "socket")}
-	if err := os.Mkdir(paths["dir"], 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(paths["fifo"], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", paths["socket"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	// A character device: a fresh one (1,3 is /dev/null) where we may
-	// make one (root), else /dev/null itself.
-	paths["chardev"] = "/dev/null"
-	if dev := filepath.Join(dir, "null"); unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))) == nil {
-		paths["chardev"] = dev
-	}
-	link := filepath.Join(dir, "link-to-fifo")
-	if err := os.Symlink("fifo", link); err != nil {
-		t.Fatal(err)
-	}
-	paths["symlink to fifo"] = link
-	return paths
-}
-
 func TestRefusesSpecialFiles(t *testing.T) {
-	for kind, path := range special(t) {
+	for kind, path := range userfiletest.Specials(t, t.TempDir()) {
 		t.Run(kind, func(t *testing.T) {
 			before, err := os.Lstat(path)
 			if err != nil {
@@ -52,7 +21,7 @@ func TestRefusesSpecialFiles(t *testing.T) {
 			if _, err := ReadFile(path); !isNotRegular(err) {
 				t.Errorf("ReadFile(%s) = %v, want a NotRegularError", kind, err)
 			}
-			if kind == "chardev" && path == "/dev/null" && os.Geteuid() != 0 {
+			if path == "/dev/null" && os.Geteuid() != 0 {
 				return // not ours to write even if the check failed
 			}
 			if err := WriteFile(path, []byte("x\n"), 0o644); !isNotRegular(err) {
