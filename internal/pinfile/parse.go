@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -59,26 +58,23 @@ type Unowned struct {
 	Line int
 }
 
-// form is how a pin is written.
+// form is the statement an assignment is in.
 type form int
 
 const (
-	formAssign  form = iota + 1 // NAME_VER=value
-	formExport                  // export NAME_VER=value
-	formDefault                 // : ${NAME_VER:=value}, or its "quoted" form
+	formAssign form = iota + 1 // NAME=value
+	formExport                 // export NAME=value
 )
 
 // pin is a Pin and where it is in the file.
 type pin struct {
 	Pin
-	form form
 	// stmt and value are byte ranges: the statement (from its column 0 to
 	// its end, without a trailing comment) and the value word.
 	stmt, value [2]int
-	// quote is how the value is quoted: '"', '\'' or 0 (bare); dq is set
-	// when the value is inside a double-quoted ${NAME_VER:=value}.
+	// quote is how Set writes a new value: '"', '\'' or 0 (bare), as the
+	// old one was written.
 	quote byte
-	dq    bool
 	// first and last are the 0-based indexes of the lines it spans.
 	first, last int
 }
@@ -463,7 +459,7 @@ func (p *parser) assigns(as []*syntax.Assign, fm form) ([]pin, int) {
 			p.fail(line, "export %s_VER without a value: a manual pin is export %s_VER=\"version\"", v, v)
 			return nil, 0
 		}
-		pn := pin{Pin: Pin{Var: v, Kind: Auto, Line: line}, form: fm}
+		pn := pin{Pin: Pin{Var: v, Kind: Auto, Line: line}}
 		if fm == formExport {
 			pn.Kind = Manual
 		}
@@ -578,7 +574,7 @@ func (p *parser) colon(args []*syntax.Word) ([]pin, int) {
 			}
 			continue
 		}
-		pn := pin{Pin: Pin{Var: v, Kind: Manual, Line: line}, form: formDefault, dq: dq}
+		pn := pin{Pin: Pin{Var: v, Kind: Manual, Line: line}}
 		if !p.value(&pn, pe.Exp.Word, dq) {
 			return nil, 0
 		}
@@ -614,199 +610,3 @@ func plainParam(pe *syntax.ParamExp) bool {
 		pe.Index == nil && pe.Slice == nil && pe.Repl == nil && pe.Names == 0 && len(pe.Modifiers) == 0
 }
 
-// value reads the value of a pin from w: a static word (no expansion) whose
-// value, as bash reads it, is a valid image tag.
-func (p *parser) value(pn *pin, w *syntax.Word, dq bool) bool {
-	if w == nil || len(w.Parts) == 0 {
-		p.fail(pn.Line, "empty version for %s_VER", pn.Var)
-		return false
-	}
-	val, ok := staticValue(w, dq)
-	if !ok {
-		p.fail(pn.Line, "cannot read the value of %s_VER: want %s_VER=\"version\", got %s", pn.Var, pn.Var, cut(source(w)))
-		return false
-	}
-	if val == "" {
-		p.fail(pn.Line, "empty version for %s_VER", pn.Var)
-		return false
-	}
-	if !ValidVersion(val) {
-		p.fail(pn.Line, "version %q of %s_VER is not a valid image tag", cut(val), pn.Var)
-		return false
-	}
-	pn.Version = val
-	pn.value = [2]int{int(w.Pos().Offset()), int(w.End().Offset())}
-	if len(w.Parts) == 1 {
-		switch q := w.Parts[0].(type) {
-		case *syntax.SglQuoted:
-			if !q.Dollar {
-				pn.quote = '\''
-			} else {
-				pn.quote = '"'
-			}
-		case *syntax.DblQuoted:
-			pn.quote = '"'
-		}
-	} else {
-		pn.quote = '"'
-	}
-	if dq {
-		pn.quote = 0 // inside "${NAME:=...}", a bare tag reads as itself
-	}
-	return true
-}
-
-// staticValue returns what bash assigns from w, which must be made of
-// literal text, 'single', "double" (without expansions) and $'ANSI-C'
-// quoted parts; dq is set for a word inside double quotes.
-func staticValue(w *syntax.Word, dq bool) (string, bool) {
-	var b strings.Builder
-	for _, part := range w.Parts {
-		switch x := part.(type) {
-		case *syntax.Lit:
-			if dq {
-				b.WriteString(unescapeDouble(x.Value))
-				continue
-			}
-			s, ok := unescapeBare(x.Value)
-			if !ok {
-				return "", false
-			}
-			b.WriteString(s)
-		case *syntax.SglQuoted:
-			if dq {
-				return "", false // kept as quotes inside "${...}"
-			}
-			if !x.Dollar {
-				b.WriteString(x.Value)
-				continue
-			}
-			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{x}})
-			if err != nil {
-				return "", false
-			}
-			b.WriteString(s)
-		case *syntax.DblQuoted:
-			if x.Dollar {
-				return "", false // $"..." is translated through the locale
-			}
-			for _, in := range x.Parts {
-				l, ok := in.(*syntax.Lit)
-				if !ok {
-					return "", false
-				}
-				b.WriteString(unescapeDouble(l.Value))
-			}
-		default:
-			return "", false
-		}
-	}
-	return b.String(), true
-}
-
-// unescapeBare removes the backslashes of unquoted text. A tilde, which bash
-// would expand to a home directory, is not read.
-func unescapeBare(s string) (string, bool) {
-	if strings.Contains(s, "~") {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+1 == len(s) {
-			return "", false
-		}
-		i++
-		if s[i] != '\n' {
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String(), true
-}
-
-// unescapeDouble removes the backslashes that bash removes inside double
-// quotes: before $, `, ", \ and a newline.
-func unescapeDouble(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0 {
-			i++
-			if s[i] != '\n' {
-				b.WriteByte(s[i])
-			}
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// unsafeWord returns the first part of w that could change a variable, stop
-// bash or run a command, and why.
-func unsafeWord(w *syntax.Word) (syntax.Node, string) {
-	var bad syntax.Node
-	var why string
-	syntax.Walk(w, func(n syntax.Node) bool {
-		if bad != nil {
-			return false
-		}
-		switch x := n.(type) {
-		case *syntax.CmdSubst:
-			bad, why = x, "a command substitution runs a command"
-		case *syntax.ProcSubst:
-			bad, why = x, "a process substitution runs a command"
-		case *syntax.ArithmExp:
-			bad, why = x, "an arithmetic expansion can assign variables"
-		case *syntax.DblQuoted:
-			if x.Dollar {
-				bad, why = x, "a $\"...\" string is translated through the locale"
-			}
-		case *syntax.ParamExp:
-			switch {
-			case x.Excl || x.Names != 0:
-				bad, why = x, "an indirect expansion ${!...} can evaluate arithmetic"
-			case x.Index != nil || x.Slice != nil:
-				bad, why = x, "an index or slice is evaluated as arithmetic, which can assign variables"
-			case x.Flags != nil || x.NestedParam != nil || x.Width || x.IsSet || len(x.Modifiers) > 0:
-				bad, why = x, "an expansion bash does not have"
-			case x.Exp == nil:
-			case x.Exp.Op == syntax.AssignUnset || x.Exp.Op == syntax.AssignUnsetOrNull:
-				bad, why = x, fmt.Sprintf("${%s%s...} assigns a variable (only \": ${NAME:=value}\" may)", paramName(x), x.Exp.Op)
-			case x.Exp.Op == syntax.ErrorUnset || x.Exp.Op == syntax.ErrorUnsetOrNull:
-				bad, why = x, fmt.Sprintf("${%s%s...} stops bash when the variable is unset", paramName(x), x.Exp.Op)
-			case x.Exp.Op == syntax.OtherParamOps:
-				bad, why = x, fmt.Sprintf("${%s@...} can run commands", paramName(x))
-			}
-		}
-		return bad == nil
-	})
-	return bad, why
-}
-
-func paramName(pe *syntax.ParamExp) string {
-	if pe.Param == nil {
-		return ""
-	}
-	return pe.Param.Value
-}
-
-// source prints a node as shell, for an error message.
-func source(n syntax.Node) string {
-	var b strings.Builder
-	if err := syntax.NewPrinter().Print(&b, n); err != nil {
-		return "?"
-	}
-	return b.String()
-}
-
-// cut shortens s for an error message.
-func cut(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
