@@ -609,4 +609,3 @@ func plainParam(pe *syntax.ParamExp) bool {
 	return !pe.Excl && !pe.Length && !pe.Width && !pe.IsSet && pe.Flags == nil && pe.NestedParam == nil &&
 		pe.Index == nil && pe.Slice == nil && pe.Repl == nil && pe.Names == 0 && len(pe.Modifiers) == 0
 }
-
