@@ -75,7 +75,9 @@ func staticValue(w *syntax.Word, dq bool) (string, bool) {
 				b.WriteString(x.Value)
 				continue
 			}
-			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{x}})
+			// A Config of its own: with nil, expand changes a shared one
+			// (a data race).
+			s, err := expand.Literal(&expand.Config{}, &syntax.Word{Parts: []syntax.WordPart{x}})
 			if err != nil {
 				return "", false
 			}
