@@ -75,14 +75,19 @@ func signalled(t *testing.T, dir string, sig syscall.Signal, ready func(pid int)
 		t.Fatalf("imgver %s still running 5s after %v; stderr %q", strings.Join(args, " "), sig, stderr.String())
 	}
 	took := time.Since(start)
-	code := 0
+	return result{stdout.String(), stderr.String(), exitCode(t, err)}, took
+}
+
+// exitCode is the exit code of a process that ended with err (from Wait).
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		return ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{stdout.String(), stderr.String(), code}, took
+	return 0
 }
 
 // waitOpened waits until process pid has path open (by /proc/PID/fd).

@@ -3,6 +3,7 @@ package clip
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,17 @@ func Quote(s string) string {
 		n--
 	}
 	return fmt.Sprintf("%s (%d bytes)", strconv.Quote(s[:n]+"…"), len(s))
+}
+
+// Reason returns the text of a library's error about value, cut as String
+// cuts, without the part of value it ends with (ggcr's "...: VALUE"): the
+// message that wraps it quotes value once, through Quote.
+func Reason(err error, value string) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(value, msg[i+2:]) {
+		msg = msg[:i]
+	}
+	return String(msg)
 }
 
 // String returns s cut as Quote cuts it, unquoted: for a message that

@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -25,6 +26,25 @@ func TestQuote(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantString, String(tc.in)); diff != "" {
 				t.Errorf("String (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	value := "HUGE" + strings.Repeat("x", 1000)
+	tests := []struct{ name, err, want string }{
+		{name: "ends with the value", err: "could not parse reference: " + value, want: "could not parse reference"},
+		{name: "ends with part of the value", err: "repository can only contain [a-z]: " + value[10:], want: "repository can only contain [a-z]"},
+		{name: "other text", err: "bad: something else", want: "bad: something else"},
+		{name: "long other text", err: strings.Repeat("y", 200), want: strings.Repeat("y", Max) + "… (200 bytes)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, Reason(errors.New(tc.err), value)); diff != "" {
+				t.Errorf("Reason (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -315,7 +315,7 @@ func Parse(path string, src []byte) (*Config, error) {
 	if raw.Registry != nil {
 		c.Registry = strings.TrimSuffix(*raw.Registry, "/")
 		if _, err := name.NewRepository(c.Registry + "/x"); err != nil {
-			attrErr(body, "registry", fileRange, "Invalid registry", fmt.Sprintf("%s is not a valid repository prefix: %s.", clip.Quote(*raw.Registry), libReason(err, c.Registry+"/x")))
+			attrErr(body, "registry", fileRange, "Invalid registry", fmt.Sprintf("%s is not a valid repository prefix: %s.", clip.Quote(*raw.Registry), clip.Reason(err, c.Registry+"/x")))
 		}
 	}
 	if raw.SHALength != nil {
@@ -385,7 +385,7 @@ func Parse(path string, src []byte) (*Config, error) {
 		if im.Repository == "" {
 			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing repository", Detail: fmt.Sprintf("Image %q has no repository: set repository, or registry at the top of the file.", ib.Name), Subject: ib.DefRange.Ptr()})
 		} else if _, err := name.NewRepository(im.Repository); err != nil {
-			attrErr(ibody, "repository", ib.DefRange, "Invalid repository", fmt.Sprintf("%s is not a valid repository for image %q: %s.", clip.Quote(im.Repository), ib.Name, libReason(err, im.Repository)))
+			attrErr(ibody, "repository", ib.DefRange, "Invalid repository", fmt.Sprintf("%s is not a valid repository for image %q: %s.", clip.Quote(im.Repository), ib.Name, clip.Reason(err, im.Repository)))
 		}
 		if ib.Dockerfile != nil {
 			im.Dockerfile = c.abs(*ib.Dockerfile)
@@ -457,16 +457,6 @@ func regexpReason(err error) string {
 		return string(se.Code)
 	}
 	return clip.String(err.Error())
-}
-
-// libReason is a library's error about value without the part of value it
-// ends with (ggcr's "...: VALUE"), which the message quotes once.
-func libReason(err error, value string) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(value, msg[i+2:]) {
-		msg = msg[:i]
-	}
-	return clip.String(msg)
 }
 
 // strayBrace returns an error for a '{' or '}' of the candidate ref that

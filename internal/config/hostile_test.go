@@ -30,12 +30,8 @@ func TestHostileInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("images.hcl", []byte(tc.src))
-			var de *DiagnosticsError
-			if !errors.As(err, &de) {
-				t.Fatalf("error = %v, want a *DiagnosticsError", err)
-			}
-			line := err.Error()
+			de := diagnose(t, tc.src)
+			line := de.Error()
 			if !strings.HasPrefix(line, tc.want) {
 				t.Errorf("error = %.300q, want prefix %q", line, tc.want)
 			}
@@ -53,6 +49,17 @@ func TestHostileInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diagnose parses src as images.hcl and returns its *DiagnosticsError.
+func diagnose(t *testing.T, src string) *DiagnosticsError {
+	t.Helper()
+	_, err := Parse("images.hcl", []byte(src))
+	var de *DiagnosticsError
+	if !errors.As(err, &de) {
+		t.Fatalf("error = %v, want a *DiagnosticsError", err)
+	}
+	return de
 }
 
 // TestFindDirectory: an images.hcl that is a directory is named as such,
