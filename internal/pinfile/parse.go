@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // Option changes how a pin file is read.
@@ -351,11 +353,11 @@ func (p *parser) stmt(s *syntax.Stmt, sp [2]int, shared bool) {
 		case len(c.Assigns) > 0:
 			for _, a := range c.Assigns {
 				if v, ok := pinVar(a.Name.Value); ok {
-					p.fail(line, "cannot read the value of %s_VER: bash runs %s as a command with %s_VER set only for it (quote a value with blanks: %s_VER=\"version\")", v, cut(source(c.Args[0])), v, v)
+					p.fail(line, "cannot read the value of %s_VER: bash runs %s as a command with %s_VER set only for it (quote a value with blanks: %s_VER=\"version\")", v, clip.String(source(c.Args[0])), v, v)
 					return
 				}
 			}
-			p.fail(line, "an assignment before a command (%s): bash would not keep it; %s", cut(source(c.Args[0])), grammar)
+			p.fail(line, "an assignment before a command (%s): bash would not keep it; %s", clip.String(source(c.Args[0])), grammar)
 		case colon:
 			pins, n = p.colon(c.Args[1:])
 		default:

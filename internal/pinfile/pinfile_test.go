@@ -151,7 +151,7 @@ func TestParseErrors(t *testing.T) {
 		{"variable in quotes", `apigateway_VER="$V"` + "\n", 1, "cannot read the value"},
 		{"empty", `apigateway_VER=""` + "\n", 1, "empty version for apigateway_VER"},
 		{"not a tag", `apigateway_VER="v1/2"` + "\n", 1, `version "v1/2" of apigateway_VER is not a valid image tag`},
-		{"long value cut", `apigateway_VER="` + strings.Repeat("x", 500) + `/"` + "\n", 1, `..." of apigateway_VER`},
+		{"long value cut", `apigateway_VER="` + strings.Repeat("x", 500) + `/"` + "\n", 1, `…" (501 bytes) of apigateway_VER`},
 		{"indented", "\n  apigateway_VER=\"v1\"\n", 2, "indented assignment to apigateway_VER: pins must start at column 0"},
 		{"in an if", "if true; then\n  apigateway_VER=\"v1\"\nfi\n", 1, "an if statement: bash may assign variables in it that imgver cannot see"},
 		{"declare -x", "declare -x apigateway_VER=\"v1\"\n", 1, "assignment to apigateway_VER with declare"},

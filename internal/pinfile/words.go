@@ -6,6 +6,8 @@ import (
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // value reads the value of a pin from w: a static word (no expansion) whose
@@ -17,7 +19,7 @@ func (p *parser) value(pn *pin, w *syntax.Word, dq bool) bool {
 	}
 	val, ok := staticValue(w, dq)
 	if !ok {
-		p.fail(pn.Line, "cannot read the value of %s_VER: want %s_VER=\"version\", got %s", pn.Var, pn.Var, cut(source(w)))
+		p.fail(pn.Line, "cannot read the value of %s_VER: want %s_VER=\"version\", got %s", pn.Var, pn.Var, clip.String(source(w)))
 		return false
 	}
 	if val == "" {
@@ -25,7 +27,7 @@ func (p *parser) value(pn *pin, w *syntax.Word, dq bool) bool {
 		return false
 	}
 	if !ValidVersion(val) {
-		p.fail(pn.Line, "version %q of %s_VER is not a valid image tag", cut(val), pn.Var)
+		p.fail(pn.Line, "version %s of %s_VER is not a valid image tag", clip.Quote(val), pn.Var)
 		return false
 	}
 	pn.Version = val
@@ -196,13 +198,4 @@ func source(n syntax.Node) string {
 		return "?"
 	}
 	return b.String()
-}
-
-// cut shortens s for an error message.
-func cut(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
