@@ -13,13 +13,12 @@ import (
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
-// TestBinarySpecialFiles runs the built binary on a pin file (and a config)
-// that is a FIFO, a socket, a character device, a directory or a symlink to
-// a FIFO: every command exits 2 at once with
+// TestBinarySpecialPinFile runs the built binary on a pin file that is a
+// FIFO, a socket or a character device: every command exits 2 at once with
 // one line naming the file, and the file stays what it was. Before, a FIFO
 // blocked every command in open() and a device was replaced by a regular
 // file.
-func TestBinarySpecialFiles(t *testing.T) {
+func TestBinarySpecialPinFile(t *testing.T) {
 	bin := binary(t)
 	cfg, pins := monorepo(t, demoPins)
 	dir := filepath.Dir(pins)
@@ -63,22 +62,6 @@ func TestBinarySpecialFiles(t *testing.T) {
 				}
 			})
 		}
-	}
-	// images.hcl is read through the same checks.
-	for _, path := range specials {
-		t.Run("config "+filepath.Base(path), func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "--config", path, "list")
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if ctx.Err() != nil || !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "not a regular file") {
-				t.Errorf("%v (context %v), stderr %q; want exit 2, not a regular file", err, ctx.Err(), stderr.String())
-			}
-		})
 	}
 	t.Cleanup(func() {
 		if got := readString(t, pins); got != demoPins {

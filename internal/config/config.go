@@ -20,7 +20,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/imgver/imgver/internal/clip"
-	"github.com/imgver/imgver/internal/userfile"
 )
 
 // FileName is the name Find looks for.
@@ -268,7 +267,7 @@ func DefaultVar(name string) string { return notIdentChar.ReplaceAllString(name,
 // Load reads and validates the config file at path. The name used in
 // diagnostics is path as given.
 func Load(path string) (*Config, error) {
-	src, err := userfile.ReadFile(path) // never a FIFO that would block
+	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
