@@ -78,6 +78,7 @@ func TestBashEquivalence(t *testing.T) {
 		{name: "continuation in double quotes", in: "a_VER=\"v1\\\n.0\"\n", kinds: map[string]Kind{"a": Auto}},
 		{name: "export continued", in: "export \\\na_VER=v1\n", kinds: map[string]Kind{"a": Manual}},
 		{name: "trailing semicolon", in: "a_VER=v1;\n", kinds: map[string]Kind{"a": Auto}},
+		{name: "continuation at the end of the file", in: "a_VER=v1\\\n", kinds: map[string]Kind{"a": Auto}},
 		{name: "other shell", in: "OTHER=1\nexport A=1 B=2\nexport PATH=\"$PATH:/x\"\nARR=(x \"$OTHER\")\nX+=y\n: ${D:=z}\nexport OTHER\n"},
 		{name: "non-pin default after pin", in: "a_VER=v1\n: ${a_VER:-v2}\n", kinds: map[string]Kind{"a": Auto}},
 		{name: "heredoc body is data", in: ": <<'EOF'\na_VER=v9\nexport b_VER=v9\nEOF\nc_VER=v1\n", kinds: map[string]Kind{"c": Auto}},

@@ -140,7 +140,10 @@ func parse(name string, data []byte, o options, lenient bool) (*File, []*ParseEr
 	spans := make([][2]int, len(stmts))
 	for i, s := range stmts {
 		spans[i] = span(s)
-		for l := spans[i][0]; l <= spans[i][1] && l < len(f.lines); l++ {
+		// A continuation at the end of the file ends the statement on a
+		// line that is not there.
+		spans[i][1] = min(spans[i][1], len(f.lines)-1)
+		for l := spans[i][0]; l <= spans[i][1]; l++ {
 			f.lines[l].covered = true
 		}
 	}
