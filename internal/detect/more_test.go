@@ -139,50 +139,6 @@ func TestTextDiff(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	t.Parallel()
-	var a, b strings.Builder
-	for i := 1; i <= 30; i++ {
-		fmt.Fprintf(&a, "%d\n", i)
-		switch i {
-		case 5:
-			b.WriteString("five\n")
-		case 25:
-		default:
-			fmt.Fprintf(&b, "%d\n", i)
-		}
-	}
-	b.WriteString("end")
-	got := unifiedDiff("a/x", "b/x", a.String(), b.String())
-	want := `--- a/x
-+++ b/x
-@@ -2,7 +2,7 @@
- 2
- 3
- 4
--5
-+five
- 6
- 7
- 8
-@@ -22,9 +22,9 @@
- 22
- 23
- 24
--25
- 26
- 27
- 28
- 29
- 30
-+end
-\ No newline at end of file
-`
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
-}
-
 // upperNormaliser treats *.up files case-insensitively.
 type upperNormaliser struct{ calls atomic.Int32 }
 
