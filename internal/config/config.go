@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/imgver/imgver/internal/detect"
 )
 
 // FileName is the name Find looks for.
@@ -292,8 +294,8 @@ func Parse(path string, src []byte) (*Config, error) {
 		c.ReleasePattern = re
 	}
 	for _, g := range raw.Ignore {
-		if err := validGlob(g); err != nil {
-			attrErr(body, "ignore", fileRange, "Invalid ignore glob", err.Error())
+		if problem := globProblem(g); problem != "" {
+			attrErr(body, "ignore", fileRange, "Invalid ignore glob", problem)
 		}
 	}
 
@@ -358,8 +360,8 @@ func Parse(path string, src []byte) (*Config, error) {
 			}
 		}
 		for _, g := range ib.Ignore {
-			if err := validGlob(g); err != nil {
-				attrErr(ibody, "ignore", ib.DefRange, "Invalid ignore glob", err.Error())
+			if problem := globProblem(g); problem != "" {
+				attrErr(ibody, "ignore", ib.DefRange, "Invalid ignore glob", problem)
 			}
 		}
 		c.Images = append(c.Images, im)
@@ -385,14 +387,16 @@ func imageBody(body *hclsyntax.Body, i int) *hclsyntax.Body {
 	return nil
 }
 
-func validGlob(g string) error {
+// globProblem says what is wrong with an ignore glob, or "": it must be
+// absolute, and valid for the matcher detect uses (detect.ValidateGlob).
+func globProblem(g string) string {
 	if !strings.HasPrefix(g, "/") {
-		return fmt.Errorf("ignore glob %q must be an absolute path in the image (start with /).", g)
+		return fmt.Sprintf("ignore glob %q must be an absolute path in the image (start with /).", g)
 	}
-	if _, err := filepath.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-		return fmt.Errorf("ignore glob %q is malformed: %v.", g, err)
+	if err := detect.ValidateGlob(g); err != nil {
+		return fmt.Sprintf("ignore glob %q is malformed (doublestar syntax: *, **, ?, [class], {a,b}).", g)
 	}
-	return nil
+	return ""
 }
 
 func (c *Config) abs(p string) string {
