@@ -212,28 +212,28 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 			UID:  hdr.Uid,
 			GID:  hdr.Gid,
 		}
-		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		switch {
+		case isRegular(hdr):
 			e.Type = TypeFile
 			e.Size = hdr.Size
 			if err := lr.digest(&e, tr); err != nil {
 				return nil, fmt.Errorf("reading %s: %w", p, err)
 			}
-		case tar.TypeDir:
+		case hdr.Typeflag == tar.TypeDir:
 			e.Type = TypeDir
-		case tar.TypeSymlink:
+		case hdr.Typeflag == tar.TypeSymlink:
 			e.Type = TypeSymlink
 			e.Link = hdr.Linkname
-		case tar.TypeLink:
+		case hdr.Typeflag == tar.TypeLink:
 			e.Type = typeHardlink
 			e.Link = cleanPath(hdr.Linkname)
-		case tar.TypeChar:
+		case hdr.Typeflag == tar.TypeChar:
 			e.Type = TypeChar
 			e.DevMajor, e.DevMinor = hdr.Devmajor, hdr.Devminor
-		case tar.TypeBlock:
+		case hdr.Typeflag == tar.TypeBlock:
 			e.Type = TypeBlock
 			e.DevMajor, e.DevMinor = hdr.Devmajor, hdr.Devminor
-		case tar.TypeFifo:
+		case hdr.Typeflag == tar.TypeFifo:
 			e.Type = TypeFifo
 		default:
 			// Global headers and unknown kinds carry no file.
@@ -369,4 +369,15 @@ type DigestMismatchError struct {
 // Error says what the content hashes to.
 func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("digest mismatch: content hashes to %s", e.Got)
+}
+
+// isRegular reports whether hdr holds a file's content. The tar reader
+// itself turns the legacy TypeRegA into TypeReg (or TypeDir for a name
+// ending in "/").
+func isRegular(hdr *tar.Header) bool {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		return true
+	}
+	return false
 }

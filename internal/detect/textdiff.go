@@ -109,7 +109,7 @@ func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, p
 			return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 		}
 		p := cleanPath(hdr.Name)
-		if !paths[p] || hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if !paths[p] || !isRegular(hdr) {
 			continue
 		}
 		var buf bytes.Buffer
