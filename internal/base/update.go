@@ -113,8 +113,8 @@ var ErrModified = errors.New("the file changed since it was read")
 // directory, renamed over the old one, its mode kept. A symlink is followed,
 // so that the link stays and its target changes. Tests replace it.
 var writeFile = func(path string, data []byte) error {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
 	}
 	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
 }
@@ -150,10 +150,10 @@ func (p *Plan) Write() error {
 // Diff returns a unified diff of old and new (textdiff.Unified), naming
 // the files a/name and b/name (name itself when it is absolute). It is
 // empty when they are equal.
-func Diff(name string, old, new []byte) string {
+func Diff(name string, old, updated []byte) string {
 	nameA, nameB := "a/"+name, "b/"+name
 	if filepath.IsAbs(name) {
 		nameA, nameB = name, name
 	}
-	return textdiff.Unified(nameA, nameB, string(old), string(new))
+	return textdiff.Unified(nameA, nameB, string(old), string(updated))
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -404,16 +403,6 @@ func (c *Config) abs(p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// Vars returns the pin variables of every image, sorted.
-func (c *Config) Vars() []string {
-	vs := make([]string, 0, len(c.Images))
-	for _, im := range c.Images {
-		vs = append(vs, im.PinVar())
-	}
-	sort.Strings(vs)
-	return vs
 }
 
 var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)

@@ -3,6 +3,7 @@ package detect
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -142,8 +143,8 @@ func TestTextDiff(t *testing.T) {
 // upperNormaliser treats *.up files case-insensitively.
 type upperNormaliser struct{ calls atomic.Int32 }
 
-func (n *upperNormaliser) Name() string                    { return "upper" }
-func (n *upperNormaliser) Match(p string, size int64) bool { return strings.HasSuffix(p, ".up") }
+func (n *upperNormaliser) Name() string                 { return "upper" }
+func (n *upperNormaliser) Match(p string, _ int64) bool { return strings.HasSuffix(p, ".up") }
 func (n *upperNormaliser) Digest(r io.Reader) (string, error) {
 	n.calls.Add(1)
 	// Read only the first 4 bytes: the caller must drain the rest.
@@ -279,7 +280,7 @@ func TestReadLayerErrors(t *testing.T) {
 	good := tarBytes(t, tarOpts{}, file("a", strings.Repeat("x", 2000)))
 	for name, b := range map[string][]byte{
 		"truncated tar":  good[:1000],
-		"truncated gzip": gzipBytes(t, good)[:100],
+		"truncated gzip": gzipBytes(t, good, gzip.DefaultCompression)[:100],
 		"garbage gzip":   append([]byte{0x1f, 0x8b}, bytes.Repeat([]byte{0xff}, 100)...),
 	} {
 		_, err := readBlob(bytes.NewReader(b))

@@ -30,8 +30,9 @@ func gzipFile(members ...gzMember) []byte {
 			panic(err)
 		}
 		w.Name, w.Comment, w.ModTime, w.OS = m.name, m.comment, m.mtime, m.os
-		w.Write([]byte(m.body))
-		w.Close()
+		_, err = w.Write([]byte(m.body))
+		must(err)
+		must(w.Close())
 	}
 	return b.Bytes()
 }
