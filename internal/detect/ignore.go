@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // A Rule is a named noise rule: paths matching one of its globs are left
@@ -57,7 +59,7 @@ var DefaultRules = []Rule{
 // is loaded, not when detect first uses it.
 func ValidateGlob(g string) error {
 	if !doublestar.ValidatePattern(cleanGlob(g)) {
-		return fmt.Errorf("invalid ignore glob %q: %w", g, doublestar.ErrBadPattern)
+		return fmt.Errorf("invalid ignore glob %s", clip.Quote(cleanGlob(g)))
 	}
 	return nil
 }
