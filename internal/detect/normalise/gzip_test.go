@@ -77,15 +77,3 @@ func TestGzipTruncated(t *testing.T) {
 func TestGzipReadError(t *testing.T) {
 	testReadError(t, Gzip(), gzipFile(gzMember{body: gzBody}))
 }
-
-func TestGzipMatch(t *testing.T) {
-	runMatch(t, Gzip(), []matchCase{
-		{"/usr/share/man/man1/ls.1.gz", 100, true},
-		{"/app/x.tar.gz", 100, true},
-		{"/app/x.tgz", 100, true},
-		{"/app/X.GZ", 100, true},
-		{"/app/x.gz", 17, false},
-		{"/app/x.gzip", 100, false},
-		{"/app/x.zip", 100, false},
-	})
-}

@@ -467,21 +467,6 @@ func TestZipReadError(t *testing.T) {
 	testReadError(t, Zip(), zipFile(zopts{}, zent{name: "a", body: "hello"}, zent{name: "lib/b.jar", store: true, body: string(zipFile(zopts{}, zent{name: "c", body: "x"}))}))
 }
 
-func TestZipMatch(t *testing.T) {
-	runMatch(t, Zip(), []matchCase{
-		{"/app/app.jar", 100, true},
-		{"/srv/ROOT.war", 100, true},
-		{"/srv/app.ear", 100, true},
-		{"/tmp/x.zip", 100, true},
-		{"/wheels/x-1.0-py3-none-any.whl", 100, true},
-		{"/libs/x.aar", 100, true},
-		{"/app/APP.JAR", 100, true},
-		{"/lib/apk/db/x.apk", 100, false},
-		{"/app/app.jar", 21, false},
-		{"/app/jar", 100, false},
-	})
-}
-
 func TestCommentStripper(t *testing.T) {
 	const in = "#a\nx=1\n#b\n\n y=#2\n#c"
 	want := "x=1\n\n y=#2\n"
