@@ -163,21 +163,6 @@ const (
 	whiteoutMeta   = ".wh..wh."
 )
 
-// errTracker remembers the first error of the reader it wraps, so that a
-// read error can be told from a normaliser not understanding the content.
-type errTracker struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errTracker) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
 // layerReader reads uncompressed layer tars into summaries.
 type layerReader struct {
 	normalisers []normalise.Normaliser
@@ -272,13 +257,13 @@ func (lr *layerReader) digest(e *Entry, r io.Reader) error {
 		if !n.Match(e.Path, e.Size) {
 			continue
 		}
-		et := &errTracker{r: r}
-		d, nerr := n.Digest(io.TeeReader(et, lr.h))
-		if _, err := io.CopyBuffer(lr.h, et, lr.buf); err != nil {
+		src := normalise.NewSource(r)
+		d, nerr := n.Digest(io.TeeReader(src, lr.h))
+		if _, err := io.CopyBuffer(lr.h, src, lr.buf); err != nil {
 			return err
 		}
-		if et.err != nil {
-			return et.err
+		if err := src.Err(); err != nil {
+			return err
 		}
 		if nerr == nil {
 			e.Digest = d

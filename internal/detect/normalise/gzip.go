@@ -25,7 +25,7 @@ func (gz) Match(p string, size int64) bool {
 }
 
 func (gz) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	// A bufio.Reader is an io.ByteReader, so the decompressor reads no
 	// further than each member's end and the next header is found there.
 	zr, err := gzip.NewReader(bufio.NewReaderSize(src, 32<<10))

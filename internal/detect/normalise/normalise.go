@@ -65,15 +65,19 @@ func format(sum []byte) string {
 	return "sha256:" + hex.EncodeToString(sum)
 }
 
-// source records the first error other than io.EOF that its reader returns,
+// Source records the first error other than io.EOF that its reader returns,
 // so that a failure to read (a truncated layer, a cancelled pull) is told
-// apart from content the normaliser does not understand.
-type source struct {
+// apart from content a normaliser does not understand. detect reads every
+// normalised file through one, and so does each normaliser.
+type Source struct {
 	r   io.Reader
 	err error
 }
 
-func (s *source) Read(p []byte) (int, error) {
+// NewSource returns a Source reading from r.
+func NewSource(r io.Reader) *Source { return &Source{r: r} }
+
+func (s *Source) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
@@ -81,9 +85,12 @@ func (s *source) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Err returns the first error other than io.EOF read so far, or nil.
+func (s *Source) Err() error { return s.err }
+
 // classify turns an error met while parsing into the error Digest returns:
 // the reader's own error as is (wrapped), anything else as ErrNotApplicable.
-func classify(kind string, src *source, err error) error {
+func classify(kind string, src *Source, err error) error {
 	if src.err != nil {
 		return fmt.Errorf("reading %s: %w", kind, src.err)
 	}

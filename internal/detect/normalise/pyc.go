@@ -35,7 +35,7 @@ func (pyc) Match(p string, size int64) bool {
 }
 
 func (pyc) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	var hdr [16]byte
 	if _, err := io.ReadFull(src, hdr[:8]); err != nil {
 		return "", classify("pyc", src, err)

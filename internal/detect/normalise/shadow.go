@@ -31,7 +31,7 @@ func (shadow) Match(p string, _ int64) bool {
 }
 
 func (shadow) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	br := bufio.NewReaderSize(src, maxShadowLine)
 	h := newDigest("shadow")
 	for n := 1; ; n++ {

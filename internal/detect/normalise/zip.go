@@ -69,7 +69,7 @@ func (zipNormaliser) Match(p string, size int64) bool {
 }
 
 func (zipNormaliser) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	sum, err := digestZip(src, 0, nil)
 	if err != nil {
 		return "", classify("zip", src, err)
