@@ -187,13 +187,12 @@ func normaliserNames() string {
 	return strings.Join(names, ", ")
 }
 
-// rulesHelp lists the default noise rules for --help.
+// rulesHelp lists the built-in noise rules for --help.
 func rulesHelp() string {
 	var b strings.Builder
-	for _, r := range detect.DefaultRules {
-		fmt.Fprintf(&b, "  %-19s %s\n", r.Name, strings.Join(r.Globs, " "))
+	for _, r := range detect.BuiltinRules() {
+		fmt.Fprintf(&b, "  %-19s %s\n", r.Name, r.Summary())
 	}
-	fmt.Fprintf(&b, "  %-19s %s\n", detect.PycacheRule, "*.pyc whose sibling .py exists and is unchanged")
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imgver/imgver/internal/detect"
 )
 
 // detectEntry is a tar entry of a test layer.
@@ -200,5 +203,20 @@ func TestFingerprintCommand(t *testing.T) {
 	}
 	if code, _, _ := detectRun(t, "fingerprint", "oci:nothing"); code != exitError {
 		t.Errorf("exit %d for a missing image", code)
+	}
+}
+
+// TestDiffHelpListsEveryRule checks that diff's help is generated from the
+// rules: every built-in rule appears with its one-line summary.
+func TestDiffHelpListsEveryRule(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := detectRun(t, "diff", "--help")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want %d\nstderr:\n%s", code, exitOK, stderr)
+	}
+	for _, r := range detect.BuiltinRules() {
+		if line := fmt.Sprintf("%-19s %s\n", r.Name, r.Summary()); !strings.Contains(stdout, line) {
+			t.Errorf("help does not list rule %s as %q:\n%s", r.Name, line, stdout)
+		}
 	}
 }

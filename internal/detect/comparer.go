@@ -107,15 +107,9 @@ func (c *Comparer) With(opts ...Option) (*Comparer, error) {
 func (c *Comparer) Rules() []Rule {
 	rules := append([]Rule(nil), c.match.rules...)
 	if c.o.defaultIgnores {
-		rules = append(rules, pycacheRuleDoc)
+		rules = append(rules, pycacheRule)
 	}
 	return rules
-}
-
-var pycacheRuleDoc = Rule{
-	Name:  PycacheRule,
-	Globs: []string{"**/__pycache__/*.pyc", "**/*.pyc"},
-	Why:   "compiled Python, ignored only when the sibling .py exists and is unchanged (marshal output is not always reproducible)",
 }
 
 // layerJob is one layer to read.

@@ -91,44 +91,17 @@
 //
 // Some paths differ on every rebuild without changing what runs (the list
 // follows what two real builds of the same sources differed in). They are
-// left out of the comparison and of the fingerprint under named rules (see
-// DefaultRules for the globs and Comparer.Rules for those in force):
-//
-//	apt-lists           /var/lib/apt/lists/**
-//	apt-cache           /var/cache/apt/** (downloaded .debs, pkgcache.bin,
-//	                    srcpkgcache.bin: regenerated from the lists)
-//	dpkg-backups        /var/lib/dpkg/*-old, /var/cache/debconf/*-old
-//	ldconfig-aux-cache  /var/cache/ldconfig/aux-cache (/etc/ld.so.cache counts)
-//	apk-cache           /var/cache/apk/**
-//	rpm-caches          /var/cache/yum/**, /var/cache/dnf/**,
-//	                    /var/lib/dnf/history*, /var/lib/dnf/repos/**,
-//	                    /var/lib/rpm/__db*, /var/lib/rpm/.rpm.lock
-//	logs                /var/log/**
-//	tmp                 /tmp/**, /var/tmp/**
-//	home-caches         /root/.cache/**, /home/*/.cache/** (pip, go-build)
-//	npm-yarn-caches     /root/.npm/**, /home/*/.npm/**,
-//	                    /usr/local/share/.cache/yarn/**, /root/.yarn-cache/**,
-//	                    /home/*/.yarn-cache/**, /root/.yarn/berry/cache/**,
-//	                    /root/.node-gyp/**
-//	shadow-backups      /etc/passwd-, /etc/group-, /etc/shadow-, /etc/gshadow-,
-//	                    /etc/subuid-, /etc/subgid-, /etc/.pwd.lock
-//	runtime-mounts      /etc/hostname, /etc/hosts, /etc/resolv.conf (the
-//	                    runtime bind-mounts its own; builds leave the build
-//	                    host's copy or an empty mount target, mode 0755)
-//	machine-id          /etc/machine-id, /var/lib/dbus/machine-id,
-//	                    /var/lib/systemd/random-seed
-//	java-cacerts        /etc/ssl/certs/java/cacerts (a keystore regenerated
-//	                    from /etc/ssl/certs with creation dates in it; a
-//	                    "keytool -import" into it is NOT seen)
-//	fontconfig-cache    /var/cache/fontconfig/**
-//	man-db-cache        /var/cache/man/**
-//	shell-history       /root/.bash_history, /root/.python_history,
-//	                    /root/.wget-hsts, /root/.lesshst
-//	pycache             a compiled Python file (.../__pycache__/NAME.*.pyc or
-//	                    NAME.pyc) whose sibling NAME.py exists, on both sides
-//	                    unchanged: the marshal bytes of a .pyc are not always
-//	                    reproducible, and a change to the source shows in the
-//	                    .py itself. A .pyc without its .py always counts.
+// left out of the comparison and of the fingerprint under named rules. Each
+// rule (its name, globs and why its paths are noise) is defined once, in
+// DefaultRules; BuiltinRules adds the one conditional rule, pycache, and is
+// what "imgver diff --help" lists; Comparer.Rules returns those in force.
+// The rules cover package-manager indexes and download caches, the backups
+// and locks dpkg, debconf and useradd leave, logs and temporary files,
+// per-user tool caches, the files the container runtime bind-mounts, IDs
+// generated at install time, regenerated caches (ldconfig, fontconfig,
+// man-db, the Java keystore) and shell history. The pycache rule ignores a
+// compiled Python file only where its source is in the image unchanged; a
+// .pyc without its .py always counts.
 //
 // A glob "DIR/**" matches what lies below DIR, never DIR itself: the
 // directory's own entry (mode, owner) still counts, so /tmp losing its

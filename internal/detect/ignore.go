@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -23,11 +24,38 @@ type Rule struct {
 	Why string `json:"why"`
 }
 
-// PycacheRule names the conditional rule for compiled Python files: a
-// "__pycache__/NAME.*.pyc" (or a legacy "NAME.pyc") is ignored when the
-// sibling "NAME.py" exists in the image, so that a change to the source is
-// still seen through the .py file itself.
+// PycacheRule names the conditional rule for compiled Python files,
+// defined by pycacheRule and applied by pycacheSource.
 const PycacheRule = "pycache"
+
+// pycacheRule is the one conditional built-in rule: a file its globs match
+// ("__pycache__/NAME.*.pyc" or a legacy "NAME.pyc") is ignored only where
+// the sibling "NAME.py" exists in the image, so that a change to the source
+// is still seen through the .py file itself.
+var pycacheRule = Rule{
+	Name:  PycacheRule,
+	Globs: []string{"**/__pycache__/*.pyc", "**/*.pyc"},
+	Why:   "compiled Python: marshal output is not always reproducible, and a change to the source shows in the .py itself",
+}
+
+// pycacheWhen says when a file the pycache rule matches is noise.
+const pycacheWhen = "where the sibling .py exists and is unchanged"
+
+// BuiltinRules returns every built-in noise rule, as help lists them:
+// DefaultRules, then the conditional pycache rule.
+func BuiltinRules() []Rule {
+	return append(slices.Clone(DefaultRules), pycacheRule)
+}
+
+// Summary is the rule in one line, as help lists it: its globs and, for the
+// conditional pycache rule, the condition.
+func (r Rule) Summary() string {
+	s := strings.Join(r.Globs, " ")
+	if r.Name == PycacheRule {
+		s += " " + pycacheWhen
+	}
+	return s
+}
 
 // UserRule names the rule made of the globs given with WithIgnore.
 const UserRule = "user"

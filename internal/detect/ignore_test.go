@@ -90,3 +90,36 @@ func TestPycacheSource(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltinRules(t *testing.T) {
+	t.Parallel()
+	// Help is generated from these: every rule has a unique name, globs that
+	// are valid, and a reason; the conditional pycache rule comes last and
+	// says its condition.
+	rules := BuiltinRules()
+	if got := len(rules); got != len(DefaultRules)+1 {
+		t.Fatalf("%d rules, want DefaultRules and pycache (%d)", got, len(DefaultRules)+1)
+	}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if r.Name == "" || len(r.Globs) == 0 || r.Why == "" {
+			t.Errorf("rule %+v lacks a name, globs or a reason", r)
+		}
+		if seen[r.Name] {
+			t.Errorf("rule %s defined twice", r.Name)
+		}
+		seen[r.Name] = true
+		for _, g := range r.Globs {
+			if err := ValidateGlob(g); err != nil {
+				t.Errorf("rule %s: %v", r.Name, err)
+			}
+		}
+	}
+	last := rules[len(rules)-1]
+	if last.Name != PycacheRule || !strings.HasSuffix(last.Summary(), pycacheWhen) {
+		t.Errorf("last rule %s summarised as %q, want pycache with its condition", last.Name, last.Summary())
+	}
+	if s := DefaultRules[0].Summary(); s != strings.Join(DefaultRules[0].Globs, " ") {
+		t.Errorf("unconditional rule summarised as %q, want its globs", s)
+	}
+}
