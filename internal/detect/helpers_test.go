@@ -2,6 +2,7 @@ package detect
 
 import (
 	"compress/gzip"
+	"log"
 
 	"archive/tar"
 	"bytes"
@@ -335,3 +336,5 @@ func readBlob(r io.Reader) (*layerSummary, error) {
 	_, err = io.Copy(io.Discard, zr)
 	return s, err
 }
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -83,3 +83,20 @@ func TestNormaliserContract(t *testing.T) {
 		t.Errorf("%d entries, want 2: the rest of x.up was not drained", len(s.entries))
 	}
 }
+
+// TestBoundedErrors: a huge bad value is quoted once, cut.
+func TestBoundedErrors(t *testing.T) {
+	t.Parallel()
+	huge := "HUGE" + strings.Repeat("[", 100<<10)
+	_, ignoreErr := New(WithIgnore("/" + huge))
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, refErr := c.Fingerprint(t.Context(), huge)
+	for _, err := range []error{ignoreErr, refErr} {
+		if err == nil || len(err.Error()) > 300 || strings.Count(err.Error(), "HUGE") != 1 {
+			t.Errorf("error = %.400q (%d bytes), want the value once, cut", err, len(fmt.Sprint(err)))
+		}
+	}
+}

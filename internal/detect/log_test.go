@@ -1,8 +1,0 @@
-package detect
-
-import (
-	"io"
-	"log"
-)
-
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
