@@ -186,46 +186,45 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 // layer returns the summary of layer i of pi, from the cache or read.
 func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
 	d := pi.diffIDs[i]
-	c.mu.Lock()
-	s, ok := c.layers[d]
-	c.mu.Unlock()
-	if ok {
+	if s := c.cached(d); s != nil {
 		return s, nil
 	}
 	led := false
 	v, err, _ := c.sf.Do(d.String(), func() (any, error) {
 		led = true
-		c.mu.Lock()
-		s, ok := c.layers[d]
-		c.mu.Unlock()
-		if ok {
+		if s := c.cached(d); s != nil {
 			return s, nil
 		}
-		s, err := c.readLayer(ctx, pi, i)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		c.layers[d] = s
-		c.mu.Unlock()
-		return s, nil
+		return c.readAndKeep(ctx, pi, i)
 	})
 	if err != nil && !led && ctx.Err() == nil {
 		// Another image's read of this diff_id failed: its blob may be
 		// corrupt or its context cancelled, while ours is fine.
-		s, err := c.readLayer(ctx, pi, i)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		c.layers[d] = s
-		c.mu.Unlock()
-		return s, nil
+		return c.readAndKeep(ctx, pi, i)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return v.(*layerSummary), nil
+}
+
+// cached returns the summary of the layer with diff_id d, or nil.
+func (c *Comparer) cached(d v1.Hash) *layerSummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.layers[d]
+}
+
+// readAndKeep reads layer i of pi and caches its summary.
+func (c *Comparer) readAndKeep(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	s, err := c.readLayer(ctx, pi, i)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.layers[pi.diffIDs[i]] = s
+	c.mu.Unlock()
+	return s, nil
 }
 
 // openLayer returns the uncompressed, verified stream of layer i of pi and

@@ -547,27 +547,10 @@ func (p *zipParser) descriptor(name string, crc uint32, csize, usize uint64) err
 
 // zip64Sizes returns the sizes from the zip64 extended information extra
 // field (id 1) of a local header, which holds those of the two that are
-// 0xffffffff, uncompressed size first.
+// 0xffffffff, uncompressed size first: a central directory record's field
+// without the offset.
 func zip64Sizes(extra []byte, csize, usize uint64) (uint64, uint64) {
-	for len(extra) >= 4 {
-		id := binary.LittleEndian.Uint16(extra)
-		n := int(binary.LittleEndian.Uint16(extra[2:]))
-		extra = extra[4:]
-		if n > len(extra) {
-			break
-		}
-		if id == 1 {
-			f := extra[:n]
-			if usize == u32max && len(f) >= 8 {
-				usize, f = binary.LittleEndian.Uint64(f), f[8:]
-			}
-			if csize == u32max && len(f) >= 8 {
-				csize = binary.LittleEndian.Uint64(f)
-			}
-			break
-		}
-		extra = extra[n:]
-	}
+	csize, usize, _ = zip64Central(extra, csize, usize, 0)
 	return csize, usize
 }
 
