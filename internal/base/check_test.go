@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/regtest"
@@ -65,14 +63,7 @@ func newIndex(t *testing.T, imgs map[string]v1.Image) v1.ImageIndex {
 
 func pushIndex(t *testing.T, ref string, idx v1.ImageIndex) string {
 	t.Helper()
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
-	return digestOf(t, idx)
+	return regtest.Push(t, ref, idx).String()
 }
 
 func writeDockerfile(t *testing.T, src string) *config.Image {

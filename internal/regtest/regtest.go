@@ -22,17 +22,23 @@ func Start(t testing.TB) string {
 	return strings.TrimPrefix(s.URL, "http://")
 }
 
-// Push pushes img as ref and returns its digest.
-func Push(t testing.TB, ref string, img v1.Image) v1.Hash {
+// Artifact is what Push pushes: an image or an index.
+type Artifact interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}
+
+// Push pushes an image or an index as ref and returns its digest.
+func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Push(r, a); err != nil {
 		t.Fatal(err)
 	}
-	d, err := img.Digest()
+	d, err := a.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
