@@ -27,7 +27,9 @@ echo "== lint (golangci-lint, staticcheck, deadcode at the versions tools/go.mod
 # The first run builds them (minutes on a cold Go cache), later runs use the
 # cache.
 lint_tool() { go tool -modfile=tools/go.mod "$@"; }
-lint_tool golangci-lint run ./...
+# --allow-serial-runners: another checkout's lint on the same machine waits
+# for this one instead of failing with "parallel golangci-lint is running".
+lint_tool golangci-lint run --allow-serial-runners ./...
 lint_tool staticcheck ./...
 dead=$(lint_tool deadcode -test ./...)
 if [ -n "$dead" ]; then
