@@ -1,0 +1,137 @@
+package packages
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Ecosystem names a kind of package.
+type Ecosystem string
+
+// The ecosystems read, in the order changes are listed.
+const (
+	Deb    Ecosystem = "deb"
+	Apk    Ecosystem = "apk"
+	Python Ecosystem = "python"
+	Npm    Ecosystem = "npm"
+	Gem    Ecosystem = "gem"
+	Maven  Ecosystem = "maven"
+	Go     Ecosystem = "go"
+)
+
+var ecosystemOrder = []Ecosystem{Deb, Apk, Python, Npm, Gem, Maven, Go}
+
+func ecosystemRank(e Ecosystem) int {
+	if i := slices.Index(ecosystemOrder, e); i >= 0 {
+		return i
+	}
+	return len(ecosystemOrder)
+}
+
+// Package is one installed package.
+type Package struct {
+	Ecosystem Ecosystem
+	Name      string
+	Version   string
+}
+
+// The kinds of Change.
+const (
+	Upgraded   = "upgraded"
+	Downgraded = "downgraded"
+	Added      = "added"
+	Removed    = "removed"
+)
+
+// Change is one package that differs between two images. Its JSON form is
+// {ecosystem, name, change, before, after}; Before is "" for an added
+// package, After "" for a removed one.
+type Change struct {
+	Ecosystem Ecosystem `json:"ecosystem"`
+	Name      string    `json:"name"`
+	// Change is Upgraded, Downgraded, Added or Removed.
+	Change string `json:"change"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// String renders the change as "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1",
+// "npm: left-pad added 1.3.0" or "gem: rake removed 13.0.6".
+func (c Change) String() string {
+	switch c.Change {
+	case Added:
+		return string(c.Ecosystem) + ": " + c.Name + " added " + c.After
+	case Removed:
+		return string(c.Ecosystem) + ": " + c.Name + " removed " + c.Before
+	}
+	return string(c.Ecosystem) + ": " + c.Name + " " + c.Before + " -> " + c.After
+}
+
+type key struct {
+	eco  Ecosystem
+	name string
+}
+
+// versions maps each package to its versions, sorted by the ecosystem's
+// rules and without duplicates.
+func versions(ps []Package) map[key][]string {
+	m := map[key][]string{}
+	for _, p := range ps {
+		k := key{p.Ecosystem, p.Name}
+		m[k] = append(m[k], p.Version)
+	}
+	for k, vs := range m {
+		slices.SortFunc(vs, func(a, b string) int { return cmp.Or(Compare(k.eco, a, b), strings.Compare(a, b)) })
+		m[k] = slices.Compact(vs)
+	}
+	return m
+}
+
+// Diff lists the packages whose versions differ between a and b, by
+// ecosystem (in the order of the constants) and name.
+func Diff(a, b []Package) []Change {
+	va, vb := versions(a), versions(b)
+	keys := make([]key, 0, len(va)+len(vb))
+	for k := range va {
+		keys = append(keys, k)
+	}
+	for k := range vb {
+		if _, ok := va[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		return cmp.Or(cmp.Compare(ecosystemRank(x.eco), ecosystemRank(y.eco)), strings.Compare(string(x.eco), string(y.eco)), strings.Compare(x.name, y.name))
+	})
+	out := []Change{}
+	for _, k := range keys {
+		onlyA, onlyB := minus(va[k], vb[k]), minus(vb[k], va[k])
+		c := Change{Ecosystem: k.eco, Name: k.name, Before: strings.Join(onlyA, ", "), After: strings.Join(onlyB, ", ")}
+		switch {
+		case len(onlyA) == 0 && len(onlyB) == 0:
+			continue
+		case len(onlyA) == 0:
+			c.Change = Added
+		case len(onlyB) == 0:
+			c.Change = Removed
+		case Compare(k.eco, onlyA[len(onlyA)-1], onlyB[len(onlyB)-1]) > 0:
+			c.Change = Downgraded
+		default:
+			c.Change = Upgraded
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// minus returns the versions of a that b lacks, in a's order.
+func minus(a, b []string) []string {
+	var out []string
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
