@@ -29,7 +29,7 @@ type Comparer struct {
 }
 
 // layerCache holds layer summaries by diff_id. A summary depends only on
-// the normalisers, so Comparers with the same normalisers share one.
+// the normalisers and WithPackages, so Comparers alike in those share one.
 type layerCache struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerSummary
@@ -96,7 +96,8 @@ func (c *Comparer) With(opts ...Option) (*Comparer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if slices.EqualFunc(c.normalisers, d.normalisers, func(a, b normalise.Normaliser) bool { return a.Name() == b.Name() }) {
+	if c.o.packages == d.o.packages &&
+		slices.EqualFunc(c.normalisers, d.normalisers, func(a, b normalise.Normaliser) bool { return a.Name() == b.Name() }) {
 		d.layerCache = c.layerCache
 	}
 	return d, nil
@@ -307,7 +308,7 @@ func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*la
 	}
 	defer rc.Close()
 	r := &ctxReader{ctx: ctx, r: rc}
-	s, err := newLayerReader(c.normalisers).read(r)
+	s, err := newLayerReader(c.normalisers, c.o.packages).read(r)
 	if err == nil {
 		// Read to the end so that the digest is checked.
 		_, err = io.Copy(io.Discard, r)

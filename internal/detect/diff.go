@@ -138,6 +138,9 @@ func (c *Comparer) Diff(ctx context.Context, a, b string) (*Result, error) {
 			res.Verdict = Changed
 		}
 	}
+	if c.o.packages {
+		res.Packages = mergePackages(res.Platforms)
+	}
 	return res, nil
 }
 
@@ -355,6 +358,11 @@ func (c *Comparer) compareFiles(ctx context.Context, pr *PlatformResult, pa, pb 
 			pr.Removed = append(pr.Removed, fc)
 		default:
 			pr.Modified = append(pr.Modified, fc)
+		}
+	}
+	if c.o.packages {
+		if pr.Packages, err = c.packageChanges(ctx, pa, pb, ta, tb); err != nil {
+			return err
 		}
 	}
 	return c.addTextDiffs(ctx, pa, pb, pr.Modified)

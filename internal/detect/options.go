@@ -30,6 +30,7 @@ type options struct {
 	remoteOpts      []remote.Option
 	progress        func(Progress)
 	maxTextDiffSize int64
+	packages        bool
 }
 
 // DefaultIgnoredLabels are the image labels that never make a change unless
@@ -89,6 +90,16 @@ func WithoutDefaultIgnores() Option {
 func WithHistory() Option {
 	return func(o *options) error {
 		o.history = true
+		return nil
+	}
+}
+
+// WithPackages makes Diff explain a change by the packages it installs,
+// removes, upgrades or downgrades (Result.Packages): the package databases
+// are captured while the layers stream by. It never changes the verdict.
+func WithPackages() Option {
+	return func(o *options) error {
+		o.packages = true
 		return nil
 	}
 }

@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/imgver/imgver/internal/packages"
+
 // SchemaVersion is the version of the JSON form of Result. It changes only
 // when a field is removed or changes meaning; new fields may appear.
 const SchemaVersion = 1
@@ -22,6 +24,10 @@ type Result struct {
 	Verdict string `json:"verdict"`
 	// Platforms in order of their key.
 	Platforms []*PlatformResult `json:"platforms"`
+	// Packages (WithPackages) lists the package changes of all platforms,
+	// each once, by ecosystem and name; empty, not absent, when no package
+	// differs. It explains the verdict and never decides it.
+	Packages []packages.Change `json:"packages,omitzero"`
 }
 
 // Changed reports whether the verdict is Changed.
@@ -54,6 +60,10 @@ type PlatformResult struct {
 	HistoryCounts bool             `json:"history_counts,omitempty"`
 	// Ignored summarises differences left out as noise.
 	Ignored IgnoredSummary `json:"ignored"`
+	// Packages (WithPackages) lists the packages that differ. A shortcut
+	// lists none: equal layers, or layers above a shared base that leave
+	// the same files, hold the same package databases.
+	Packages []packages.Change `json:"packages,omitempty"`
 }
 
 // FileChange is one added, removed or modified path.

@@ -73,6 +73,17 @@ type key struct {
 	name string
 }
 
+// compareKeys orders packages by ecosystem, in the order of the constants,
+// then by name.
+func compareKeys(x, y key) int {
+	return cmp.Or(cmp.Compare(ecosystemRank(x.eco), ecosystemRank(y.eco)), strings.Compare(string(x.eco), string(y.eco)), strings.Compare(x.name, y.name))
+}
+
+// CompareChanges orders changes as Diff lists them: by ecosystem, then name.
+func CompareChanges(x, y Change) int {
+	return compareKeys(key{x.Ecosystem, x.Name}, key{y.Ecosystem, y.Name})
+}
+
 // versions maps each package to its versions, sorted by the ecosystem's
 // rules and without duplicates.
 func versions(ps []Package) map[key][]string {
@@ -101,9 +112,7 @@ func Diff(a, b []Package) []Change {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(x, y key) int {
-		return cmp.Or(cmp.Compare(ecosystemRank(x.eco), ecosystemRank(y.eco)), strings.Compare(string(x.eco), string(y.eco)), strings.Compare(x.name, y.name))
-	})
+	slices.SortFunc(keys, compareKeys)
 	out := []Change{}
 	for _, k := range keys {
 		onlyA, onlyB := minus(va[k], vb[k]), minus(vb[k], va[k])
