@@ -15,6 +15,7 @@ import (
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/detect/normalise"
+	"github.com/imgver/imgver/internal/packages"
 )
 
 // detectFlags are the change-detection flags diff and fingerprint share.
@@ -38,14 +39,15 @@ func (d *detectFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
 }
 
-// comparer builds the Comparer of diff and fingerprint from the flags and
-// images.hcl, with a bar of the layers read on stderr when it is a terminal;
+// comparer builds the Comparer of diff and fingerprint from the flags,
+// images.hcl and the command's own extra options, with a bar of the layers read on stderr when it is a terminal;
 // done removes the bar.
-func (d *detectFlags) comparer(cmd *cobra.Command) (c *detect.Comparer, done func(), err error) {
+func (d *detectFlags) comparer(cmd *cobra.Command, extra ...detect.Option) (c *detect.Comparer, done func(), err error) {
 	opts, err := d.options()
 	if err != nil {
 		return nil, nil, err
 	}
+	opts = append(opts, extra...)
 	var bar *progressbar.ProgressBar
 	if w := cmd.ErrOrStderr(); isTerminal(w) {
 		opts = append(opts, detect.WithProgress(func(p detect.Progress) {
@@ -119,7 +121,10 @@ func newDiffCmd(g *globalOptions) *cobra.Command {
 		Use:   "diff A B",
 		Short: "Tell whether two images run the same thing",
 		Long: `diff compares the normalised file systems and runtime configs of two images
-and says SAME or CHANGED, with every difference and its reason.
+and says SAME or CHANGED, with every difference and its reason. A change is
+explained first by the packages it upgrades, downgrades, adds or removes
+(deb, apk, python, npm, gem, maven, go), read from the package databases as
+the layers stream by; they never decide the verdict.
 
 Images are named in skopeo's transport syntax: oci:DIR[:TAG], oci:DIR@DIGEST,
 docker-archive:FILE, docker-daemon:NAME:TAG, docker://REF or a bare registry
@@ -152,7 +157,7 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	if err := checkFormat(o.format, "text", "json"); err != nil {
 		return err
 	}
-	c, done, err := o.comparer(cmd)
+	c, done, err := o.comparer(cmd, detect.WithPackages())
 	if err != nil {
 		return err
 	}
@@ -201,6 +206,9 @@ func rulesHelp() string {
 func writeText(w io.Writer, res *detect.Result) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s\n", strings.ToUpper(res.Verdict))
+	if res.Changed() {
+		writePackages(ew, res.Packages)
+	}
 	ignored := detect.IgnoredSummary{Rules: map[string]int{}}
 	labels := map[string]bool{}
 	for _, p := range res.Platforms {
@@ -232,6 +240,18 @@ func writeText(w io.Writer, res *detect.Result) error {
 		ew.printf("%s\n", line)
 	}
 	return ew.err
+}
+
+// writePackages renders the package changes, or says there are none.
+func writePackages(ew *errWriter, cs []packages.Change) {
+	if len(cs) == 0 {
+		ew.printf("packages: none\n")
+		return
+	}
+	ew.printf("packages:\n")
+	for _, c := range cs {
+		ew.printf("  %s\n", c)
+	}
 }
 
 func writePlatform(ew *errWriter, p *detect.PlatformResult, many bool) {

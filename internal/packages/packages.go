@@ -57,13 +57,16 @@ type Change struct {
 }
 
 // String renders the change as "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1",
-// "npm: left-pad added 1.3.0" or "gem: rake removed 13.0.6".
+// "npm: qs 6.11.0 -> 6.10.3 (downgraded)", "npm: left-pad added 1.3.0" or
+// "gem: rake removed 13.0.6".
 func (c Change) String() string {
 	switch c.Change {
 	case Added:
 		return string(c.Ecosystem) + ": " + c.Name + " added " + c.After
 	case Removed:
 		return string(c.Ecosystem) + ": " + c.Name + " removed " + c.Before
+	case Downgraded:
+		return string(c.Ecosystem) + ": " + c.Name + " " + c.Before + " -> " + c.After + " (downgraded)"
 	}
 	return string(c.Ecosystem) + ": " + c.Name + " " + c.Before + " -> " + c.After
 }

@@ -217,6 +217,7 @@ func TestChangeString(t *testing.T) {
 	for c, want := range map[Change]string{
 		{Deb, "libssl3", Upgraded, "3.0.15-1~deb12u1", "3.0.16-1~deb12u1"}: "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1",
 		{Npm, "left-pad", Added, "", "1.3.0"}:                              "npm: left-pad added 1.3.0",
+		{Npm, "qs", Downgraded, "6.11.0", "6.10.3"}:                        "npm: qs 6.11.0 -> 6.10.3 (downgraded)",
 		{Gem, "rake", Removed, "13.0.6", ""}:                               "gem: rake removed 13.0.6",
 	} {
 		if got := c.String(); got != want {
