@@ -33,7 +33,10 @@ type Comparer struct {
 type layerCache struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerSummary
-	sf     singleflight.Group
+	// light holds the summaries of layers read only for their packages
+	// (Comparer.Packages): no digests.
+	light map[v1.Hash]*layerSummary
+	sf    singleflight.Group
 	// read counts the bytes of layer blobs read (compressed, as stored).
 	read atomic.Int64
 }
@@ -69,7 +72,7 @@ func New(opts ...Option) (*Comparer, error) {
 	if ns == nil {
 		ns = normalise.Default()
 	}
-	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}}}
+	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}, light: map[v1.Hash]*layerSummary{}}}
 	known := map[string]bool{}
 	var names []string
 	for _, n := range ns {
@@ -192,40 +195,51 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 
 // layer returns the summary of layer i of pi, from the cache or read.
 func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	return c.summary(ctx, pi, i, false)
+}
+
+// summary returns the summary of layer i of pi, from the cache or read;
+// light: one read only for its packages, unless the full one is cached.
+func (c *Comparer) summary(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
 	d := pi.diffIDs[i]
 	c.mu.Lock()
 	s, ok := c.layers[d]
+	m, key := c.layers, d.String()
+	if light && (!ok || !c.o.packages) {
+		s, ok = c.light[d]
+		m, key = c.light, "light:"+key
+	}
 	c.mu.Unlock()
 	if ok {
 		return s, nil
 	}
 	led := false
-	v, err, _ := c.sf.Do(d.String(), func() (any, error) {
+	v, err, _ := c.sf.Do(key, func() (any, error) {
 		led = true
 		c.mu.Lock()
-		s, ok := c.layers[d]
+		s, ok := m[d]
 		c.mu.Unlock()
 		if ok {
 			return s, nil
 		}
-		s, err := c.readLayer(ctx, pi, i)
+		s, err := c.readLayer(ctx, pi, i, light)
 		if err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
-		c.layers[d] = s
+		m[d] = s
 		c.mu.Unlock()
 		return s, nil
 	})
 	if err != nil && !led && ctx.Err() == nil {
 		// Another image's read of this diff_id failed: its blob may be
 		// corrupt or its context cancelled, while ours is fine.
-		s, err := c.readLayer(ctx, pi, i)
+		s, err := c.readLayer(ctx, pi, i, light)
 		if err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
-		c.layers[d] = s
+		m[d] = s
 		c.mu.Unlock()
 		return s, nil
 	}
@@ -301,14 +315,17 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+// readLayer reads layer i of pi into a summary; light: only its packages.
+func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
 	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 	}
 	defer rc.Close()
 	r := &ctxReader{ctx: ctx, r: rc}
-	s, err := newLayerReader(c.normalisers, c.o.packages).read(r)
+	lr := newLayerReader(c.normalisers, c.o.packages || light)
+	lr.light = light
+	s, err := lr.read(r)
 	if err == nil {
 		// Read to the end so that the digest is checked.
 		_, err = io.Copy(io.Discard, r)
@@ -329,9 +346,14 @@ type fsTree struct {
 
 // tree merges the cached layers of pi.
 func (c *Comparer) tree(ctx context.Context, pi *platformImage) (*fsTree, error) {
+	return c.treeOf(ctx, pi, false)
+}
+
+// treeOf merges the layers of pi, light ones (see summary) if light.
+func (c *Comparer) treeOf(ctx context.Context, pi *platformImage, light bool) (*fsTree, error) {
 	t := newTree()
 	for i := range pi.diffIDs {
-		s, err := c.layer(ctx, pi, i)
+		s, err := c.summary(ctx, pi, i, light)
 		if err != nil {
 			return nil, err
 		}

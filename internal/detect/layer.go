@@ -169,6 +169,7 @@ func (e *errTracker) Read(p []byte) (int, error) {
 type layerReader struct {
 	normalisers []normalise.Normaliser
 	packages    bool // capture package databases as they stream by
+	light       bool // no digests: only what packages need (Comparer.Packages)
 	buf         []byte
 	h           hash.Hash
 	sum         [sha256.Size]byte
@@ -260,9 +261,14 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 
 // digest sets e's content digest from r, the content of a regular file of
 // the given tar mode. WithPackages it also returns the packages the file
-// lists, and whether it is a package database at all.
+// lists, and whether it is a package database at all. A light reader
+// computes no digest: it reads only package databases and jars.
 func (lr *layerReader) digest(e *Entry, r io.Reader, mode int64) (ps []packages.Package, isDB bool, err error) {
+	var sink io.Writer = lr.h
 	lr.h.Reset()
+	if lr.light {
+		sink = io.Discard
+	}
 	var capture *packages.Capture
 	if lr.packages {
 		if capture = packages.NewCapture(e.Path, e.Size, mode); capture != nil {
@@ -277,36 +283,40 @@ func (lr *layerReader) digest(e *Entry, r io.Reader, mode int64) (ps []packages.
 		}()
 	}
 	for _, n := range lr.normalisers {
-		if !n.Match(e.Path, e.Size) {
+		md, members := n.(normalise.MemberDigester)
+		if !n.Match(e.Path, e.Size) || lr.light && !members {
 			continue
 		}
 		et := &errTracker{r: r}
 		var d string
 		var nerr error
 		var poms [][]byte
-		if md, ok := n.(normalise.MemberDigester); ok && lr.packages {
-			d, nerr = md.DigestMembers(io.TeeReader(et, lr.h), func(b []byte) { poms = append(poms, bytes.Clone(b)) })
+		if members && lr.packages {
+			d, nerr = md.DigestMembers(io.TeeReader(et, sink), func(b []byte) { poms = append(poms, bytes.Clone(b)) })
 		} else {
-			d, nerr = n.Digest(io.TeeReader(et, lr.h))
+			d, nerr = n.Digest(io.TeeReader(et, sink))
 		}
-		if _, err := io.CopyBuffer(lr.h, et, lr.buf); err != nil {
+		if _, err := io.CopyBuffer(sink, et, lr.buf); err != nil {
 			return nil, false, err
 		}
 		if et.err != nil {
 			return nil, false, et.err
 		}
-		if nerr == nil {
-			e.Digest = d
-			e.Normaliser = n.Name()
-			for _, b := range poms {
-				ps, isDB = append(ps, packages.Parse(packages.PomProperties, b)...), true
-			}
-			return ps, isDB, nil
+		if nerr != nil {
+			e.Digest = lr.rawDigest()
+			return nil, false, nil
 		}
-		e.Digest = lr.rawDigest()
-		return nil, false, nil
+		e.Digest = d
+		e.Normaliser = n.Name()
+		for _, b := range poms {
+			ps, isDB = append(ps, packages.Parse(packages.PomProperties, b)...), true
+		}
+		return ps, isDB, nil
 	}
-	if _, err := io.CopyBuffer(lr.h, r, lr.buf); err != nil {
+	if lr.light && capture == nil {
+		return nil, false, nil // the tar reader skips the content
+	}
+	if _, err := io.CopyBuffer(sink, r, lr.buf); err != nil {
 		return nil, false, err
 	}
 	e.Digest = lr.rawDigest()

@@ -174,6 +174,26 @@ func TestDiffPackages(t *testing.T) {
 			if got.Packages == nil {
 				t.Error("Packages is nil, want a list")
 			}
+			// Packages alone, reading the layers only for them, or from
+			// the layers a Diff WithPackages has read, says the same.
+			for _, opts := range [][]Option{nil, {WithPackages()}} {
+				c, err := New(opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if opts != nil {
+					if _, err := c.Diff(t.Context(), a, b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ps, err := c.Packages(t.Context(), a, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, ps); diff != "" {
+					t.Errorf("Packages with %d options (-want +got):\n%s", len(opts), diff)
+				}
+			}
 			// The explanation never decides the verdict, nor changes
 			// anything else.
 			plain := diff(t, a, b)
