@@ -3,6 +3,7 @@ package packages
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -146,4 +147,25 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// Summary says in one line what changed in cs, for a summary that leads
+// with it: the first most changes joined with "; ", then how many more
+// ("deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1; 2 more packages");
+// "" when cs is empty.
+func Summary(cs []Change, most int) string {
+	var parts []string
+	for i, c := range cs {
+		if i == most {
+			n := len(cs) - most
+			if n == 1 {
+				parts = append(parts, "1 more package")
+			} else {
+				parts = append(parts, strconv.Itoa(n)+" more packages")
+			}
+			break
+		}
+		parts = append(parts, c.String())
+	}
+	return strings.Join(parts, "; ")
 }

@@ -259,3 +259,25 @@ func buildGo(t *testing.T) string {
 	}
 	return out
 }
+
+func TestSummary(t *testing.T) {
+	t.Parallel()
+	up := Change{Deb, "libssl3", Upgraded, "3.0.15-1~deb12u1", "3.0.16-1~deb12u1"}
+	add := Change{Npm, "left-pad", Added, "", "1.3.0"}
+	rm := Change{Gem, "rake", Removed, "13.0.6", ""}
+	for _, tc := range []struct {
+		cs   []Change
+		max  int
+		want string
+	}{
+		{nil, 3, ""},
+		{[]Change{up}, 3, "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1"},
+		{[]Change{up, add, rm}, 3, "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1; npm: left-pad added 1.3.0; gem: rake removed 13.0.6"},
+		{[]Change{up, add, rm}, 2, "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1; npm: left-pad added 1.3.0; 1 more package"},
+		{[]Change{up, add, rm}, 1, "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1; 2 more packages"},
+	} {
+		if got := Summary(tc.cs, tc.max); got != tc.want {
+			t.Errorf("Summary(%d changes, %d) = %q, want %q", len(tc.cs), tc.max, got, tc.want)
+		}
+	}
+}
