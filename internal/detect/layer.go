@@ -303,7 +303,9 @@ func (lr *layerReader) digest(e *Entry, r io.Reader, mode int64) (ps []packages.
 			return nil, false, et.err
 		}
 		if nerr != nil {
-			e.Digest = lr.rawDigest()
+			if !lr.light {
+				e.Digest = lr.rawDigest()
+			}
 			return nil, false, nil
 		}
 		e.Digest = d
@@ -319,7 +321,9 @@ func (lr *layerReader) digest(e *Entry, r io.Reader, mode int64) (ps []packages.
 	if _, err := io.CopyBuffer(sink, r, lr.buf); err != nil {
 		return nil, false, err
 	}
-	e.Digest = lr.rawDigest()
+	if !lr.light {
+		e.Digest = lr.rawDigest()
+	}
 	return nil, false, nil
 }
 
