@@ -11,18 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/packages"
 )
-
-// dpkgStatus writes a dpkg status file of "name=version" packages.
-func dpkgStatus(pkgs ...string) string {
-	var b strings.Builder
-	for _, p := range pkgs {
-		name, version, _ := strings.Cut(p, "=")
-		fmt.Fprintf(&b, "Package: %s\nStatus: install ok installed\nVersion: %s\nDescription: x\n more\n\n", name, version)
-	}
-	return b.String()
-}
 
 // jarWith builds a jar holding files (name -> content), deflated as
 // archive/zip writes them.
@@ -78,8 +69,8 @@ func exe(name, content string) f {
 
 func TestDiffPackages(t *testing.T) {
 	t.Parallel()
-	oldStatus := dpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1", "perl=2.0")
-	newStatus := dpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "perl=1:1.0")
+	oldStatus := imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1", "perl=2.0")
+	newStatus := imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "perl=1:1.0")
 	debBase := func(status string) []f {
 		return []f{dir("var/"), dir("var/lib/"), dir("var/lib/dpkg/"), file("var/lib/dpkg/status", status)}
 	}

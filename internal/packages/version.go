@@ -30,47 +30,20 @@ func Compare(e Ecosystem, a, b string) int {
 func compare(e Ecosystem, a, b string) (int, bool) {
 	switch e {
 	case Deb:
-		va, erra := deb.NewVersion(a)
-		vb, errb := deb.NewVersion(b)
-		if erra != nil || errb != nil {
-			return 0, false
-		}
-		return va.Compare(vb), true
+		return parsed(a, b, deb.NewVersion, func(x, y deb.Version) int { return x.Compare(y) })
 	case Apk:
-		va, erra := apk.NewVersion(a)
-		vb, errb := apk.NewVersion(b)
-		if erra != nil || errb != nil || !apk.Valid(a) || !apk.Valid(b) {
+		if !apk.Valid(a) || !apk.Valid(b) {
 			return 0, false
 		}
-		return va.Compare(vb), true
+		return parsed(a, b, apk.NewVersion, apk.Version.Compare)
 	case Python:
-		va, erra := pep440.Parse(a)
-		vb, errb := pep440.Parse(b)
-		if erra != nil || errb != nil {
-			return 0, false
-		}
-		return va.Compare(vb), true
+		return parsed(a, b, pep440.Parse, pep440.Version.Compare)
 	case Npm:
-		va, erra := npm.NewVersion(a)
-		vb, errb := npm.NewVersion(b)
-		if erra != nil || errb != nil {
-			return 0, false
-		}
-		return va.Compare(vb), true
+		return parsed(a, b, npm.NewVersion, npm.Version.Compare)
 	case Gem:
-		va, erra := gem.NewVersion(a)
-		vb, errb := gem.NewVersion(b)
-		if erra != nil || errb != nil {
-			return 0, false
-		}
-		return va.Compare(vb), true
+		return parsed(a, b, gem.NewVersion, gem.Version.Compare)
 	case Maven:
-		va, erra := mvn.NewVersion(a)
-		vb, errb := mvn.NewVersion(b)
-		if erra != nil || errb != nil {
-			return 0, false
-		}
-		return va.Compare(vb), true
+		return parsed(a, b, mvn.NewVersion, mvn.Version.Compare)
 	case Go:
 		// Module versions are semver with a "v"; the toolchain's are
 		// "1.22.5" once "go" is cut off.
@@ -81,6 +54,19 @@ func compare(e Ecosystem, a, b string) (int, bool) {
 		return semver.Compare(sa, sb), true
 	}
 	return 0, false
+}
+
+// parsed compares a and b with cmp once parse has read both.
+func parsed[V any](a, b string, parse func(string) (V, error), cmp func(V, V) int) (int, bool) {
+	va, err := parse(a)
+	if err != nil {
+		return 0, false
+	}
+	vb, err := parse(b)
+	if err != nil {
+		return 0, false
+	}
+	return cmp(va, vb), true
 }
 
 func goSemver(v string) string {
