@@ -26,7 +26,9 @@ func jarWith(t testing.TB, files ...[2]string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fw.Write([]byte(fl[1]))
+		if _, err := fw.Write([]byte(fl[1])); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

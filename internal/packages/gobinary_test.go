@@ -41,7 +41,9 @@ func TestGoBinary(t *testing.T) {
 		c := NewCapture("/usr/local/bin/hello", int64(len(b)), 0o755)
 		for rest := b; len(rest) > 0; {
 			n := min(chunk, len(rest))
-			c.Write(rest[:n])
+			if _, err := c.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
 			rest = rest[n:]
 		}
 		got, ok := c.Packages()
