@@ -46,6 +46,10 @@ const baseJSONSchema = `With --format json, stdout is one object:
         "current": "sha256:...",           (what the tag points to now)
         "current_platform": "sha256:...",  (the platform's manifest, for an index)
         "created": "2026-01-02T03:04:05Z", (pinned-stale: the new image's config)
+        "packages": [{"ecosystem": "deb", "name": "libssl3",
+                      "change": "upgraded|downgraded|added|removed",
+                      "before": "3.0.15-1~deb12u1", "after": "3.0.16-1~deb12u1"}],
+                                           (pinned-stale: what the rebuild changed)
         "warnings": [{"kind": "mutable-tag", "message": "..."}],
         "not_updatable": "...",            (why update cannot pin it in place)
         "error": "..."
@@ -210,6 +214,9 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
 	}
 	reps, err := base.CheckImages(cmd.Context(), imgs, opts...)
 	if err != nil {
+		return err
+	}
+	if err := release.ExplainStale(cmd.Context(), reps, remoteOptions(cmd.Context())); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
@@ -383,6 +390,21 @@ func writeBaseJSON(out io.Writer, reps []base.Report, files []base.FileChange) e
 	return writeJSON(out, doc)
 }
 
+// writeBasePackages prints the packages the upstream rebuild of a stale
+// base changed, or says there are none.
+func writeBasePackages(out io.Writer, r base.Result) {
+	if len(r.Packages) == 0 {
+		if !slices.ContainsFunc(r.Warnings, func(w base.Warning) bool { return w.Kind == "packages" }) {
+			fmt.Fprintf(out, "    packages: none\n")
+		}
+		return
+	}
+	fmt.Fprintf(out, "    packages:\n")
+	for _, c := range r.Packages {
+		fmt.Fprintf(out, "      %s\n", c)
+	}
+}
+
 // writeBaseText prints one block per base, then a count of each status.
 func writeBaseText(out io.Writer, reps []base.Report) {
 	counts := map[base.Status]int{}
@@ -407,6 +429,7 @@ func writeBaseText(out io.Writer, reps []base.Report) {
 				if r.Created != nil {
 					fmt.Fprintf(out, "    created:  %s\n", r.Created.Format(time.RFC3339))
 				}
+				writeBasePackages(out, r)
 			case base.StatusUnpinned:
 				fmt.Fprintf(out, "    current:  %s\n", current(r))
 			}

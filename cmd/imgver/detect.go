@@ -248,6 +248,7 @@ func (o *detectOptions) comparers(ctx context.Context, cfg *config.Config, bar *
 		detect.WithRemoteOptions(remoteOptions(ctx)...),
 		detect.WithIgnore(cfg.Ignore...),
 		detect.WithIgnoredLabels(cfg.IgnoreLabels...),
+		detect.WithPackages(),
 	}
 	if o.jobs > 0 {
 		opts = append(opts, detect.WithJobs(o.jobs))

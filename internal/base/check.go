@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/packages"
 	"github.com/imgver/imgver/internal/userfile"
 )
 
@@ -87,8 +88,11 @@ type Result struct {
 	// Created is the creation time in the config of the tag's current
 	// image for the platform, reported for stale pins when the registry
 	// serves it.
-	Created  *time.Time `json:"created,omitempty"`
-	Warnings []Warning  `json:"warnings,omitempty"`
+	Created *time.Time `json:"created,omitempty"`
+	// Packages lists, for a pinned-stale base, the packages the upstream
+	// rebuild changed (filled by release.ExplainStale, which reads them).
+	Packages []packages.Change `json:"packages,omitempty"`
+	Warnings []Warning         `json:"warnings,omitempty"`
 	// NotUpdatable says why update cannot pin this FROM in place.
 	NotUpdatable string `json:"not_updatable,omitempty"`
 	// Err is a *ResolveError for StatusError; Error is the message of

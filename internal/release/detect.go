@@ -13,6 +13,7 @@ import (
 	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/packages"
 	"github.com/imgver/imgver/internal/pinfile"
 )
 
@@ -45,9 +46,13 @@ type DetectImage struct {
 	Verdict string `json:"verdict"`
 	// Cause is "base", "app" or "config" for a change whose cause can be told.
 	Cause string `json:"cause,omitempty"`
-	// Summary is one line saying what changed; Reasons says it in full.
-	Summary string   `json:"summary,omitempty"`
-	Reasons []string `json:"reasons,omitempty"`
+	// Summary is one line saying what changed, leading with the package
+	// changes; Reasons says it in full.
+	Summary string `json:"summary,omitempty"`
+	// Packages lists the packages a change upgrades, downgrades, adds or
+	// removes (detect.Result.Packages); it never decides the verdict.
+	Packages []packages.Change `json:"packages,omitempty"`
+	Reasons  []string          `json:"reasons,omitempty"`
 	// StateAfter is the state after this run (with --write, what was written).
 	StateAfter State `json:"state_after"`
 	// Version is what the image deploys with after this run: its pin, or the
@@ -318,6 +323,7 @@ func compareImage(ctx context.Context, im *config.Image, di *DetectImage, o Dete
 	}
 	di.Reasons = Reasons(res)
 	di.Summary = summarise(res)
+	di.Packages = res.Packages
 	di.Cause = cause(ctx, im, res, o)
 	return nil
 }
@@ -368,7 +374,11 @@ func cause(ctx context.Context, im *config.Image, res *detect.Result, o DetectOp
 	return CauseBase
 }
 
-// summarise says in one line what changed.
+// summaryPackages is how many package changes a summary names.
+const summaryPackages = 3
+
+// summarise says in one line what changed, its package changes first:
+// "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1; 3 modified (e.g. ...)".
 func summarise(res *detect.Result) string {
 	var added, removed, modified, fields, only int
 	var first string
@@ -405,6 +415,9 @@ func summarise(res *detect.Result) string {
 	s := strings.Join(parts, ", ")
 	if first != "" {
 		s += " (e.g. " + first + ")"
+	}
+	if ps := packages.Summary(res.Packages, summaryPackages); ps != "" {
+		s = ps + "; " + s
 	}
 	return s
 }
