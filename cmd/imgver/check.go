@@ -2,22 +2,22 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/preflight"
 )
 
-type checkOptions struct {
+// checkFlags are the flags of imgver check.
+type checkFlags struct {
 	format      string
 	platform    string
 	maxFileSize int64
 }
 
 func newCheckCmd(_ *globalOptions) *cobra.Command {
-	o := &checkOptions{}
+	o := &checkFlags{}
 	cmd := &cobra.Command{
 		Use:   "check REF",
 		Short: "Check that a built image can start, before it is pushed",
@@ -51,7 +51,7 @@ Exit codes: 0 ok, 1 a problem found (each with the path and why), 2 error.`,
 	return cmd
 }
 
-func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
+func (o *checkFlags) run(cmd *cobra.Command, ref string) error {
 	if err := checkFormat(o.format, "text", "json"); err != nil {
 		return err
 	}
@@ -66,17 +66,12 @@ func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 	if err != nil {
 		return err
 	}
-	reports, err := check.Run(cmd.Context(), c, ref, check.Options{MaxFileSize: o.maxFileSize})
+	reports, err := preflight.Run(cmd.Context(), c, ref, preflight.Options{MaxFileSize: o.maxFileSize})
 	if err != nil {
 		return err
 	}
-	w := cmd.OutOrStdout()
-	if o.format == "json" {
-		if err := writeJSON(w, reports); err != nil {
-			return err
-		}
-	} else {
-		renderCheck(w, reports)
+	if err := renderCheck(cmd.OutOrStdout(), reports, o.format); err != nil {
+		return err
 	}
 	for _, r := range reports {
 		if !r.OK {
@@ -84,17 +79,4 @@ func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 		}
 	}
 	return nil
-}
-
-func renderCheck(w io.Writer, reports []*check.Report) {
-	for _, r := range reports {
-		if r.OK {
-			fmt.Fprintf(w, "OK %s (%s)\n", r.Ref, r.Platform)
-			continue
-		}
-		fmt.Fprintf(w, "PROBLEMS %s (%s): %d\n", r.Ref, r.Platform, len(r.Problems))
-		for _, p := range r.Problems {
-			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
-		}
-	}
 }

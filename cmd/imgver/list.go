@@ -51,10 +51,8 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
 	statuses := release.Statuses(cfg, f)
-	for _, p := range f.Pins() {
-		if _, ok := cfg.ImageByVar(p.Var); !ok {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s:%d: %s_VER pins no image of the config\n", f.Name(), p.Line, p.Var)
-		}
+	for _, u := range release.UnknownVars(cfg, f) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
 	w := cmd.OutOrStdout()
 	if o.format == "json" {

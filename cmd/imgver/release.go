@@ -64,11 +64,9 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 		tags   []release.Tagging
 	)
 	if o.retag {
-		sha := o.commit
-		if sha == "" {
-			if sha, err = release.HeadCommit(cmd.Context(), cfg.Dir); err != nil {
-				return err
-			}
+		var sha string
+		if sha, err = commitOrHead(cmd.Context(), cfg, o.commit); err != nil {
+			return err
 		}
 		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{
 			Commit: sha, Force: o.force, DryRun: o.dryRun, Now: time.Now(), Remote: remoteOptions(cmd.Context()),

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/release"
 )
 
 // Exit codes, as diff(1): 0 same or ok, 1 differs or found, 2 trouble.
@@ -103,6 +104,15 @@ func (g *globalOptions) load() (*config.Config, error) {
 	// Messages name the pin file as the user sees it (list did already).
 	cfg.PinFile = relToWD(cfg.PinFile)
 	return cfg, nil
+}
+
+// commitOrHead returns commit, or when it is empty the commit `git rev-parse
+// HEAD` names in the directory of images.hcl: the default of every --commit.
+func commitOrHead(ctx context.Context, cfg *config.Config, commit string) (string, error) {
+	if commit != "" {
+		return commit, nil
+	}
+	return release.HeadCommit(ctx, cfg.Dir)
 }
 
 func newRootCmd() *cobra.Command {

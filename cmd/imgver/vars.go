@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -57,11 +56,12 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	sha := o.commit
-	if sha == "" {
-		if sha, err = release.HeadCommit(cmd.Context(), filepath.Dir(cfg.Path)); err != nil {
-			return err
-		}
+	for _, u := range release.UnknownVars(cfg, f) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
+	}
+	sha, err := commitOrHead(cmd.Context(), cfg, o.commit)
+	if err != nil {
+		return err
 	}
 	var env func(string) (string, bool)
 	if o.envOverrides {

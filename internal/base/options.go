@@ -23,7 +23,7 @@ type Puller interface {
 
 var _ Puller = (*remote.Puller)(nil)
 
-// Option configures Check, CheckImages and Update.
+// Option configures a Resolver.
 type Option func(*options) error
 
 type options struct {

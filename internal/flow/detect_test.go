@@ -1,4 +1,4 @@
-package release
+package flow
 
 import (
 	"context"
@@ -16,11 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/imgver/imgver/internal/check"
+	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/release"
 )
 
 const testSHA = "abcdef0123456789abcdef0123456789abcdef01"
@@ -77,25 +78,64 @@ func baseFiles(ca string) [][]imagebuild.File {
 	}
 }
 
-// comparer returns a CompareFunc over one real Comparer that records the
-// images it was asked to compare.
-func comparer(t *testing.T, cfg *config.Config) (CompareFunc, *detect.Comparer, func() []string) {
-	t.Helper()
-	c := must[*detect.Comparer](t)(detect.New(detect.WithBaseDir(cfg.Dir)))
-	var mu sync.Mutex
-	var seen []string
-	f := func(ctx context.Context, im *config.Image, a, b string) (*detect.Result, error) {
-		mu.Lock()
-		seen = append(seen, im.Name)
-		mu.Unlock()
-		return c.Diff(ctx, a, b)
-	}
-	return f, c, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
+// recorder is a Comparer: a real detect.Comparer whose Diffs the test sees
+// and may act on before each one (onDiff).
+type recorder struct {
+	*detect.Comparer
+	onDiff func(ctx context.Context, a, b string) (*detect.Result, error) // nil: just compare
+
+	mu   sync.Mutex
+	seen []string
 }
+
+func (r *recorder) Diff(ctx context.Context, a, b string) (*detect.Result, error) {
+	r.mu.Lock()
+	r.seen = append(r.seen, a)
+	r.mu.Unlock()
+	if r.onDiff != nil {
+		if res, err := r.onDiff(ctx, a, b); res != nil || err != nil {
+			return res, err
+		}
+	}
+	return r.Comparer.Diff(ctx, a, b)
+}
+
+// compared returns the baselines compared, sorted.
+func (r *recorder) compared() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(slices.Values(r.seen))
+}
+
+// newRecorder returns a recorder over a real Comparer for cfg's monorepo.
+func newRecorder(t *testing.T, cfg *config.Config) *recorder {
+	t.Helper()
+	return &recorder{Comparer: must[*detect.Comparer](t)(detect.New(detect.WithBaseDir(cfg.Dir)))}
+}
+
+// fakeComparer compares nothing: Diff answers with verdict(a, b), and no
+// image can be read.
+type fakeComparer struct {
+	verdict func(a, b string) (detect.Verdict, error)
+}
+
+func (f fakeComparer) Diff(_ context.Context, a, b string) (*detect.Result, error) {
+	v, err := f.verdict(a, b)
+	if err != nil {
+		return nil, err
+	}
+	return &detect.Result{A: a, B: b, Verdict: v}, nil
+}
+
+func (fakeComparer) Snapshot(_ context.Context, ref string) ([]*detect.Snapshot, error) {
+	return nil, fmt.Errorf("fakeComparer cannot read %s", ref)
+}
+
+// counter is a Progress that counts the images done.
+type counter struct{ done atomic.Int32 }
+
+func (c *counter) ImageDone(string) { c.done.Add(1) }
+func (c *counter) LayersRead(int64) {}
 
 // TestDetectCause: the cause told for each kind of change, through the real
 // comparer, the in-process registry and the Dockerfiles.
@@ -115,7 +155,7 @@ func TestDetectCause(t *testing.T) {
 		oldMode, newMode int64
 		newEnv           []string
 		newExtra         int // layers added on top of the candidate
-		want             string
+		want             Cause
 	}{
 		{name: "app", dockerfile: "FROM {base}\n", oldBase: baseNew, newBase: baseNew, oldMode: 0o755, newMode: 0o775, want: CauseApp},
 		{name: "config", dockerfile: "FROM {base}\n", oldBase: baseNew, newBase: baseNew, oldMode: 0o755, newMode: 0o755, newEnv: []string{"MODE=debug"}, want: CauseConfig},
@@ -155,46 +195,12 @@ func TestDetectCause(t *testing.T) {
 			if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "a"), cand); err != nil {
 				t.Fatal(err)
 			}
-			cmpf, c, _ := comparer(t, cfg)
-			bl := &BaseLayers{Snapshotter: func(*config.Image) (Snapshotter, error) { return c, nil }}
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, BaseLayers: bl.Count})
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := rep.Images[0]; got.Verdict != detect.Changed || got.Cause != tc.want {
 				t.Errorf("verdict %s, cause %q; want changed, %q\nreasons: %v", got.Verdict, got.Cause, tc.want, got.Reasons)
-			}
-		})
-	}
-}
-
-func TestFinalBase(t *testing.T) {
-	for _, tc := range []struct{ name, dockerfile, want, err string }{
-		{"one stage", "FROM r.example/x:1\n", "r.example/x:1", ""},
-		{"last stage counts", "FROM r.example/build:1 AS build\nFROM r.example/run:2\n", "r.example/run:2", ""},
-		{"aliases followed", "FROM r.example/a:1 AS one\nFROM one AS two\nFROM two\n", "r.example/a:1", ""},
-		{"alias names the latest stage", "FROM r.example/a:1 AS s\nFROM r.example/b:1 AS s\nFROM s\n", "r.example/b:1", ""},
-		{"ARG default", "ARG V=3\nFROM r.example/x:$V\n", "r.example/x:3", ""},
-		{"scratch", "FROM r.example/build:1 AS b\nFROM scratch\n", "", ""},
-		{"alias of scratch", "FROM scratch AS s\nFROM s\n", "", ""},
-		{"unset ARG", "ARG V\nFROM r.example/x:$V\n", "", "ARG V has no default"},
-		{"no FROM", "RUN true\n", "", "no FROM"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "Dockerfile")
-			if err := os.WriteFile(p, []byte(tc.dockerfile), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			got, err := FinalBase(&config.Image{Name: "x", Dockerfile: p})
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("FinalBase = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
@@ -241,19 +247,19 @@ func TestDetectStates(t *testing.T) {
 	for _, write := range []bool{false, true} {
 		t.Run(fmt.Sprintf("write=%v", write), func(t *testing.T) {
 			cfg := statesSetup(t, statesPins)
-			cmpf, _, seen := comparer(t, cfg)
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, Write: write})
+			rec := newRecorder(t, cfg)
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Comparer: rec, Write: write})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"a", "b"}, slices.Sorted(slices.Values(seen()))); diff != "" {
+			if diff := cmp.Diff([]string{cfg.Images[0].Repository + ":v1.0.0", cfg.Images[1].Repository + ":v1.0.0"}, rec.compared()); diff != "" {
 				t.Errorf("compared (-want +got):\n%s", diff)
 			}
 			type row struct {
 				Name                  string
-				Before                State
-				Verdict               string
-				After                 State
+				Before                release.State
+				Verdict               detect.Verdict
+				After                 release.State
 				Version               string
 				Publish               bool
 				HasCandidate, HasBase bool
@@ -263,10 +269,10 @@ func TestDetectStates(t *testing.T) {
 				got = append(got, row{di.Name, di.StateBefore, di.Verdict, di.StateAfter, di.Version, di.Publish, di.Candidate != "", di.Baseline != ""})
 			}
 			want := []row{
-				{"a", Pinned, detect.Same, Pinned, "v1.0.0", false, true, true},
-				{"b", Pinned, detect.Changed, Unpinned, "abcdef0", true, true, true},
-				{"m", Manual, NotCompared, Manual, "v1.0.0", false, false, false},
-				{"u", Unpinned, NotCompared, Unpinned, "abcdef0", true, true, false},
+				{"a", release.Pinned, detect.Same, release.Pinned, "v1.0.0", false, true, true},
+				{"b", release.Pinned, detect.Changed, release.Unpinned, "abcdef0", true, true, true},
+				{"m", release.Manual, NotCompared, release.Manual, "v1.0.0", false, false, false},
+				{"u", release.Unpinned, NotCompared, release.Unpinned, "abcdef0", true, true, false},
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("images (-want +got):\n%s", diff)
@@ -327,14 +333,14 @@ func TestDetectCandidates(t *testing.T) {
 			const pins = "svc_a_VER=v1.0.0\n"
 			cfg := writeMonorepo(t, hcl, pins, nil)
 			var got string
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Candidates: tc.override, Write: true,
-				Compare: func(_ context.Context, _ *config.Image, a, b string) (*detect.Result, error) {
+			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Candidates: tc.override, Write: true, NoCheck: true,
+				Comparer: fakeComparer{func(a, b string) (detect.Verdict, error) {
 					if a != "r.example/acme/svc-a:v1.0.0" {
 						t.Errorf("baseline %q", a)
 					}
 					got = b
-					return &detect.Result{A: a, B: b, Verdict: detect.Changed}, nil
-				}})
+					return detect.Changed, nil
+				}}})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one with %q", err, tc.err)
@@ -374,8 +380,7 @@ func TestDetectErrorsWriteNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cmpf, _, _ := comparer(t, cfg)
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, Write: true})
+			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true})
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("error %v, want one with %q", err, tc.err)
 			}
@@ -390,34 +395,48 @@ func TestDetectErrorsWriteNothing(t *testing.T) {
 	}
 }
 
-// TestDetectPinChangedMeanwhile: a pin changed by hand while its image was
-// compared stops the write; the hand-made change stays.
+// TestDetectPinChangedMeanwhile: a pin file changed while the run
+// compared, by hand or by another imgver, and whatever pin it touched (the
+// one to unpin or another), stops the write (issue 9): nothing is written,
+// the change made meanwhile stays, and no report says otherwise.
 func TestDetectPinChangedMeanwhile(t *testing.T) {
 	for _, tc := range []struct{ name, edited string }{
 		{"repinned", strings.Replace(statesPins, "b_VER=\"v1.0.0\"", "b_VER=\"v1.0.1\"", 1)},
 		{"made manual", strings.Replace(statesPins, "b_VER=\"v1.0.0\"", "export b_VER=\"v1.0.0\"", 1)},
 		{"unpinned", strings.Replace(statesPins, "b_VER=\"v1.0.0\" # released\n", "", 1)},
+		{"another image unpinned", strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1)},
+		{"a manual pin changed", strings.Replace(statesPins, "export m_VER=\"v1.0.0\"", "export m_VER=\"v1.0.1\"", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := statesSetup(t, statesPins)
-			cmpf, _, _ := comparer(t, cfg)
+			rec := newRecorder(t, cfg)
 			var once sync.Once
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1,
-				Compare: func(ctx context.Context, im *config.Image, a, b string) (*detect.Result, error) {
-					once.Do(func() {
-						if err := os.WriteFile(cfg.PinFile, []byte(tc.edited), 0o644); err != nil {
-							t.Error(err)
-						}
-					})
-					return cmpf(ctx, im, a, b)
-				}})
-			if err == nil || !strings.Contains(err.Error(), "image b: its pin changed while it was compared") {
-				t.Fatalf("error %v, want one saying b's pin changed", err)
+			rec.onDiff = func(context.Context, string, string) (*detect.Result, error) {
+				once.Do(func() {
+					if err := os.WriteFile(cfg.PinFile, []byte(tc.edited), 0o644); err != nil {
+						t.Error(err)
+					}
+				})
+				return nil, nil
+			}
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1, Comparer: rec})
+			var ce *release.PinFileChangedError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "run again") || rep != nil {
+				t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError that says to run again", rep, err)
 			}
 			if got := readFile(t, cfg.PinFile); got != tc.edited {
 				t.Errorf("pin file:\n%s\nwant the hand-edited one:\n%s", got, tc.edited)
 			}
 		})
+	}
+	// Without --write the pin file is neither read again nor written.
+	cfg := statesSetup(t, statesPins)
+	rec := newRecorder(t, cfg)
+	rec.onDiff = func(context.Context, string, string) (*detect.Result, error) {
+		return nil, os.WriteFile(cfg.PinFile, []byte("# emptied\n"), 0o644)
+	}
+	if _, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Comparer: rec}); err != nil {
+		t.Errorf("dry run: %v", err)
 	}
 }
 
@@ -436,9 +455,9 @@ func TestDetectJobs(t *testing.T) {
 			var inFlight, most atomic.Int32
 			all := make(chan struct{})
 			var once sync.Once
-			var done atomic.Int32
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, Write: true,
-				Compare: func(_ context.Context, im *config.Image, a, b string) (*detect.Result, error) {
+			var progress counter
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, Write: true, NoCheck: true, Progress: &progress,
+				Comparer: fakeComparer{func(a, b string) (detect.Verdict, error) {
 					now := inFlight.Add(1)
 					defer inFlight.Add(-1)
 					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
@@ -449,16 +468,14 @@ func TestDetectJobs(t *testing.T) {
 					select {
 					case <-all:
 					case <-time.After(20 * time.Second):
-						return nil, fmt.Errorf("never %d images compared at once", jobs)
+						return "", fmt.Errorf("never %d images compared at once", jobs)
 					}
 					time.Sleep(time.Millisecond)
-					v := detect.Same
-					if im.Name == "i2" || im.Name == "i5" {
-						v = detect.Changed
+					if strings.Contains(a, "/i2:") || strings.Contains(a, "/i5:") {
+						return detect.Changed, nil
 					}
-					return &detect.Result{A: a, B: b, Verdict: v}, nil
-				},
-				Done: func(string) { done.Add(1) },
+					return detect.Same, nil
+				}},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -466,8 +483,8 @@ func TestDetectJobs(t *testing.T) {
 			if m := most.Load(); m != int32(jobs) {
 				t.Errorf("at most %d compared at once, want %d", m, jobs)
 			}
-			if d := done.Load(); d != n {
-				t.Errorf("Done called %d times, want %d", d, n)
+			if d := progress.done.Load(); d != n {
+				t.Errorf("ImageDone called %d times, want %d", d, n)
 			}
 			if diff := cmp.Diff([]string{"i2", "i5"}, rep.Changed); diff != "" {
 				t.Errorf("changed (-want +got):\n%s", diff)
@@ -481,7 +498,8 @@ func TestDetectJobs(t *testing.T) {
 
 // TestDetectChecksAndBase: every candidate read is checked (imgver check),
 // unpinned ones included; an unpinned image that was not built is a
-// warning; a base that cannot be looked at leaves base_stale unknown.
+// warning; a base that cannot be looked up leaves base_stale unknown, with
+// a warning that keeps the base's error.
 func TestDetectChecksAndBase(t *testing.T) {
 	cfg := statesSetup(t, statesPins)
 	// b's fresh build lost its entrypoint's exec bit for other users, as
@@ -494,35 +512,36 @@ func TestDetectChecksAndBase(t *testing.T) {
 	if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "b"), bad); err != nil {
 		t.Fatal(err)
 	}
+	// a's base was rebuilt upstream since it was pinned; the others' is
+	// not in the registry.
+	host, _, _ := strings.Cut(cfg.Images[0].Repository, "/")
+	old := regtest.Push(t, host+"/base:1", must[v1.Image](t)(oldBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 1\n")...)))
+	regtest.Push(t, host+"/base:1", must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 2\n")...)))
 	for i := range cfg.Images {
-		cfg.Images[i].Dockerfile = filepath.Join(cfg.Dir, cfg.Images[i].Name, "Dockerfile") // the hook reads none
+		im := &cfg.Images[i]
+		from := host + "/nope:1"
+		if im.Name == "a" {
+			from = host + "/base:1@" + old.String()
+		}
+		im.Dockerfile = filepath.Join(cfg.Dir, im.Name, "Dockerfile")
+		if err := os.MkdirAll(filepath.Dir(im.Dockerfile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(im.Dockerfile, []byte("FROM "+from+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cmpf, c, _ := comparer(t, cfg)
-	var checked []string
-	var mu sync.Mutex
-	rep, err := Detect(t.Context(), cfg, DetectOptions{
-		Commit: testSHA, Compare: cmpf,
-		Check: func(ctx context.Context, im *config.Image, cand string) ([]check.Problem, error) {
-			mu.Lock()
-			checked = append(checked, im.Name)
-			mu.Unlock()
-			reps, err := check.Run(ctx, c, cand, check.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return reps[0].Problems, nil
-		},
-		BaseStale: func(ctx context.Context, im *config.Image) (bool, error) {
-			if im.Name == "a" {
-				return true, nil
-			}
-			return false, errors.New("registry unreachable")
-		},
-	})
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"a", "b", "u"}, slices.Sorted(slices.Values(checked))); diff != "" {
+	var checked []string
+	for _, di := range rep.Images {
+		if di.Checked {
+			checked = append(checked, di.Name)
+		}
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, checked); diff != "" {
 		t.Errorf("checked (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"b"}, rep.Broken); diff != "" {
@@ -532,10 +551,15 @@ func TestDetectChecksAndBase(t *testing.T) {
 	for _, di := range rep.Images {
 		byName[di.Name] = di
 	}
-	if ps := byName["b"].Problems; len(ps) != 1 || ps[0].Check != "entrypoint" {
+	if ps := byName["b"].Problems; len(ps) != 1 || ps[0].Check != "entrypoint" || ps[0].Platform != "" {
 		t.Errorf("b problems = %+v", ps)
 	}
-	if ws := byName["u"].Warnings; len(ws) != 2 || !strings.Contains(ws[0], "not found: not checked") || !strings.Contains(ws[1], "base images not checked: registry unreachable") {
+	ws := byName["u"].Warnings
+	var nb *NotBuiltError
+	var bu *BaseUnknownError
+	var re *base.ResolveError
+	if len(ws) != 2 || !errors.As(ws[0], &nb) || !detect.IsNotFound(ws[0]) || !errors.As(ws[1], &bu) || !errors.As(ws[1], &re) ||
+		!strings.Contains(ws[1].Error(), "base images not checked: "+host+"/nope:1: resolving") {
 		t.Errorf("u warnings = %v", ws)
 	}
 	if byName["b"].BaseStale != nil {

@@ -1,4 +1,4 @@
-package check
+package preflight
 
 import (
 	"bytes"
@@ -16,9 +16,11 @@ import (
 
 // Problem is one thing that is wrong with an image.
 type Problem struct {
-	Check   string `json:"check"`
-	Path    string `json:"path,omitempty"`
-	Message string `json:"message"`
+	Check string `json:"check"`
+	// Platform is the platform image the problem is in.
+	Platform string `json:"platform,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Message  string `json:"message"`
 }
 
 // Report is the outcome for one platform of an image.
@@ -89,7 +91,7 @@ type checker struct {
 }
 
 func (k *checker) problem(check, p, format string, args ...any) {
-	k.r.Problems = append(k.r.Problems, Problem{Check: check, Path: p, Message: fmt.Sprintf(format, args...)})
+	k.r.Problems = append(k.r.Problems, Problem{Check: check, Platform: k.s.Platform, Path: p, Message: fmt.Sprintf(format, args...)})
 }
 
 // parseColonFile splits /etc/passwd or /etc/group into fields.

@@ -1,4 +1,4 @@
-// Package check finds what stops a built image from starting, before it is
+// Package preflight finds what stops a built image from starting, before it is
 // pushed: an entrypoint that is missing or not executable for the image's
 // user (the 2021 ContainerSSH images failed with `exec: "/containerssh":
 // permission denied` after an unpacking step lost the exec bit), a script
@@ -41,4 +41,4 @@
 // The merged file system is read once (internal/detect's streaming reader);
 // the few files whose bytes matter (/etc/passwd, /etc/group, the first line
 // of the executable) are then read from only the layers that hold them.
-package check
+package preflight
