@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/base"
@@ -429,6 +434,25 @@ func TestDetectPinChangedMeanwhile(t *testing.T) {
 			}
 		})
 	}
+	// What imgver unpin does, run while the comparison goes on.
+	t.Run("imgver unpin meanwhile", func(t *testing.T) {
+		cfg := statesSetup(t, statesPins)
+		rec := newRecorder(t, cfg)
+		var once sync.Once
+		rec.onDiff = func(ctx context.Context, _, _ string) (*detect.Result, error) {
+			var err error
+			once.Do(func() { _, err = release.Unpin(ctx, cfg, []string{"a"}) })
+			return nil, err
+		}
+		rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1, Comparer: rec})
+		var ce *release.PinFileChangedError
+		if !errors.As(err, &ce) || rep != nil {
+			t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError", rep, err)
+		}
+		if got, want := readFile(t, cfg.PinFile), strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1); got != want {
+			t.Errorf("pin file:\n%s\nwant only a unpinned:\n%s", got, want)
+		}
+	})
 	// Without --write the pin file is neither read again nor written.
 	cfg := statesSetup(t, statesPins)
 	rec := newRecorder(t, cfg)
@@ -567,5 +591,68 @@ func TestDetectChecksAndBase(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a"}, rep.BaseStale); diff != "" {
 		t.Errorf("base_stale (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectReadBound: --jobs bounds the layers read at once across every
+// image of the run, not per image: 4 images of 4 layers each, compared 2 at
+// a time, never read more than 2 layer blobs at once (without the shared
+// bound, each of the 2 comparisons would read 2 at once).
+func TestDetectReadBound(t *testing.T) {
+	const jobs, images, layers = 2, 4, 4
+	layerBlobs := map[string]bool{}
+	var inFlight, most atomic.Int32
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := strings.LastIndex(r.URL.Path, "/blobs/")
+		if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
+			now := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			time.Sleep(20 * time.Millisecond) // long enough for the others to start
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	var hcl, pins strings.Builder
+	fmt.Fprintf(&hcl, "registry = %q\npin_file = \"pins.src\"\n", host+"/acme")
+	for i := range images {
+		fmt.Fprintf(&hcl, "image \"i%d\" {\n  candidate = \"%s/acme/i%d:new\"\n}\n", i, host, i)
+		fmt.Fprintf(&pins, "i%d_VER=v1.0.0\n", i)
+	}
+	cfg := writeMonorepo(t, hcl.String(), pins.String(), nil)
+	pushed := map[string]v1.Image{}
+	for i := range images {
+		for _, side := range []struct {
+			tag string
+			b   imagebuild.Build
+		}{{"v1.0.0", oldBuild}, {"new", freshBuild}} {
+			var ls [][]imagebuild.File
+			for l := range layers {
+				ls = append(ls, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/i%d/l%d", i, l), side.tag)})
+			}
+			img := must[v1.Image](t)(side.b.Image(nil, appCfg, ls...))
+			for _, l := range must[*v1.Manifest](t)(img.Manifest()).Layers {
+				layerBlobs[l.Digest.String()] = true
+			}
+			pushed[fmt.Sprintf("%s/acme/i%d:%s", host, i, side.tag)] = img
+		}
+	}
+	for ref, img := range pushed {
+		regtest.Push(t, ref, img)
+	}
+	most.Store(0)
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, NoCheck: true, NoBase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changed) != images {
+		t.Errorf("changed %v, want every image", rep.Changed)
+	}
+	if m := most.Load(); m > jobs || m < 2 {
+		t.Errorf("at most %d layers read at once, want %d", m, jobs)
 	}
 }
