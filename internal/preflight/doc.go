@@ -3,7 +3,10 @@
 // user (the 2021 ContainerSSH images failed with `exec: "/containerssh":
 // permission denied` after an unpacking step lost the exec bit), a script
 // whose #! interpreter is missing, a working directory that is not a
-// directory, a user that /etc/passwd does not know.
+// directory, a user that /etc/passwd does not know. These are the checks of
+// imgver check (the command keeps that name), and those imgver detect runs
+// on every fresh build it reads (internal/flow). Each Problem names its
+// check and the platform image it was found in.
 //
 // The checks, each with its name:
 //
