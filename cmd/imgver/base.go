@@ -12,8 +12,8 @@ import (
 	"github.com/imgver/imgver/internal/flow"
 )
 
-// baseFlags are the flags of imgver base check and base update.
-type baseFlags struct {
+// baseOptions are the flags of imgver base check and base update.
+type baseOptions struct {
 	g        *globalOptions
 	format   string
 	platform string
@@ -45,13 +45,13 @@ report or pin its digest, to catch an upstream image rebuilt under the same tag.
 	return cmd
 }
 
-func (o *baseFlags) addFlags(cmd *cobra.Command) {
+func (o *baseOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text, json or github")
 	cmd.Flags().StringVar(&o.platform, "platform", base.DefaultPlatform, "platform the images are built for, for FROMs without --platform")
 }
 
 func newBaseCheckCmd(g *globalOptions) *cobra.Command {
-	o := &baseFlags{g: g}
+	o := &baseOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "check [NAME...]",
 		Short: "Report whether the base images of the images are pinned and current",
@@ -94,7 +94,7 @@ unset.
 }
 
 func newBaseUpdateCmd(g *globalOptions) *cobra.Command {
-	o := &baseFlags{g: g}
+	o := &baseOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "update [NAME...]",
 		Short: "Pin the base images of the images to their current digests",
@@ -131,7 +131,7 @@ or printed when it is unset.
 }
 
 // options checks the flags and turns them into options for the flow.
-func (o *baseFlags) options(ctx context.Context, names []string) (flow.BasesOptions, error) {
+func (o *baseOptions) options(ctx context.Context, names []string) (flow.BasesOptions, error) {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return flow.BasesOptions{}, err
 	}
@@ -143,7 +143,7 @@ func (o *baseFlags) options(ctx context.Context, names []string) (flow.BasesOpti
 	return flow.BasesOptions{Names: names, Platform: o.platform, Remote: remoteOptions(ctx), DryRun: o.dryRun, Unpin: o.unpin}, nil
 }
 
-func (o *baseFlags) runCheck(cmd *cobra.Command, names []string) error {
+func (o *baseOptions) runCheck(cmd *cobra.Command, names []string) error {
 	opts, err := o.options(cmd.Context(), names)
 	if err != nil {
 		return err
@@ -162,7 +162,7 @@ func (o *baseFlags) runCheck(cmd *cobra.Command, names []string) error {
 	return baseExit(reps)
 }
 
-func (o *baseFlags) runUpdate(cmd *cobra.Command, names []string) error {
+func (o *baseOptions) runUpdate(cmd *cobra.Command, names []string) error {
 	opts, err := o.options(cmd.Context(), names)
 	if err != nil {
 		return err

@@ -9,15 +9,15 @@ import (
 	"github.com/imgver/imgver/internal/preflight"
 )
 
-// checkFlags are the flags of imgver check.
-type checkFlags struct {
+// checkOptions are the flags of imgver check.
+type checkOptions struct {
 	format      string
 	platform    string
 	maxFileSize int64
 }
 
 func newCheckCmd(_ *globalOptions) *cobra.Command {
-	o := &checkFlags{}
+	o := &checkOptions{}
 	cmd := &cobra.Command{
 		Use:   "check REF",
 		Short: "Check that a built image can start, before it is pushed",
@@ -51,7 +51,7 @@ Exit codes: 0 ok, 1 a problem found (each with the path and why), 2 error.`,
 	return cmd
 }
 
-func (o *checkFlags) run(cmd *cobra.Command, ref string) error {
+func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 	if err := checkFormat(o.format, "text", "json"); err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 // exitBaselineMissing: a pinned release is not in the registry yet.
 const exitBaselineMissing = 3
 
-// detectFlags are the flags of imgver detect.
-type detectFlags struct {
+// detectOptions are the flags of imgver detect.
+type detectOptions struct {
 	*globalOptions
 	commit     string
 	candidates []string
@@ -34,7 +34,7 @@ type detectFlags struct {
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
-	o := &detectFlags{globalOptions: g}
+	o := &detectOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Compare fresh builds with their pinned releases and unpin the changed ones",
@@ -46,7 +46,10 @@ told where it can be: base (only the base image's layers differ), app, config.
 
 Manual pins are never compared nor unpinned; unpinned images need no
 comparison and are always published. Without --write nothing is written (a dry
-run); with it the changed images are unpinned in one atomic write.
+run); with it the changed images are unpinned in one atomic write, only if
+the pin file is still byte for byte what the run read: a pin file changed
+meanwhile (by hand or by another imgver) is exit 2, nothing written: run
+again.
 
 The candidate of an image is --candidate NAME=REF, else its candidate attribute
 in images.hcl, where {name}, {var} and {sha} (the short SHA) are replaced.
@@ -89,7 +92,7 @@ its variable is unset).`,
 	return cmd
 }
 
-func (o *detectFlags) run(cmd *cobra.Command) error {
+func (o *detectOptions) run(cmd *cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
 		return err
 	}

@@ -165,9 +165,9 @@ func update(t *testing.T, img *config.Image, opts ...Option) *Plan {
 	return p
 }
 
-// TestCheckUpdateCycle: update pins, check says current, a rebuild under the
+// TestResolveUpdateCycle: update pins, check says current, a rebuild under the
 // same tag makes the pin stale, update fixes it.
-func TestCheckUpdateCycle(t *testing.T) {
+func TestResolveUpdateCycle(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/app:1.2.3"
@@ -215,10 +215,10 @@ func TestCheckUpdateCycle(t *testing.T) {
 	}
 }
 
-// TestCheckMultiPlatform: an index that only gains an architecture is not a
+// TestResolveMultiPlatform: an index that only gains an architecture is not a
 // rebuild for linux/amd64, whether the pin is the platform's manifest or
 // the old index; a rebuilt amd64 image is.
-func TestCheckMultiPlatform(t *testing.T) {
+func TestResolveMultiPlatform(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/multi:20.11.1"
@@ -299,7 +299,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 	}
 }
 
-func TestCheckNoPlatformInIndex(t *testing.T) {
+func TestResolveNoPlatformInIndex(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/armonly:1.0.0"
@@ -341,7 +341,7 @@ func TestUpdateUnresolvable(t *testing.T) {
 	}
 }
 
-func TestCheckWithoutRegistry(t *testing.T) {
+func TestResolveWithoutRegistry(t *testing.T) {
 	t.Parallel()
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 	img := writeDockerfile(t, "ARG V\n"+
