@@ -18,8 +18,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
@@ -654,5 +658,54 @@ func TestDetectReadBound(t *testing.T) {
 	}
 	if m := most.Load(); m > jobs || m < 2 {
 		t.Errorf("at most %d layers read at once, want %d", m, jobs)
+	}
+}
+
+// TestDetectUnknownVar: a _VER variable no image owns is a warning of the
+// report, not a reason to refuse the pin file, and a write keeps its line
+// (issue 9).
+func TestDetectUnknownVar(t *testing.T) {
+	const pins = "CURRENT_RELEASE_VER=\"v3.1.0\"\nsvc_a_VER=v1.0.0\n"
+	cfg := writeMonorepo(t, "registry = \"r.example/acme\"\npin_file = \"pins.src\"\nimage \"svc-a\" {\n  candidate = \"oci:build/{name}\"\n}\n", pins, nil)
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, NoCheck: true,
+		Comparer: fakeComparer{func(string, string) (detect.Verdict, error) { return detect.Changed, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ue *release.UnknownVarError
+	if len(rep.Warnings) != 1 || !errors.As(rep.Warnings[0], &ue) || ue.Var != "CURRENT_RELEASE" || ue.Line != 1 {
+		t.Errorf("warnings = %v", rep.Warnings)
+	}
+	if got := readFile(t, cfg.PinFile); got != "CURRENT_RELEASE_VER=\"v3.1.0\"\n" {
+		t.Errorf("pin file %q", got)
+	}
+}
+
+// TestDetectProblemPlatform: a problem of a multi-platform candidate names
+// its platform in a field of its own (not glued to its message); that of a
+// single-platform one names none.
+func TestDetectProblemPlatform(t *testing.T) {
+	host := regtest.Start(t)
+	cfg := writeMonorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"u\" {\n  candidate = \"%s/acme/u:new\"\n}\n", host+"/acme", host), "", nil)
+	good := must[v1.Image](t)(freshBuild.Image(nil, appCfg, app(0o755)))
+	// The arm64 build lost its entrypoint.
+	bad := must[v1.Image](t)(freshBuild.Image(nil, appCfg, []imagebuild.File{imagebuild.Dir("/app")}))
+	cf := must[*v1.ConfigFile](t)(bad.ConfigFile()).DeepCopy()
+	cf.Architecture = "arm64"
+	bad = must[v1.Image](t)(mutate.ConfigFile(bad, cf))
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: good, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: bad, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	ref := must[name.Reference](t)(name.ParseReference(host + "/acme/u:new"))
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, NoBase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := rep.Images[0].Problems
+	if len(ps) != 1 || ps[0].Platform != "linux/arm64" || ps[0].Check != "entrypoint" || strings.Contains(ps[0].Message, "arm64") {
+		t.Errorf("problems = %+v, want one entrypoint problem of linux/arm64", ps)
 	}
 }
