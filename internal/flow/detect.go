@@ -168,9 +168,9 @@ func (e *BaselineMissingError) Error() string {
 
 func (e *BaselineMissingError) Unwrap() error { return e.Err }
 
-// CandidateRef expands the candidate of im: {name}, {var} and {sha} (the
+// candidateRef expands the candidate of im: {name}, {var} and {sha} (the
 // short SHA) are replaced.
-func CandidateRef(im *config.Image, ref, short string) (string, error) {
+func candidateRef(im *config.Image, ref, short string) (string, error) {
 	out, err := config.ExpandCandidate(ref, im.Name, im.Var, short)
 	if err != nil {
 		return "", fmt.Errorf("image %s: %w", im.Name, err)
@@ -232,7 +232,7 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 			cand = ""
 		}
 		if cand != "" {
-			if di.Candidate, errs[i] = CandidateRef(im, cand, short); errs[i] != nil {
+			if di.Candidate, errs[i] = candidateRef(im, cand, short); errs[i] != nil {
 				continue
 			}
 		}

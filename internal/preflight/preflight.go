@@ -321,7 +321,7 @@ func parseShebang(head []byte) (interp, arg string, ok, truncated bool) {
 	if !nl && len(head) >= bufSize {
 		line = buf[2 : bufSize-1]
 		name := bytes.TrimLeft(line, " \t")
-		if bytes.IndexAny(name, " \t\x00") < 0 {
+		if !bytes.ContainsAny(name, " \t\x00") {
 			return string(name), "", true, true
 		}
 	}
