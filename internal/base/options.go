@@ -30,7 +30,7 @@ type options struct {
 	platform   v1.Platform
 	puller     Puller
 	remoteOpts []remote.Option
-	jobs       int
+	jobs       int // registry requests at once
 }
 
 // WithPlatform sets the platform images are built for (os/arch[/variant]),
@@ -65,17 +65,6 @@ func WithPuller(p Puller) Option {
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(o *options) error {
 		o.remoteOpts = append(o.remoteOpts, opts...)
-		return nil
-	}
-}
-
-// WithJobs sets how many registry requests run at once (default 4).
-func WithJobs(n int) Option {
-	return func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("jobs must be at least 1, not %d", n)
-		}
-		o.jobs = n
 		return nil
 	}
 }

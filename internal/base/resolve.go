@@ -211,7 +211,7 @@ func (rv *Resolver) get(ctx context.Context, ref name.Reference) (*remote.Descri
 
 // Resolve resolves every external base image of each image's Dockerfile and
 // returns a Report per image, with a Result per FROM: each reference is
-// resolved once, with at most WithJobs requests at a time. An image without
+// resolved once, with at most 4 requests at a time. An image without
 // a dockerfile gets a Report with Skipped set. A reference that cannot be
 // resolved is a Result with StatusError, not an error; the error is for a
 // Dockerfile that cannot be read or parsed. The CI flow finds rebuilt bases
