@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/flow"
+	"github.com/imgver/imgver/internal/release"
 )
 
 // exitBaselineMissing: a pinned release is not in the registry yet.
@@ -125,7 +126,7 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, &timeoutError{o.timeout})
 		defer cancel()
 	}
-	sha, err := commitOrHead(ctx, cfg, o.commit)
+	sha, err := release.Commit(ctx, cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
 	if err != nil {
 		return err
 	}

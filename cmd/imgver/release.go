@@ -56,7 +56,7 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	if err != nil {
 		return err
 	}
-	if !o.retag && (o.commit != "" || o.force) {
+	if !o.retag && (cmd.Flags().Changed("commit") || o.force) {
 		return fmt.Errorf("--commit and --force go with --retag")
 	}
 	var (
@@ -65,7 +65,7 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	)
 	if o.retag {
 		var sha string
-		if sha, err = commitOrHead(cmd.Context(), cfg, o.commit); err != nil {
+		if sha, err = release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit")); err != nil {
 			return err
 		}
 		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{

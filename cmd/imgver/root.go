@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
-	"github.com/imgver/imgver/internal/release"
 )
 
 // Exit codes, as diff(1): 0 same or ok, 1 differs or found, 2 trouble.
@@ -49,6 +48,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if ctx.Err() != nil {
+		// A signal: whatever the command made of it, the run is not a
+		// success (a detect that gave up on a lookup must not say
+		// "publish" with exit 0).
+		printError(stderr, interrupted(ctx, err))
+		return exitError
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -61,6 +67,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	printError(stderr, err)
 	return exitError
+}
+
+// interrupted is the error of a run ended by a signal: err when it says
+// more than that the context was cancelled, else the signal.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("interrupted: %w", context.Cause(ctx))
 }
 
 // printError prints the one clear line first, then any detail (a config
@@ -104,15 +119,6 @@ func (g *globalOptions) load() (*config.Config, error) {
 	// Messages name the pin file as the user sees it (list did already).
 	cfg.PinFile = relToWD(cfg.PinFile)
 	return cfg, nil
-}
-
-// commitOrHead returns commit, or when it is empty the commit `git rev-parse
-// HEAD` names in the directory of images.hcl: the default of every --commit.
-func commitOrHead(ctx context.Context, cfg *config.Config, commit string) (string, error) {
-	if commit != "" {
-		return commit, nil
-	}
-	return release.HeadCommit(ctx, cfg.Dir)
 }
 
 func newRootCmd() *cobra.Command {

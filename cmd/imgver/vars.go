@@ -59,7 +59,7 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	for _, u := range release.UnknownVars(cfg, f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
-	sha, err := commitOrHead(cmd.Context(), cfg, o.commit)
+	sha, err := release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
 	if err != nil {
 		return err
 	}

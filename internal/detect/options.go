@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
@@ -70,7 +71,7 @@ func WithIgnore(globs ...string) Option {
 		for _, g := range globs {
 			g = cleanGlob(g)
 			if !doublestar.ValidatePattern(g) {
-				return fmt.Errorf("invalid ignore glob %q", g)
+				return fmt.Errorf("invalid ignore glob %s", clip.Quote(g))
 			}
 			o.userIgnores = append(o.userIgnores, g)
 		}
