@@ -84,7 +84,9 @@ func renderBaseUpdate(out io.Writer, plan *base.Plan, format string, dryRun bool
 	}
 	if dryRun {
 		for _, f := range plan.Files {
-			io.WriteString(out, base.Diff(relToWD(f.Path), f.Old, f.New))
+			if _, err := io.WriteString(out, base.Diff(relToWD(f.Path), f.Old, f.New)); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

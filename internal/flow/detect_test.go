@@ -485,7 +485,7 @@ func TestDetectJobs(t *testing.T) {
 			var once sync.Once
 			var progress counter
 			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, Write: true, NoCheck: true, Progress: &progress,
-				Comparer: fakeComparer{func(a, b string) (detect.Verdict, error) {
+				Comparer: fakeComparer{func(a, _ string) (detect.Verdict, error) {
 					now := inFlight.Add(1)
 					defer inFlight.Add(-1)
 					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {

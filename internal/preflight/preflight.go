@@ -384,18 +384,18 @@ func (k *checker) executable(check, name string) (string, bool) {
 		}
 		p = found
 	}
-	e, real, dirs, err := k.walk(p)
+	e, target, dirs, err := k.walk(p)
 	if err != nil {
 		p = path.Clean(p) // to show; the walk took ".." after symlinks
 		k.problem(check, p, "%s: %v", p, err)
 		return "", false
 	}
 	if e.Type != detect.TypeFile {
-		k.problem(check, real, "%s is a %s, not a regular file", real, e.Type)
+		k.problem(check, target, "%s is a %s, not a regular file", target, e.Type)
 		return "", false
 	}
 	if !k.canExec(e) {
-		k.problem(check, real, "%s is not executable by %s (mode %04o, owner %d:%d)", real, k.who(), e.Mode, e.UID, e.GID)
+		k.problem(check, target, "%s is not executable by %s (mode %04o, owner %d:%d)", target, k.who(), e.Mode, e.UID, e.GID)
 		return "", false
 	}
 	for _, d := range dirs {
@@ -404,7 +404,7 @@ func (k *checker) executable(check, name string) (string, bool) {
 			return "", false
 		}
 	}
-	return real, true
+	return target, true
 }
 
 func (k *checker) pathValue() string {
@@ -455,8 +455,8 @@ func (k *checker) can(e *detect.Entry, bit uint32) bool {
 
 // resolve follows symlinks in every component of p, inside the image.
 func (k *checker) resolve(p string) (*detect.Entry, string, error) {
-	e, real, _, err := k.walk(p)
-	return e, real, err
+	e, target, _, err := k.walk(p)
+	return e, target, err
 }
 
 // walk is resolve that also returns every directory the lookup searched,
