@@ -46,12 +46,12 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	f, errs := pinfile.ParseLenient(cfg.PinFile, data)
+	f, errs := pinfile.ParseLenient(cfg.PinFile, data, release.Owned(cfg))
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
 	statuses := release.Statuses(cfg, f)
-	for _, u := range release.UnknownVars(cfg, f) {
+	for _, u := range release.UnknownVars(f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
 	w := cmd.OutOrStdout()

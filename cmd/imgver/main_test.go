@@ -201,7 +201,10 @@ func TestReleaseJSONNothingToPin(t *testing.T) {
 func TestBadPinFile(t *testing.T) {
 	for _, tc := range []struct{ name, pins, msg string }{
 		{"unreadable", "postgres_VER=v1 2\n", "image_versions.src:1: cannot read the value of postgres_VER"},
-		{"duplicate", "postgres_VER=v1.0.0\r\npostgres_VER=v1.0.1\r\n", "image_versions.src:2: second pin of postgres_VER (first at line 1)"},
+		{"duplicate", "postgres_VER=v1.0.0\npostgres_VER=v1.0.1\n", "image_versions.src:2: second pin of postgres_VER (first at line 1)"},
+		{"crlf", "postgres_VER=v1.0.0\r\n", "image_versions.src:1: the line ends in CR LF"},
+		{"append", "postgres_VER=v1.0.0\npostgres_VER+=-rc1\n", "image_versions.src:2: postgres_VER+= appends"},
+		{"conditional", "if false; then\npostgres_VER=v1.0.0\nfi\n", "image_versions.src:1: an if statement"},
 	} {
 		for _, args := range [][]string{
 			{"pin", "api-gateway", "v1.0.0"},

@@ -56,7 +56,7 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range release.UnknownVars(cfg, f) {
+	for _, u := range release.UnknownVars(f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
 	sha, err := release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit"))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // Status is the verdict on one base image reference.
@@ -170,7 +170,7 @@ func (rv *Resolver) Dockerfile(img *config.Image) (*Dockerfile, error) {
 	p, ok := rv.files[img.Dockerfile]
 	if !ok {
 		p = &parsed{}
-		data, err := os.ReadFile(img.Dockerfile)
+		data, err := userfile.ReadFile(img.Dockerfile)
 		switch {
 		case err != nil:
 			p.err = fmt.Errorf("reading Dockerfile of %q: %w", img.Name, err)

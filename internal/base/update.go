@@ -5,14 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2"
 	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // Plan is what Update would do: the results it acted on and the new content
@@ -110,14 +109,10 @@ func (rv *Resolver) Update(ctx context.Context, imgs []*config.Image) (*Plan, er
 // after Update read it.
 var ErrModified = errors.New("the file changed since it was read")
 
-// writeFile writes a user's file atomically: a temporary file in the same
-// directory, renamed over the old one, its mode kept. A symlink is followed,
-// so that the link stays and its target changes. Tests replace it.
+// writeFile writes a user's file atomically, keeping its mode, owner and
+// group, through a symlink (see package userfile). Tests replace it.
 var writeFile = func(path string, data []byte) error {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
+	return userfile.WriteFile(path, data, 0o644)
 }
 
 // Write writes every changed Dockerfile atomically. It first checks that
@@ -126,7 +121,7 @@ var writeFile = func(path string, data []byte) error {
 // every file changes or none does.
 func (p *Plan) Write() error {
 	for _, f := range p.Files {
-		cur, err := os.ReadFile(f.Path)
+		cur, err := userfile.ReadFile(f.Path)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", f.Path, err)
 		}

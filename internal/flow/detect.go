@@ -207,7 +207,7 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	}
 	rep := &DetectReport{SchemaVersion: DetectSchemaVersion, Commit: o.Commit, ShortSHA: short,
 		Changed: []string{}, Publish: []PublishItem{}, Broken: []string{}, BaseStale: []string{}}
-	for _, u := range release.UnknownVars(cfg, f) {
+	for _, u := range release.UnknownVars(f) {
 		rep.Warnings = append(rep.Warnings, Warning{u})
 	}
 	statuses := release.Statuses(cfg, f)

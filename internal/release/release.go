@@ -43,20 +43,30 @@ func (e *UnknownVarError) Error() string {
 	return fmt.Sprintf("%s:%d: %s_VER pins no image of the config (no image has var %q); left as it is", e.File, e.Line, e.Var, e.Var)
 }
 
-// UnknownVars returns the assignments of f that no image of cfg owns.
-func UnknownVars(cfg *config.Config, f *pinfile.File) []*UnknownVarError {
+// Owned is the pin file option that names the variables the images of cfg
+// own: an assignment to any other NAME_VER variable is not a pin (see
+// UnknownVars).
+func Owned(cfg *config.Config) pinfile.Option {
+	vars := make([]string, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		vars = append(vars, im.Var)
+	}
+	return pinfile.Owned(vars...)
+}
+
+// UnknownVars returns the NAME_VER assignments of f, read with Owned, that
+// no image owns.
+func UnknownVars(f *pinfile.File) []*UnknownVarError {
 	var out []*UnknownVarError
-	for _, p := range f.Pins() {
-		if _, ok := cfg.ImageByVar(p.Var); !ok {
-			out = append(out, &UnknownVarError{File: f.Name(), Line: p.Line, Var: p.Var})
-		}
+	for _, u := range f.Unowned() {
+		out = append(out, &UnknownVarError{File: f.Name(), Line: u.Line, Var: u.Var})
 	}
 	return out
 }
 
 // Load reads the pin file of cfg.
 func Load(cfg *config.Config) (*pinfile.File, error) {
-	return pinfile.Read(cfg.PinFile)
+	return pinfile.Read(cfg.PinFile, Owned(cfg))
 }
 
 // Statuses returns the state of every image of cfg, in config order.
@@ -103,7 +113,7 @@ func ValidateVersion(cfg *config.Config, version string, force bool) error {
 
 // update runs change on the pin file of cfg under its lock.
 func update(ctx context.Context, cfg *config.Config, change func(*pinfile.File) (bool, error)) error {
-	return pinfile.Update(ctx, cfg.PinFile, change)
+	return pinfile.Update(ctx, cfg.PinFile, change, Owned(cfg))
 }
 
 // Change is what a command did to one image.

@@ -87,7 +87,7 @@ func TestUnknownVars(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := []*UnknownVarError{{File: cfg.PinFile, Line: 2, Var: "CURRENT_RELEASE"}}
-	if diff := cmp.Diff(want, UnknownVars(cfg, f)); diff != "" {
+	if diff := cmp.Diff(want, UnknownVars(f)); diff != "" {
 		t.Errorf("UnknownVars (-want +got):\n%s", diff)
 	}
 	if _, err := Unpin(t.Context(), cfg, []string{"a"}); err != nil {
