@@ -298,6 +298,27 @@ func TestPinFileErrorNamesRelativePath(t *testing.T) {
 	}
 }
 
+// TestMalformedIgnoreGlobFailsAtLoad: a glob detect's matcher cannot use
+// fails when images.hcl is loaded, for any command, with exit 2 and an HCL
+// diagnostic naming the file and line.
+func TestMalformedIgnoreGlobFailsAtLoad(t *testing.T) {
+	cfg, pins := monorepo(t, demoPins)
+	writeFile(t, cfg, "registry = \"r.io/x\"\nignore = [\"/a/{b\"]\nimage \"a\" {}\n")
+	for _, args := range [][]string{{"list"}, {"vars", "--commit", "0123456789"}, {"release", "v1.0.0"}} {
+		r := imgver(t, append([]string{"--config", cfg}, args...)...)
+		first, _, _ := strings.Cut(r.stderr, "\n")
+		if r.code != 2 || !strings.HasPrefix(first, "imgver: "+cfg+":2:10: Invalid ignore glob") {
+			t.Errorf("%v: exit %d, first line %q", args, r.code, first)
+		}
+		if !strings.Contains(r.stderr, "on "+cfg+" line 2") {
+			t.Errorf("%v: no HCL diagnostic naming %s line 2:\n%s", args, cfg, r.stderr)
+		}
+	}
+	if got := readString(t, pins); got != demoPins {
+		t.Errorf("pin file changed")
+	}
+}
+
 func TestBadConfig(t *testing.T) {
 	cfg, pins := monorepo(t, demoPins)
 	writeFile(t, cfg, "registry = \"r.io/x\"\nimage \"a\" {}\nimage \"a\" {}\n")

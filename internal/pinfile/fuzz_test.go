@@ -109,7 +109,8 @@ func checkInterp(t *testing.T, data []byte, f *File) {
 	defer cancel()
 	// An exit status is a command's result, not a failure to run the file.
 	if err := r.Run(ctx, file); err != nil {
-		if _, ok := interp.IsExitStatus(err); !ok {
+		var status interp.ExitStatus
+		if !errors.As(err, &status) {
 			t.Fatalf("interpreter: %v\n%q", err, data)
 		}
 	}

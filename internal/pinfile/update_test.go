@@ -53,8 +53,8 @@ func TestUpdateLeavesFileOnError(t *testing.T) {
 			f.Remove("a")
 			return true, errors.New("boom")
 		}},
-		{"unreadable line", "a_VER=v1 2\n", func(f *File) (bool, error) { return true, nil }},
-		{"nothing changed", "a_VER=\"v1\"\r\n# x", func(f *File) (bool, error) { return false, nil }},
+		{"unreadable line", "a_VER=v1 2\n", func(_ *File) (bool, error) { return true, nil }},
+		{"nothing changed", "a_VER=\"v1\"\r\n# x", func(_ *File) (bool, error) { return false, nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "pins.src")

@@ -440,7 +440,7 @@ func (k *checker) canExec(e *detect.Entry) bool {
 }
 
 // can reports whether the user has permission bit (4 r, 2 w, 1 x) on e.
-func (k *checker) can(e *detect.Entry, bit uint32) bool {
+func (k *checker) can(e *detect.Entry, bit detect.Mode) bool {
 	if k.uid == 0 && k.userKnown {
 		return true
 	}
