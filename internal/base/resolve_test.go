@@ -136,8 +136,8 @@ func resolveOne(ctx context.Context, img *config.Image, opts ...Option) ([]Resul
 }
 
 // updatePlan plans the update of imgs with a Resolver of its own.
-func updatePlan(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, error) {
-	rv, err := NewResolver(opts...)
+func updatePlan(ctx context.Context, imgs []*config.Image) (*Plan, error) {
+	rv, err := NewResolver()
 	if err != nil {
 		return nil, err
 	}
