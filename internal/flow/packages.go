@@ -1,23 +1,22 @@
-package release
+package flow
 
 import (
 	"context"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/packages"
 )
 
-// ExplainStale gives each pinned-stale result of reps the packages the
+// explainStale gives each pinned-stale result of reps the packages the
 // upstream rebuild changed: those that differ between the image pinned and
 // the one the tag points to now, read from the two base images' package
 // databases only (detect.Comparer.Packages), each pair of images once. A
 // base whose packages cannot be read gets a "packages" warning; it never
 // changes the status.
-func ExplainStale(ctx context.Context, reps []base.Report, remoteOpts []remote.Option) error {
+func explainStale(ctx context.Context, reps []base.Report, o BasesOptions) error {
 	var c *detect.Comparer
 	type pair struct{ pinned, current, platform string }
 	seen := map[pair][]packages.Change{}
@@ -40,7 +39,7 @@ func ExplainStale(ctx context.Context, reps []base.Report, remoteOpts []remote.O
 			cs, ok := seen[k]
 			if !ok {
 				if c == nil {
-					if c, err = detect.New(detect.WithRemoteOptions(remoteOpts...)); err != nil {
+					if c, err = detect.New(detect.WithRemoteOptions(o.Remote...)); err != nil {
 						return err
 					}
 				}
