@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // FileName is the name Find looks for.
@@ -257,7 +258,9 @@ func DefaultVar(name string) string { return notIdentChar.ReplaceAllString(name,
 // Load reads and validates the config file at path. The name used in
 // diagnostics is path as given.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	// Through userfile: a FIFO or device named as the config is refused
+	// before it is opened, never read (an open of a FIFO blocks).
+	src, err := userfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
