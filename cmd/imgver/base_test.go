@@ -286,6 +286,7 @@ db: skipped: no dockerfile
     pinned:   $D1
     current:  $D2
     created:  2026-02-03T04:05:06Z
+    packages: none
 1 base: 1 pinned-stale
 `}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/imagebuild"
 )
 
 // detectEntry is a tar entry of a test layer.
@@ -103,12 +104,14 @@ func detectFixtures(t *testing.T) {
 		{name: "etc/", mode: 0o755, typ: tar.TypeDir},
 		{name: "etc/motd", content: "hello\n", mode: 0o644},
 		{name: "var/log/", mode: 0o755, typ: tar.TypeDir},
+		{name: "var/lib/dpkg/status", content: imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1"), mode: 0o644},
 	}
 	detectImage(t, "base", nil, baseLayer)
 	detectImage(t, "same", nil, baseLayer, []detectEntry{{name: "var/log/build.log", content: "built\n", mode: 0o644}})
 	changed := append([]detectEntry(nil), baseLayer...)
 	changed[1].mode = 0o644
 	changed[2].content = "port = 8080\nlog = info\nworkers = 4\n"
+	changed[6].content = imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "curl=7.88.1-10+deb12u8")
 	changed = append(changed, detectEntry{name: "app/new", content: "x", mode: 0o600})
 	detectImage(t, "changed", func(c *v1.Config) { c.Env = []string{"DEBUG=1"} },
 		changed, []detectEntry{{name: "etc/.wh.motd"}})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,10 +51,11 @@ func silentRegistry(t *testing.T) (host string, accepted <-chan struct{}) {
 // signalled runs the binary in dir, waits for ready, sends sig and returns
 // how the process ended. A process still running 5 s after the signal is
 // killed and fails the test: the hang guard.
-func signalled(t *testing.T, dir string, sig syscall.Signal, ready func(pid int), args ...string) (result, time.Duration) {
+func signalled(t *testing.T, dir string, env []string, sig syscall.Signal, ready func(pid int), args ...string) (result, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -104,19 +106,23 @@ func waitOpened(t *testing.T, pid int, path string) {
 	t.Errorf("process %d never opened %s", pid, path)
 }
 
-// holdWriteEnd opens the FIFO at path for writing once a reader has it open
-// and keeps it open until the test ends.
-func holdWriteEnd(t *testing.T, path string) {
+// waitBlockedInOpen waits until a thread of process pid sits in openat(2)
+// (syscall 257 on amd64, 56 on arm64), as /proc/PID/task/TID/syscall tells.
+func waitBlockedInOpen(t *testing.T, pid int) {
 	t.Helper()
+	nr, ok := map[string]string{"amd64": "257 ", "arm64": "56 "}[runtime.GOARCH]
+	if !ok {
+		t.Skipf("no openat syscall number for %s", runtime.GOARCH)
+	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK, 0)
-		if err == nil {
-			t.Cleanup(func() { unix.Close(fd) })
-			time.Sleep(100 * time.Millisecond) // into read(2)
-			return
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(string(b), nr) {
+				return
+			}
 		}
 	}
-	t.Errorf("nobody opened %s", path)
+	t.Errorf("process %d never blocked in open", pid)
 }
 
 // TestSignal: SIGTERM and SIGINT end a command promptly whatever it waits
@@ -135,6 +141,7 @@ func TestSignal(t *testing.T) {
 		name  string
 		sig   syscall.Signal
 		setup func(t *testing.T, dir string) (ready func(pid int))
+		env   []string
 		args  []string
 		want  string
 	}{
@@ -173,18 +180,20 @@ func TestSignal(t *testing.T) {
 		},
 		{
 			// open(2) of a FIFO blocks where no context reaches: the
-			// process exits anyway, grace after the signal.
-			name: "config that is a FIFO", sig: syscall.SIGTERM,
+			// process exits anyway, grace after the signal. $GITHUB_OUTPUT
+			// may be a FIFO or a device (/dev/stdout); the config and the
+			// pin file may not (userfile refuses them unopened).
+			name: "GITHUB_OUTPUT that is a FIFO", sig: syscall.SIGTERM,
 			setup: func(t *testing.T, dir string) func(int) {
-				fifo := filepath.Join(dir, "fifo.hcl")
+				fifo := filepath.Join(dir, "fifo.out")
 				if err := unix.Mkfifo(fifo, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				// Once imgver opens it, hold the write end open without
-				// writing: its read blocks.
-				return func(int) { holdWriteEnd(t, fifo) }
+				// Nobody reads it: imgver's open for writing blocks.
+				return func(pid int) { waitBlockedInOpen(t, pid) }
 			},
-			args: []string{"--config", "fifo.hcl", "list"},
+			env:  []string{"GITHUB_OUTPUT=fifo.out"},
+			args: []string{"vars", "--commit", "abcdef0", "--format", "github"},
 			want: "imgver: interrupted (terminated signal received) and still blocked 2s later: exiting\n",
 		},
 	}
@@ -206,7 +215,7 @@ image "a" {
 			pinFile := filepath.Join(dir, "scripts", "image_versions.src")
 			writeFile(t, pinFile, pins)
 			ready := tc.setup(t, dir)
-			r, took := signalled(t, dir, tc.sig, ready, tc.args...)
+			r, took := signalled(t, dir, tc.env, tc.sig, ready, tc.args...)
 			t.Logf("exit %d %s after %v", r.code, strings.TrimSpace(r.stderr), took)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, tc.want)

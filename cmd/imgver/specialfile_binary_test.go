@@ -13,11 +13,11 @@ import (
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
-// TestBinarySpecialPinFile runs the built binary on a pin file that is a
-// FIFO, a socket or a character device: every command exits 2 at once with
-// one line naming the file, and the file stays what it was. Before, a FIFO
-// blocked every command in open() and a device was replaced by a regular
-// file.
+// TestBinarySpecialPinFile runs the built binary on a pin file (or a
+// config) that is a FIFO, a socket or a character device: every command
+// exits 2 at once with one line naming the file, and the file stays what it
+// was. Before, a FIFO blocked every command in open() and a device was
+// replaced by a regular file.
 func TestBinarySpecialPinFile(t *testing.T) {
 	bin := binary(t)
 	cfg, pins := monorepo(t, demoPins)
@@ -25,13 +25,14 @@ func TestBinarySpecialPinFile(t *testing.T) {
 	specials := userfiletest.Specials(t, dir)
 	for _, path := range specials {
 		for _, args := range [][]string{
-			{"list"},
-			{"vars", "--commit", "0123456789"},
-			{"release", "v1.0.0", "--dry-run"},
-			{"pin", "postgres", "v1.0.0"},
-			{"unpin", "console"},
+			{"--pin-file", path, "list"},
+			{"--pin-file", path, "vars", "--commit", "0123456789"},
+			{"--pin-file", path, "release", "v1.0.0", "--dry-run"},
+			{"--pin-file", path, "pin", "postgres", "v1.0.0"},
+			{"--pin-file", path, "unpin", "console"},
+			{"--config", path, "list"}, // the later --config wins
 		} {
-			t.Run(filepath.Base(path)+"/"+args[0], func(t *testing.T) {
+			t.Run(filepath.Base(path)+"/"+args[0]+"/"+args[2], func(t *testing.T) {
 				t.Parallel() // nothing is written when the test passes
 				before, err := os.Lstat(path)
 				if err != nil {
@@ -42,7 +43,7 @@ func TestBinarySpecialPinFile(t *testing.T) {
 				// assertion beyond that: the speed is not what is tested).
 				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 				defer cancel()
-				cmd := exec.CommandContext(ctx, bin, append([]string{"--config", cfg, "--pin-file", path}, args...)...)
+				cmd := exec.CommandContext(ctx, bin, append([]string{"--config", cfg}, args...)...)
 				var stderr strings.Builder
 				cmd.Stderr = &stderr
 				start := time.Now()

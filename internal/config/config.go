@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // FileName is the name Find looks for.
@@ -76,16 +77,6 @@ func (i Image) PinVar() string { return i.Var + "_VER" }
 func (c *Config) Image(name string) (*Image, bool) {
 	for i := range c.Images {
 		if c.Images[i].Name == name {
-			return &c.Images[i], true
-		}
-	}
-	return nil, false
-}
-
-// ImageByVar returns the image whose var is v.
-func (c *Config) ImageByVar(v string) (*Image, bool) {
-	for i := range c.Images {
-		if c.Images[i].Var == v {
 			return &c.Images[i], true
 		}
 	}
@@ -267,7 +258,9 @@ func DefaultVar(name string) string { return notIdentChar.ReplaceAllString(name,
 // Load reads and validates the config file at path. The name used in
 // diagnostics is path as given.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	// Through userfile: a FIFO or device named as the config is refused
+	// before it is opened, never read (an open of a FIFO blocks).
+	src, err := userfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}

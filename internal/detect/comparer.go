@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/imgver/imgver/internal/detect/normalise"
@@ -29,11 +30,14 @@ type Comparer struct {
 }
 
 // layerCache holds layer summaries by diff_id. A summary depends only on
-// the normalisers, so Comparers with the same normalisers share one.
+// the normalisers and WithPackages, so Comparers alike in those share one.
 type layerCache struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerSummary
-	sf     singleflight.Group
+	// light holds the summaries of layers read only for their packages
+	// (Comparer.Packages): no digests.
+	light map[v1.Hash]*layerSummary
+	sf    singleflight.Group
 	// read counts the bytes of layer blobs read (compressed, as stored).
 	read atomic.Int64
 }
@@ -69,7 +73,10 @@ func New(opts ...Option) (*Comparer, error) {
 	if ns == nil {
 		ns = normalise.Default()
 	}
-	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}}}
+	if o.readLimit == nil {
+		o.readLimit = semaphore.NewWeighted(int64(o.jobs))
+	}
+	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}, light: map[v1.Hash]*layerSummary{}}}
 	known := map[string]bool{}
 	var names []string
 	for _, n := range ns {
@@ -92,11 +99,13 @@ func New(opts ...Option) (*Comparer, error) {
 // compared with different ignore rules (per-image ignore globs) still read a
 // layer they share once.
 func (c *Comparer) With(opts ...Option) (*Comparer, error) {
-	d, err := New(append(append([]Option(nil), c.opts...), opts...)...)
+	// c's read limit first, so that d shares it unless opts set another.
+	d, err := New(append(append([]Option{WithReadLimit(c.o.readLimit)}, c.opts...), opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	if slices.EqualFunc(c.normalisers, d.normalisers, func(a, b normalise.Normaliser) bool { return a.Name() == b.Name() }) {
+	if c.o.packages == d.o.packages &&
+		slices.EqualFunc(c.normalisers, d.normalisers, func(a, b normalise.Normaliser) bool { return a.Name() == b.Name() }) {
 		d.layerCache = c.layerCache
 	}
 	return d, nil
@@ -185,46 +194,58 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 
 // layer returns the summary of layer i of pi, from the cache or read.
 func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	return c.summary(ctx, pi, i, false)
+}
+
+// summary returns the summary of layer i of pi, from the cache or read;
+// light: one read only for its packages, unless the full one is cached.
+func (c *Comparer) summary(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
 	d := pi.diffIDs[i]
-	if s := c.cached(d); s != nil {
+	c.mu.Lock()
+	s, ok := c.layers[d]
+	m, key := c.layers, d.String()
+	if light && (!ok || !c.o.packages) {
+		s, ok = c.light[d]
+		m, key = c.light, "light:"+key
+	}
+	c.mu.Unlock()
+	if ok {
 		return s, nil
 	}
 	led := false
-	v, err, _ := c.sf.Do(d.String(), func() (any, error) {
+	v, err, _ := c.sf.Do(key, func() (any, error) {
 		led = true
-		if s := c.cached(d); s != nil {
+		c.mu.Lock()
+		s, ok := m[d]
+		c.mu.Unlock()
+		if ok {
 			return s, nil
 		}
-		return c.readAndKeep(ctx, pi, i)
+		s, err := c.readLayer(ctx, pi, i, light)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		m[d] = s
+		c.mu.Unlock()
+		return s, nil
 	})
 	if err != nil && !led && ctx.Err() == nil {
 		// Another image's read of this diff_id failed: its blob may be
 		// corrupt or its context cancelled, while ours is fine.
-		return c.readAndKeep(ctx, pi, i)
+		s, err := c.readLayer(ctx, pi, i, light)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		m[d] = s
+		c.mu.Unlock()
+		return s, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	return v.(*layerSummary), nil
-}
-
-// cached returns the summary of the layer with diff_id d, or nil.
-func (c *Comparer) cached(d v1.Hash) *layerSummary {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.layers[d]
-}
-
-// readAndKeep reads layer i of pi and caches its summary.
-func (c *Comparer) readAndKeep(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
-	s, err := c.readLayer(ctx, pi, i)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.layers[pi.diffIDs[i]] = s
-	c.mu.Unlock()
-	return s, nil
 }
 
 // openLayer returns the uncompressed, verified stream of layer i of pi and
@@ -293,14 +314,30 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+// startRead waits for a slot of the read limit (WithReadLimit); done frees it.
+func (c *Comparer) startRead(ctx context.Context) (done func(), err error) {
+	if err := c.o.readLimit.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	return func() { c.o.readLimit.Release(1) }, nil
+}
+
+// readLayer reads layer i of pi into a summary; light: only its packages.
+func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
+	done, err := c.startRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 	}
 	defer rc.Close()
 	r := &ctxReader{ctx: ctx, r: rc}
-	s, err := newLayerReader(c.normalisers).read(r)
+	lr := newLayerReader(c.normalisers, c.o.packages || light)
+	lr.light = light
+	s, err := lr.read(r)
 	if err == nil {
 		// Read to the end so that the digest is checked.
 		_, err = io.Copy(io.Discard, r)
@@ -321,9 +358,14 @@ type fsTree struct {
 
 // tree merges the cached layers of pi.
 func (c *Comparer) tree(ctx context.Context, pi *platformImage) (*fsTree, error) {
+	return c.treeOf(ctx, pi, false)
+}
+
+// treeOf merges the layers of pi, light ones (see summary) if light.
+func (c *Comparer) treeOf(ctx context.Context, pi *platformImage, light bool) (*fsTree, error) {
 	t := newTree()
 	for i := range pi.diffIDs {
-		s, err := c.layer(ctx, pi, i)
+		s, err := c.summary(ctx, pi, i, light)
 		if err != nil {
 			return nil, err
 		}

@@ -11,44 +11,9 @@ import (
 // Diff compares the images a and b and says whether what they run differs.
 // Multi-platform images are compared platform by platform.
 func (c *Comparer) Diff(ctx context.Context, a, b string) (*Result, error) {
-	sa, err := c.open(ctx, a)
+	pairs, err := c.pairs(ctx, a, b)
 	if err != nil {
 		return nil, err
-	}
-	sb, err := c.open(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	ia, err := sa.images(c.o.platform)
-	if err != nil {
-		return nil, err
-	}
-	ib, err := sb.images(c.o.platform)
-	if err != nil {
-		return nil, err
-	}
-	type pair struct {
-		key    string
-		pa, pb *platformImage
-	}
-	var pairs []pair
-	switch {
-	case sa.img != nil && sb.img != nil:
-		// Two single images are compared whatever their platforms; a
-		// different os or architecture shows as a config change.
-		pa, pb := ia[sortedPlatforms(ia)[0]], ib[sortedPlatforms(ib)[0]]
-		pairs = append(pairs, pair{pa.platform, pa, pb})
-	default:
-		keys := sortedPlatforms(ia)
-		for _, k := range sortedPlatforms(ib) {
-			if _, ok := ia[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			pairs = append(pairs, pair{k, ia[k], ib[k]})
-		}
 	}
 
 	res := &Result{SchemaVersion: SchemaVersion, A: a, B: b, Verdict: Same}
@@ -138,7 +103,57 @@ func (c *Comparer) Diff(ctx context.Context, a, b string) (*Result, error) {
 			res.Verdict = Changed
 		}
 	}
+	if c.o.packages {
+		res.Packages = mergePackages(res.Platforms)
+	}
 	return res, nil
+}
+
+// pair is the images of one platform of a and b; pa or pb is nil when the
+// platform is on one side only.
+type pair struct {
+	key    string
+	pa, pb *platformImage
+}
+
+// pairs opens a and b and pairs their images platform by platform.
+func (c *Comparer) pairs(ctx context.Context, a, b string) ([]pair, error) {
+	sa, err := c.open(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := c.open(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	ia, err := sa.images(c.o.platform)
+	if err != nil {
+		return nil, err
+	}
+	ib, err := sb.images(c.o.platform)
+	if err != nil {
+		return nil, err
+	}
+	var pairs []pair
+	switch {
+	case sa.img != nil && sb.img != nil:
+		// Two single images are compared whatever their platforms; a
+		// different os or architecture shows as a config change.
+		pa, pb := ia[sortedPlatforms(ia)[0]], ib[sortedPlatforms(ib)[0]]
+		pairs = append(pairs, pair{pa.platform, pa, pb})
+	default:
+		keys := sortedPlatforms(ia)
+		for _, k := range sortedPlatforms(ib) {
+			if _, ok := ia[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			pairs = append(pairs, pair{k, ia[k], ib[k]})
+		}
+	}
+	return pairs, nil
 }
 
 // configCounts reports whether the config or (WithHistory) the history
@@ -355,6 +370,11 @@ func (c *Comparer) compareFiles(ctx context.Context, pr *PlatformResult, pa, pb 
 			pr.Removed = append(pr.Removed, fc)
 		default:
 			pr.Modified = append(pr.Modified, fc)
+		}
+	}
+	if c.o.packages {
+		if pr.Packages, err = c.packageChanges(ctx, pa, pb, ta, tb, false); err != nil {
+			return err
 		}
 	}
 	return c.addTextDiffs(ctx, pa, pb, pr.Modified)

@@ -157,6 +157,8 @@
 // SchemaVersion: fields may be added, none removed or changed in meaning.
 //
 //	{"schema_version": 1, "a": REF, "b": REF, "verdict": "same"|"changed",
+//	 "packages": [{"ecosystem": "deb", "name": ..., "change":
+//	     "upgraded"|"downgraded"|"added"|"removed", "before": ..., "after": ...}],
 //	 "platforms": [{
 //	   "platform": "linux/amd64", "verdict": ..., "only_in": "a"|"b",
 //	   "digest_a": ..., "digest_b": ...,
@@ -186,6 +188,22 @@
 // non-directory (it removes what a base directory holds below it, unless a
 // "DIR/**" glob covers all of that), or a path whose parent the upper
 // layers do not hold as a directory.
+//
+// # Packages
+//
+// WithPackages explains a change by its packages (Result.Packages, and
+// PlatformResult.Packages per platform): the package databases that package
+// packages knows (dpkg, apk, Python, npm, gem, Maven pom.properties in jars,
+// Go build information) are captured while the layers stream by for the
+// comparison, each bounded in size; a jar's pom.properties come from the
+// zip normaliser's one walk of it. The packages of an image are those of
+// the databases its merged file system holds as the layer that last wrote
+// them did (whiteouts and opaque directories applied, the top-most layer
+// wins; noise paths left out). A shortcut lists none: equal layers, or
+// layers above a shared base that leave the same files, hold the same
+// databases. The packages never change the verdict, the files or the
+// fingerprint. Comparer.Packages lists the package changes alone, reading
+// the layers only for their databases (no digests).
 //
 // # Reading
 //

@@ -329,7 +329,7 @@ func readBlob(r io.Reader) (*layerSummary, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	s, err := newLayerReader(nil).read(zr)
+	s, err := newLayerReader(nil, false).read(zr)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect/normalise"
+	"github.com/imgver/imgver/internal/packages"
 )
 
 // Type is the kind of a file system entry.
@@ -100,6 +101,9 @@ type layerSummary struct {
 	entries   []Entry
 	whiteouts []string // paths removed from lower layers
 	opaques   []string // dirs whose lower contents are removed
+	// packages maps the package databases the layer writes (WithPackages)
+	// to the packages each lists; a database listing none maps to nil.
+	packages map[string][]packages.Package
 }
 
 // cleanPath makes a tar entry name absolute and clean: "./a/", "a" and
@@ -166,6 +170,8 @@ const (
 // layerReader reads uncompressed layer tars into summaries.
 type layerReader struct {
 	normalisers []normalise.Normaliser
+	packages    bool // capture package databases as they stream by
+	light       bool // no digests: only what packages need (Comparer.Packages)
 	buf         []byte
 	h           hash.Hash
 	sum         [sha256.Size]byte
@@ -179,8 +185,8 @@ func (lr *layerReader) rawDigest() string {
 	return string(out[:])
 }
 
-func newLayerReader(ns []normalise.Normaliser) *layerReader {
-	return &layerReader{normalisers: ns, buf: make([]byte, 256<<10), h: sha256.New()}
+func newLayerReader(ns []normalise.Normaliser, pkgs bool) *layerReader {
+	return &layerReader{normalisers: ns, packages: pkgs, buf: make([]byte, 256<<10), h: sha256.New()}
 }
 
 // read streams the tar in r. It never holds a file's content.
@@ -221,8 +227,15 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 		case isRegular(hdr):
 			e.Type = TypeFile
 			e.Size = hdr.Size
-			if err := lr.digest(&e, tr); err != nil {
+			ps, isDB, err := lr.digest(&e, tr, hdr.Mode)
+			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", p, err)
+			}
+			if isDB {
+				if s.packages == nil {
+					s.packages = map[string][]packages.Package{}
+				}
+				s.packages[p] = ps
 			}
 		case hdr.Typeflag == tar.TypeDir:
 			e.Type = TypeDir
@@ -251,33 +264,72 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 	return s, nil
 }
 
-func (lr *layerReader) digest(e *Entry, r io.Reader) error {
+// digest sets e's content digest from r, the content of a regular file of
+// the given tar mode. WithPackages it also returns the packages the file
+// lists, and whether it is a package database at all. A light reader
+// computes no digest: it reads only package databases and jars.
+func (lr *layerReader) digest(e *Entry, r io.Reader, mode int64) (ps []packages.Package, isDB bool, err error) {
+	var sink io.Writer = lr.h
 	lr.h.Reset()
+	if lr.light {
+		sink = io.Discard
+	}
+	var capture *packages.Capture
+	if lr.packages {
+		if capture = packages.NewCapture(e.Path, e.Size, mode); capture != nil {
+			r = io.TeeReader(r, capture)
+		}
+	}
+	if capture != nil {
+		defer func() {
+			if cps, ok := capture.Packages(); ok && err == nil {
+				ps, isDB = append(ps, cps...), true
+			}
+		}()
+	}
 	for _, n := range lr.normalisers {
-		if !n.Match(e.Path, e.Size) {
+		md, members := n.(normalise.MemberDigester)
+		if !n.Match(e.Path, e.Size) || lr.light && !members {
 			continue
 		}
 		src := normalise.NewSource(r)
-		d, nerr := n.Digest(io.TeeReader(src, lr.h))
-		if _, err := io.CopyBuffer(lr.h, src, lr.buf); err != nil {
-			return err
+		var d string
+		var nerr error
+		var poms [][]byte
+		if members && lr.packages {
+			d, nerr = md.DigestMembers(io.TeeReader(src, sink), func(b []byte) { poms = append(poms, bytes.Clone(b)) })
+		} else {
+			d, nerr = n.Digest(io.TeeReader(src, sink))
+		}
+		if _, err := io.CopyBuffer(sink, src, lr.buf); err != nil {
+			return nil, false, err
 		}
 		if err := src.Err(); err != nil {
-			return err
+			return nil, false, err
 		}
-		if nerr == nil {
-			e.Digest = d
-			e.Normaliser = n.Name()
-			return nil
+		if nerr != nil {
+			if !lr.light {
+				e.Digest = lr.rawDigest()
+			}
+			return nil, false, nil
 		}
+		e.Digest = d
+		e.Normaliser = n.Name()
+		for _, b := range poms {
+			ps, isDB = append(ps, packages.Parse(packages.PomProperties, b)...), true
+		}
+		return ps, isDB, nil
+	}
+	if lr.light && capture == nil {
+		return nil, false, nil // the tar reader skips the content
+	}
+	if _, err := io.CopyBuffer(sink, r, lr.buf); err != nil {
+		return nil, false, err
+	}
+	if !lr.light {
 		e.Digest = lr.rawDigest()
-		return nil
 	}
-	if _, err := io.CopyBuffer(lr.h, r, lr.buf); err != nil {
-		return err
-	}
-	e.Digest = lr.rawDigest()
-	return nil
+	return nil, false, nil
 }
 
 // xattrs returns the entry's extended attributes, hex-encoded, from PAX

@@ -70,7 +70,7 @@ func TestNormaliserContract(t *testing.T) {
 		t.Errorf("an unknown normaliser name: %v", err)
 	}
 	// The raw digest is of all the bytes, though the normaliser read 4.
-	lr := newLayerReader([]normaliseNormaliser{&upperNormaliser{}})
+	lr := newLayerReader([]normaliseNormaliser{&upperNormaliser{}}, false)
 	s, err := lr.read(bytes.NewReader(tarBytes(t, tarOpts{}, file("x.up", "BIN-long-content"), file("y", "1"))))
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,18 @@
 package detect
 
+import "github.com/imgver/imgver/internal/packages"
+
 // SchemaVersion is the version of the JSON form of Result. It changes only
 // when a field is removed or changes meaning; new fields may appear.
 const SchemaVersion = 1
 
+// Verdict says whether two images are the same.
+type Verdict string
+
 // Verdicts.
 const (
-	Same    = "same"
-	Changed = "changed"
+	Same    Verdict = "same"
+	Changed Verdict = "changed"
 )
 
 // Result is the outcome of Diff. Its JSON form is stable (SchemaVersion).
@@ -19,9 +24,13 @@ type Result struct {
 	// Verdict is Same or Changed; Changed exactly when a platform's
 	// normalised file system or runtime config differs, a platform is on
 	// one side only, or (WithHistory) the history differs.
-	Verdict string `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
 	// Platforms in order of their key.
 	Platforms []*PlatformResult `json:"platforms"`
+	// Packages (WithPackages) lists the package changes of all platforms,
+	// each once, by ecosystem and name; empty, not absent, when no package
+	// differs. It explains the verdict and never decides it.
+	Packages []packages.Change `json:"packages,omitzero"`
 }
 
 // Changed reports whether the verdict is Changed.
@@ -30,8 +39,8 @@ func (r *Result) Changed() bool { return r.Verdict == Changed }
 // PlatformResult compares the images of one platform.
 type PlatformResult struct {
 	// Platform is "os/arch[/variant]".
-	Platform string `json:"platform"`
-	Verdict  string `json:"verdict"`
+	Platform string  `json:"platform"`
+	Verdict  Verdict `json:"verdict"`
 	// OnlyIn is "a" or "b" when the platform is on one side only.
 	OnlyIn string `json:"only_in,omitempty"`
 	// DigestA and DigestB are the manifest digests, when known.
@@ -54,6 +63,10 @@ type PlatformResult struct {
 	HistoryCounts bool             `json:"history_counts,omitempty"`
 	// Ignored summarises differences left out as noise.
 	Ignored IgnoredSummary `json:"ignored"`
+	// Packages (WithPackages) lists the packages that differ. A shortcut
+	// lists none: equal layers, or layers above a shared base that leave
+	// the same files, hold the same package databases.
+	Packages []packages.Change `json:"packages,omitempty"`
 }
 
 // FileChange is one added, removed or modified path.

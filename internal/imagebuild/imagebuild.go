@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -186,4 +187,15 @@ func Push(ref string, img v1.Image, opts ...remote.Option) error {
 		return fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	return nil
+}
+
+// DpkgStatus returns a dpkg status file (/var/lib/dpkg/status) listing the
+// packages, each "name=version", as installed.
+func DpkgStatus(pkgs ...string) string {
+	var b strings.Builder
+	for _, p := range pkgs {
+		name, version, _ := strings.Cut(p, "=")
+		fmt.Fprintf(&b, "Package: %s\nStatus: install ok installed\nVersion: %s\nDescription: %s\n for tests\n\n", name, version, name)
+	}
+	return b.String()
 }

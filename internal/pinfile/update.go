@@ -72,6 +72,10 @@ func Update(ctx context.Context, path string, change func(*File) (bool, error), 
 	if err != nil || !changed {
 		return err
 	}
+	// A run cancelled (a signal) while it waited or decided writes nothing.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := userfile.WriteFile(path, f.Bytes(), 0o644); err != nil {
 		var ro *userfile.ReadOnlyError
 		if errors.As(err, &ro) {

@@ -67,6 +67,11 @@
 //   - In META-INF/maven/**/pom.properties, lines starting with '#' are
 //     dropped: Maven writes the build date there as a comment.
 //
+// DigestMembers (MemberDigester) hands the caller the content of every
+// pom.properties it reads, nested archives' included, so that package
+// packages learns a jar's Maven coordinates from the one pass that digests
+// it.
+//
 // Not applicable: encrypted entries; methods other than stored and deflate;
 // a stored entry with a data descriptor and no size in its local header (as
 // Go's archive/zip writes them: its end cannot be found when streaming);

@@ -28,6 +28,18 @@ type Normaliser interface {
 	Digest(r io.Reader) (string, error)
 }
 
+// A MemberDigester is a Normaliser of archives that hands over, while it
+// digests, the members that name packages: Zip's Maven pom.properties.
+type MemberDigester interface {
+	Normaliser
+	// DigestMembers is Digest that also calls fn with the content of
+	// each such member (at most 64 KiB of it), in the archive and in the
+	// archives nested in it; fn may be nil.
+	DigestMembers(r io.Reader, fn func(content []byte)) (string, error)
+}
+
+var _ MemberDigester = zipNormaliser{}
+
 // Default returns the built-in normalisers, in the order they are tried.
 func Default() []Normaliser {
 	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow()}

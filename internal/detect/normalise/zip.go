@@ -68,9 +68,19 @@ func (zipNormaliser) Match(p string, size int64) bool {
 	return isArchive(p) && size >= 22 // smallest zip: an end record
 }
 
-func (zipNormaliser) Digest(r io.Reader) (string, error) {
+func (z zipNormaliser) Digest(r io.Reader) (string, error) {
+	return z.DigestMembers(r, nil)
+}
+
+// maxMember bounds the content of a member handed over by DigestMembers.
+const maxMember = 64 << 10
+
+// DigestMembers is Digest that also hands fn the content of each Maven
+// pom.properties (META-INF/maven/**/pom.properties) of the archive and of
+// the archives nested in it, as it reads them; fn may be nil.
+func (zipNormaliser) DigestMembers(r io.Reader, fn func(content []byte)) (string, error) {
 	src := NewSource(r)
-	sum, err := digestZip(src, 0, nil)
+	sum, err := digestZip(src, 0, nil, fn)
 	if err != nil {
 		return "", classify("zip", src, err)
 	}
@@ -143,6 +153,7 @@ func (e *entryReader) Read(p []byte) (int, error) {
 
 type zipParser struct {
 	depth    int
+	poms     func([]byte) // receives pom.properties contents; may be nil
 	budget   *zipBudget
 	r        *countReader
 	flate    io.ReadCloser // reused across entries
@@ -183,9 +194,10 @@ func (b *zipBudget) spend(n int) error {
 
 // digestZip returns the sha256 of the canonical form of the zip read from r,
 // which is nested depth archives deep, sharing budget with the archives
-// around it (nil at the top).
-func digestZip(r io.Reader, depth int, budget *zipBudget) ([32]byte, error) {
+// around it (nil at the top), handing poms the pom.properties it reads.
+func digestZip(r io.Reader, depth int, budget *zipBudget, poms func([]byte)) ([32]byte, error) {
 	p := newZipParser(r, depth, budget)
+	p.poms = poms
 	defer p.close()
 	if err := p.parse(); err != nil {
 		return [32]byte{}, err
@@ -494,7 +506,7 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 		// it turns out not to be one. Reading to its end then fails if
 		// the entry itself is broken (this archive's fault).
 		tr := io.TeeReader(er, h)
-		sum, err := digestZip(tr, p.depth+1, p.budget)
+		sum, err := digestZip(tr, p.depth+1, p.budget, p.poms)
 		if errors.Is(err, errZipBudget) {
 			return err // not this entry's fault: the whole archive is too much
 		}
@@ -506,8 +518,16 @@ func (p *zipParser) content(e *zipEntry, er *entryReader) error {
 			return nil
 		}
 	case strings.HasPrefix(e.name, "META-INF/maven/") && strings.HasSuffix(e.name, "/pom.properties"):
-		if _, err := io.CopyBuffer(&commentStripper{w: h}, er, p.copyBuf); err != nil {
+		var w io.Writer = &commentStripper{w: h}
+		var pom bytes.Buffer
+		if p.poms != nil {
+			w = io.MultiWriter(w, &limitedWriter{w: &pom, n: maxMember})
+		}
+		if _, err := io.CopyBuffer(w, er, p.copyBuf); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if p.poms != nil {
+			p.poms(pom.Bytes())
 		}
 	default:
 		if _, err := io.CopyBuffer(h, er, p.copyBuf); err != nil {
@@ -657,4 +677,20 @@ func (c *commentStripper) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// limitedWriter writes the first n bytes to w and drops the rest.
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if k := min(int64(len(p)), l.n); k > 0 {
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+		l.n -= k
+	}
+	return len(p), nil
 }

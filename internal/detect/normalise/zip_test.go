@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // zent is one entry written with archive/zip.
@@ -550,5 +552,28 @@ func TestZipNestedBudget(t *testing.T) {
 	}
 	if _, err := Zip().Digest(bytes.NewReader(outer)); err != nil {
 		t.Errorf("Digest: %v", err)
+	}
+}
+
+// TestZipMembers: DigestMembers hands over the pom.properties of the
+// archive and of the archives nested in it, and digests as Digest does.
+func TestZipMembers(t *testing.T) {
+	o := zopts{modified: t1}
+	pomApp := zent{name: "META-INF/maven/org.example/app/pom.properties", body: pom, mode: 0o644}
+	pomDep := zent{name: "META-INF/maven/org.example/dep/pom.properties", body: "groupId=org.example\nartifactId=dep\nversion=2.1\n", mode: 0o644}
+	other := zent{name: "pom.properties", body: "version=9\n"}
+	dep := zent{name: "BOOT-INF/lib/dep-2.1.jar", body: string(zipFile(o, pomDep, other)), mode: 0o644, store: true}
+	jar := zipFile(o, pomApp, dep)
+	var got []string
+	d, err := Zip().(MemberDigester).DigestMembers(bytes.NewReader(jar), func(b []byte) { got = append(got, string(b)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{pom, pomDep.body}, got); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	want, err := Zip().Digest(bytes.NewReader(jar))
+	if err != nil || d != want {
+		t.Errorf("DigestMembers = %s, Digest = %s, %v", d, want, err)
 	}
 }
