@@ -30,7 +30,7 @@ type Normaliser interface {
 
 // Default returns the built-in normalisers, in the order they are tried.
 func Default() []Normaliser {
-	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow()}
+	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow(), Manifest(), BuildInfo()}
 }
 
 // ByName returns the built-in normalisers with the given names, in the order
@@ -56,9 +56,14 @@ next:
 // different versions of one kind's canonical form, never collide.
 func newDigest(name string) hash.Hash {
 	h := sha256.New()
-	io.WriteString(h, "imgver/normalise/"+name+"/v1\n")
+	fmt.Fprintf(h, "imgver/normalise/%s/v%d\n", name, max(1, formVersions[name]))
 	return h
 }
+
+// formVersions are the versions of the canonical forms that changed since
+// v1: zip's when manifests and build-info.properties in archives began to be
+// normalised.
+var formVersions = map[string]int{"zip": 2}
 
 // format renders a sha256 sum as "sha256:<hex>".
 func format(sum []byte) string {
