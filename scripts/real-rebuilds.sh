@@ -469,9 +469,12 @@ main() {
 	fi
 	if [[ $SKIP_BUILD != 1 ]]; then
 		make_base 1
-		make_base 2
-		make_base pkg --include="$BASE_EXTRA_PKG"
-		make_base_upgraded
+		# Only the base and pyapp cases use the other bases.
+		if want base || want pyapp; then
+			make_base 2
+			make_base pkg --include="$BASE_EXTRA_PKG"
+			make_base_upgraded
+		fi
 		build_all
 		# Intermediate layers of earlier runs.
 		"${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true

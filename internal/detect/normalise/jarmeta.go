@@ -192,11 +192,19 @@ func canonBuildInfo(r io.Reader, w io.Writer) error {
 }
 
 // writeProperty writes one logical line of a properties file, with the
-// value of build.time replaced by "*".
+// value of build.time replaced by "*". A logical line that is empty or
+// starts with a comment character (possible after a continuation: "\\\n#x"
+// is the property "#x") is written as a properties file says it: "=" and
+// "\\#x", so that the canonical form reads back as itself.
 func writeProperty(w io.Writer, logical []byte) {
-	if propertyKey(logical) == buildTimeKey {
+	switch {
+	case propertyKey(logical) == buildTimeKey:
 		io.WriteString(w, buildTimeKey+"=*\n")
 		return
+	case len(logical) == 0:
+		w.Write([]byte("="))
+	case logical[0] == '#' || logical[0] == '!':
+		w.Write([]byte("\\"))
 	}
 	w.Write(logical)
 	w.Write([]byte("\n"))

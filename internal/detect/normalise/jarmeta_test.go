@@ -107,6 +107,9 @@ func TestBuildInfoDigest(t *testing.T) {
 		{"build.artifact", base, swap("build.artifact=demo", "build.artifact=demo2"), false},
 		{"property added", base, bi(`2026-11-30T05\:24\:12.194Z`, "build.java.version=17\n"), false},
 		{"build.timezone is not build.time", bi("x", "build.timezone=UTC\n"), bi("x", "build.timezone=CET\n"), false},
+		{"empty key", []byte("\\\n"), []byte("=\n"), true},
+		{"key starting with #", []byte("\\\n#x=1\n"), []byte("\\#x=1\n"), true},
+		{"key #x or comment", []byte("\\\n#x=1\n"), []byte("#x=1\n"), false},
 		{"escaped backslash ends the line", []byte("a=x\\\\\nb=y\n"), []byte("a=x\\\\b=y\n"), false},
 	})
 }
