@@ -172,7 +172,7 @@
 // file's size is not compared; when it fails (ErrNotApplicable) the raw
 // digest is used. WithoutNormalisers switches normalisers off by name.
 // What each normaliser keeps and drops (pyc, zip with nested archives, gzip,
-// shadow, manifest, build-info) is written down in the documentation of
+// shadow, manifest, build-info, gem) is written down in the documentation of
 // package normalise:
 //
 //	pyc         *.pyc, *.pyo: the source mtime and size in the header
@@ -186,6 +186,9 @@
 //	            line folding (Created-By, Main-Class and the rest count)
 //	build-info  .../META-INF/build-info.properties: the build.time property,
 //	            comments, blank lines (build.version and the rest count)
+//	gem         *.gem: tar and gzip times, the gemspec's date,
+//	            checksums.yaml.gz (the gemspec, and every file's name, type,
+//	            mode and content count)
 //
 // # The runtime config
 //

@@ -2,7 +2,8 @@
 // rebuild changes without changing what the file means: the source mtime in a
 // .pyc header, entry timestamps in a zip or jar, the mtime and name in a gzip
 // header, the last-password-change day in /etc/shadow, the build time in a JAR
-// manifest and in Spring Boot's build-info.properties.
+// manifest and in Spring Boot's build-info.properties, tar and gzip times and
+// the gemspec date in a RubyGems package.
 //
 // Every digest is "sha256:<hex>" of a canonical form that begins with the
 // line "imgver/normalise/<name>/v<N>\n", name being the normaliser's Name, so
@@ -157,4 +158,32 @@
 //
 // Not applicable: a line longer than 64 KiB or a logical line longer than
 // 1 MiB.
+//
+// # gem
+//
+// Files named *.gem of at least 1 KiB: a RubyGems package as gem build
+// writes it (a .gem left next to its sources; the copies gem install keeps
+// under GEM_HOME/cache are noise, see package detect). It is a tar of
+// metadata.gz (the gemspec as YAML), data.tar.gz (the files to install) and
+// checksums.yaml.gz, each with the build time as tar mtime and gzip mtime,
+// and the gemspec holds the build day ("date: 2026-11-30 00:00:00.000000000
+// Z"). The canonical form is, for each member of the outer tar in order:
+// uvarint(len(name)) name uvarint(mode & 07777) and the 32-byte sha256 of
+//
+//   - metadata.gz: the decompressed YAML with a line starting "date: " (the
+//     top-level key) replaced by "date: *";
+//   - data.tar.gz: for each entry of the decompressed tar, in order,
+//     uvarint(len(name)) name typeflag uvarint(mode & 07777)
+//     uvarint(len(link)) link and the sha256 of its content (times, owners
+//     and their names do not count: gem install sets none of them);
+//   - any other member (signatures *.sig): its bytes.
+//
+// checksums.yaml.gz is left out: it holds the digests of the compressed
+// metadata.gz and data.tar.gz, which change with their timestamps, while the
+// contents it vouches for are compared. Not applicable: no tar, a tar without
+// members, a member that is not a regular file, metadata.gz or data.tar.gz
+// that is not gzip (trailing bytes included) or not read to its end, a
+// data.tar that is not a tar, more than 1<<20 members or entries. A tar cut
+// at a member boundary (no end blocks) is read as the members it has, as gem
+// itself reads it.
 package normalise

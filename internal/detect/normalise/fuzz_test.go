@@ -54,6 +54,10 @@ func seeds() map[string][][]byte {
 			[]byte("#Properties\r\n#Mon Nov 30 05:24:12 UTC 2026\r\nbuild\\.time : x\\\n  y\n! c\n\n"),
 			[]byte("a=x\\\\\nb=y\\"),
 		},
+		"FuzzGem": {
+			gemFile(gemOpts{mtime: t1, date: "date: 2026-11-30 00:00:00.000000000 Z"}),
+			gemFile(gemOpts{mtime: t2, extra: []string{"data.tar.gz.sig", "a"}}),
+		},
 		"FuzzShadow": {
 			[]byte("root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n"),
 			[]byte("root:*::0:99999:7:::\n\nx:y:0:::::"),
@@ -66,7 +70,7 @@ func seeds() map[string][][]byte {
 // wrapping ErrNotApplicable (the reader never fails), a well-formed digest
 // otherwise, and the same result however the reader splits the input.
 func fuzzNormaliser(f *testing.F, n Normaliser, extra func(t *testing.T, in []byte, digest string)) {
-	for _, s := range seeds()["Fuzz"+map[string]string{"pyc": "Pyc", "zip": "Zip", "gzip": "Gzip", "shadow": "Shadow", "manifest": "Manifest", "build-info": "BuildInfo"}[n.Name()]] {
+	for _, s := range seeds()["Fuzz"+map[string]string{"pyc": "Pyc", "zip": "Zip", "gzip": "Gzip", "shadow": "Shadow", "manifest": "Manifest", "build-info": "BuildInfo", "gem": "Gem"}[n.Name()]] {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

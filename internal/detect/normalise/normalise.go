@@ -30,7 +30,7 @@ type Normaliser interface {
 
 // Default returns the built-in normalisers, in the order they are tried.
 func Default() []Normaliser {
-	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow(), Manifest(), BuildInfo()}
+	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow(), Manifest(), BuildInfo(), Gem()}
 }
 
 // ByName returns the built-in normalisers with the given names, in the order

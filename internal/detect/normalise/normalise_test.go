@@ -116,7 +116,7 @@ func TestDefault(t *testing.T) {
 	for _, n := range Default() {
 		got = append(got, n.Name())
 	}
-	if diff := cmp.Diff([]string{"pyc", "zip", "gzip", "shadow", "manifest", "build-info"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"pyc", "zip", "gzip", "shadow", "manifest", "build-info", "gem"}, got); diff != "" {
 		t.Errorf("Default names (-want +got):\n%s", diff)
 	}
 }
