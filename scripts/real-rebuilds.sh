@@ -29,6 +29,9 @@
 #   IMGVER_SRC=dir        Go module to build imgver from (default: this repo)
 #   SUITE=bookworm        Debian suite for debootstrap
 #   BASE_EXTRA_PKG=less   package added to the base for the base-pkg case
+#   CA_BUNDLE=$SSL_CERT_FILE or /etc/ssl/certs/ca-certificates.crt: the CA
+#                         bundle the Node builds' npm trusts (passed as a build
+#                         secret, never stored in an image)
 #   BASE_UPGRADE_PKG=tzdata  package upgraded in the base for the base-upgrade
 #                         case: the host's apt candidate (from its updates and
 #                         security suites) installed with dpkg -i over base:1
@@ -47,6 +50,7 @@ FRESH_BASE=${FRESH_BASE:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SKIP_DIFF=${SKIP_DIFF:-0}
 PREFIX=localhost/imgver-rebuilds
+CA_BUNDLE=${CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 
 OCI=$WORK/oci
 ARCHIVES=$WORK/archives
@@ -294,13 +298,14 @@ build_all() {
 
 	# (f) Node: npm ci from the lock file, npm's cache and logs left behind.
 	if want node; then
-		build node-a "$(fresh_context nodeapp node-a)"
-		build node-b "$(fresh_context nodeapp node-b)"
+		local ca=(--secret "id=cabundle,src=$CA_BUNDLE")
+		build node-a "$(fresh_context nodeapp node-a)" "${ca[@]}"
+		build node-b "$(fresh_context nodeapp node-b)" "${ca[@]}"
 		# One dependency's locked version changed: ms 2.1.3 -> 2.1.2 (package.json's
 		# "^2.1.1" allows both, so npm ci takes either lock file).
 		c=$(fresh_context nodeapp node-lock); cp "$c/package-lock.ms-2.1.2.json" "$c/package-lock.json"
 		must_differ nodeapp "$c" package-lock.json
-		build node-lock "$c"
+		build node-lock "$c" "${ca[@]}"
 	fi
 
 	# (g) A Spring Boot-style fat jar built with javac, jar and zip.
