@@ -130,11 +130,9 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("timed out after %s (--timeout)", o.timeout))
 		defer cancel()
 	}
-	sha := o.commit
-	if sha == "" {
-		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
-			return err
-		}
+	sha, err := release.Commit(ctx, cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
+	if err != nil {
+		return err
 	}
 	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
 	cmpFor, err := o.comparers(ctx, cfg, bar)
