@@ -124,6 +124,11 @@
 //	man-db-cache        /var/cache/man/**
 //	shell-history       /root/.bash_history, /root/.python_history,
 //	                    /root/.wget-hsts, /root/.lesshst
+//	pycache             a compiled Python file (.../__pycache__/NAME.*.pyc or
+//	                    NAME.pyc) whose sibling NAME.py exists, on both sides
+//	                    unchanged: the marshal bytes of a .pyc are not always
+//	                    reproducible, and a change to the source shows in the
+//	                    .py itself. A .pyc without its .py always counts.
 //	gem-caches          GEM_HOME/cache/** (the .gem archives gem install
 //	                    keeps; tar files with build times inside),
 //	                    /root/.bundle/cache/**, /home/*/.bundle/cache/**
@@ -137,12 +142,7 @@
 // /usr/local/lib/ruby/gems/* (a ruby in /usr/local), /usr/local/bundle (the
 // official ruby images' GEM_HOME), /root/.gem/ruby/* and /home/*/.gem/ruby/*
 // (gem install --user-install). A .gem file elsewhere (left where gem build
-// made it) is not noise: it is compared by its bytes.
-//	pycache             a compiled Python file (.../__pycache__/NAME.*.pyc or
-//	                    NAME.pyc) whose sibling NAME.py exists, on both sides
-//	                    unchanged: the marshal bytes of a .pyc are not always
-//	                    reproducible, and a change to the source shows in the
-//	                    .py itself. A .pyc without its .py always counts.
+// made it) is not noise: the gem normaliser (below) compares what it holds.
 //
 // A glob "DIR/**" matches what lies below DIR, never DIR itself: the
 // directory's own entry (mode, owner) still counts, so /tmp losing its
