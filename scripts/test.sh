@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of imgver: go vet, the gofmt check, then the unit and
+# Runs every test of imgver: go vet, the gofmt check, the linters, then the unit and
 # end-to-end tests with the race detector. The end-to-end tests need a real
 # registry: this script starts one on 127.0.0.1 (scripts/registry.sh, which
 # installs Debian's docker-registry when it is missing), hands its address to
@@ -18,6 +18,21 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then
   echo "gofmt: not formatted:" >&2
   echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "== lint (golangci-lint, staticcheck, deadcode at the versions tools/go.mod pins)"
+# The tools are a module of their own (tools/go.mod), so that golangci-lint's
+# dependencies stay out of imgver's go.mod; -modfile runs them on this tree.
+# The first run builds them (minutes on a cold Go cache), later runs use the
+# cache.
+lint_tool() { go tool -modfile=tools/go.mod "$@"; }
+lint_tool golangci-lint run ./...
+lint_tool staticcheck ./...
+dead=$(lint_tool deadcode -test ./...)
+if [ -n "$dead" ]; then
+  echo "deadcode: unreachable functions:" >&2
+  echo "$dead" >&2
   exit 1
 fi
 

@@ -118,12 +118,4 @@ func TestGemReadError(t *testing.T) {
 	testReadError(t, Gem(), gemFile(gemOpts{mtime: t1}))
 }
 
-func TestGemMatch(t *testing.T) {
-	runMatch(t, Gem(), []matchCase{
-		{"/src/fastsum/fastsum-0.1.0.gem", 4096, true},
-		{"/src/fastsum/fastsum-0.1.0.gem", 100, false},
-		{"/src/fastsum/fastsum.gemspec", 4096, false},
-	})
-}
-
 func FuzzGem(f *testing.F) { fuzzNormaliser(f, Gem(), nil) }

@@ -70,17 +70,6 @@ func TestManifestReadError(t *testing.T) {
 	testReadError(t, Manifest(), mf("x"))
 }
 
-func TestManifestMatch(t *testing.T) {
-	runMatch(t, Manifest(), []matchCase{
-		{"/opt/app/exploded/META-INF/MANIFEST.MF", 400, true},
-		{"opt/app/META-INF/MANIFEST.MF", 400, true},
-		{"/META-INF/MANIFEST.MF", 400, true},
-		{"/opt/app/META-INF/manifest.mf", 400, false},
-		{"/opt/app/MANIFEST.MF", 400, false},
-		{"/opt/app/META-INF/MANIFEST.MF.bak", 400, false},
-	})
-}
-
 // bi is a build-info.properties as spring-boot-maven-plugin's build-info
 // goal writes it (colons escaped); Spring Boot 2 also wrote a date comment.
 func bi(time string, lines ...string) []byte {
@@ -123,15 +112,6 @@ func TestBuildInfoNotApplicable(t *testing.T) {
 
 func TestBuildInfoReadError(t *testing.T) {
 	testReadError(t, BuildInfo(), bi("x"))
-}
-
-func TestBuildInfoMatch(t *testing.T) {
-	runMatch(t, BuildInfo(), []matchCase{
-		{"/opt/app/exploded/BOOT-INF/classes/META-INF/build-info.properties", 100, true},
-		{"/app/classes/META-INF/build-info.properties", 100, true},
-		{"/app/build-info.properties", 100, false},
-		{"/app/META-INF/git.properties", 100, false},
-	})
 }
 
 // TestZipJarMetadata: inside a jar, and inside the jars nested in it, the

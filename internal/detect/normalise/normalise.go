@@ -56,7 +56,7 @@ next:
 // different versions of one kind's canonical form, never collide.
 func newDigest(name string) hash.Hash {
 	h := sha256.New()
-	fmt.Fprintf(h, "imgver/normalise/%s/v%d\n", name, max(1, formVersions[name]))
+	h.Write([]byte(fmt.Sprintf("imgver/normalise/%s/v%d\n", name, max(1, formVersions[name])))) // a hash.Hash's Write never fails
 	return h
 }
 
@@ -95,7 +95,7 @@ func classify(kind string, src *source, err error) error {
 	if errors.Is(err, ErrNotApplicable) {
 		return fmt.Errorf("parsing %s: %w", kind, err)
 	}
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	return fmt.Errorf("parsing %s: %w: %w", kind, ErrNotApplicable, err)

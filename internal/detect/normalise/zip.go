@@ -136,7 +136,7 @@ func (e *entryReader) Read(p []byte) (int, error) {
 	if e.budget != nil && err == nil {
 		err = e.budget.spend(n)
 	}
-	if err != nil && err != io.EOF && e.err == nil {
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
 		e.err = err
 	}
 	return n, err
@@ -192,7 +192,9 @@ func digestZip(r io.Reader, depth int, budget *zipBudget) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	h := newDigest("zip")
-	p.writeCanonical(h)
+	if err := p.writeCanonical(h); err != nil {
+		return [32]byte{}, err
+	}
 	var s [32]byte
 	h.Sum(s[:0])
 	return s, nil
@@ -309,8 +311,11 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 		if err := p.r.discard(int(min(size-44, 1<<30))); err != nil { // extensible data
 			return err
 		}
-		if sig, err = p.uint32(); err != nil || sig != sigLocator64 {
-			return fmt.Errorf("no zip64 end locator: %#08x, %v", sig, err)
+		if sig, err = p.uint32(); err != nil {
+			return fmt.Errorf("reading the zip64 end locator: %w", err)
+		}
+		if sig != sigLocator64 {
+			return fmt.Errorf("no zip64 end locator: %#08x", sig)
 		}
 		if err := p.r.discard(16); err != nil {
 			return err
@@ -327,7 +332,7 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 		return err
 	}
 	// Each field holds the value, or all ones if a zip64 end record does.
-	ok := func(field, max, want uint64) bool { return field == want || zip64 && field == max }
+	ok := func(field, allOnes, want uint64) bool { return field == want || zip64 && field == allOnes }
 	if binary.LittleEndian.Uint16(b) != 0 || binary.LittleEndian.Uint16(b[2:]) != 0 ||
 		!ok(uint64(binary.LittleEndian.Uint16(b[4:])), 0xffff, dir.records) ||
 		!ok(uint64(binary.LittleEndian.Uint16(b[6:])), 0xffff, dir.records) ||
@@ -344,8 +349,11 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 	if bytes.Contains(comment, []byte("PK\x05\x06")) {
 		return errors.New("archive comment holds an end record")
 	}
-	if _, err := p.r.br.Peek(1); err != io.EOF {
-		return fmt.Errorf("data after the archive comment (%v)", err)
+	switch _, err := p.r.br.Peek(1); {
+	case err == nil:
+		return errors.New("data after the archive comment")
+	case !errors.Is(err, io.EOF):
+		return fmt.Errorf("reading after the archive comment: %w", err)
 	}
 	return nil
 }
@@ -354,7 +362,7 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 // the rest of the record, so the order in the archive never counts), each as
 // uvarint(len(name)) name kind(1) sha256(32) hasMode(1) mode(4, big-endian);
 // kind is 0 for the bytes, 1 for a nested archive, 2 for a normalised entry.
-func (p *zipParser) writeCanonical(w io.Writer) {
+func (p *zipParser) writeCanonical(w io.Writer) error {
 	slices.SortFunc(p.entries, func(a, b zipEntry) int {
 		return cmp.Or(
 			strings.Compare(a.name, b.name),
@@ -371,8 +379,11 @@ func (p *zipParser) writeCanonical(w io.Writer) {
 		rec = append(rec, e.sum[:]...)
 		rec = append(rec, boolByte(e.hasMode))
 		rec = binary.BigEndian.AppendUint32(rec, e.mode)
-		w.Write(rec)
+		if _, err := w.Write(rec); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func cmpBool(a, b bool) int { return cmp.Compare(boolByte(a), boolByte(b)) }
