@@ -34,8 +34,9 @@ func gemFile(o gemOpts) []byte {
 		var out bytes.Buffer
 		zw := gzip.NewWriter(&out)
 		zw.ModTime = o.mtime
-		zw.Write(b)
-		zw.Close()
+		_, err := zw.Write(b)
+		must(err)
+		must(zw.Close())
 		return out.Bytes()
 	}
 	var data bytes.Buffer
@@ -49,10 +50,11 @@ func gemFile(o gemOpts) []byte {
 		if m, ok := o.modes[name]; ok {
 			mode = m
 		}
-		dw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), ModTime: o.mtime, Uname: "wheel", Gname: "wheel"})
-		dw.Write([]byte(body))
+		must(dw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), ModTime: o.mtime, Uname: "wheel", Gname: "wheel"}))
+		_, err := dw.Write([]byte(body))
+		must(err)
 	}
-	dw.Close()
+	must(dw.Close())
 	meta := "--- !ruby/object:Gem::Specification\nname: fastsum\nversion: !ruby/object:Gem::Version\n  version: " + o.version +
 		"\nplatform: ruby\n" + o.date + "\ndependencies: []\n"
 	members := []string{"metadata.gz", string(gz([]byte(meta))), "data.tar.gz", string(gz(data.Bytes()))}
@@ -66,13 +68,14 @@ func gemFile(o gemOpts) []byte {
 		hdr := &tar.Header{Name: members[i], Mode: 0o444, Size: int64(len(members[i+1])), ModTime: o.mtime, Uname: "wheel", Gname: "wheel"}
 		if i == 0 && o.typeflag != 0 {
 			hdr.Typeflag, hdr.Size, hdr.Linkname = o.typeflag, 0, "x"
-			tw.WriteHeader(hdr)
+			must(tw.WriteHeader(hdr))
 			continue
 		}
-		tw.WriteHeader(hdr)
-		tw.Write([]byte(members[i+1]))
+		must(tw.WriteHeader(hdr))
+		_, err := tw.Write([]byte(members[i+1]))
+		must(err)
 	}
-	tw.Close()
+	must(tw.Close())
 	return out.Bytes()
 }
 
@@ -103,7 +106,7 @@ func TestGemDigest(t *testing.T) {
 func TestGemNotApplicable(t *testing.T) {
 	good := gemFile(gemOpts{mtime: t1})
 	var empty bytes.Buffer
-	tar.NewWriter(&empty).Close()
+	must(tar.NewWriter(&empty).Close())
 	runNotApplicable(t, Gem(), map[string][]byte{
 		"not a tar":          bytes.Repeat([]byte("x"), 2048),
 		"no members":         empty.Bytes(),

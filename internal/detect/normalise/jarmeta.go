@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"strings"
@@ -53,7 +54,7 @@ func (manifest) Digest(r io.Reader) (string, error) {
 // each attribute unfolded on one line ended by "\n" (none if the file's last
 // line had no line end: the JVM ignores such a line), an empty line for each
 // section break, the attributes of manifestTimeHeaders left out.
-func canonManifest(r io.Reader, w io.Writer) error {
+func canonManifest(r io.Reader, w hash.Hash) error {
 	lr := newLineReader(r)
 	var attr []byte // the attribute being unfolded
 	var attrEnded, have bool
@@ -75,7 +76,7 @@ func canonManifest(r io.Reader, w io.Writer) error {
 	}
 	for {
 		line, ended, err := lr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			flush()
 			return nil
 		}
@@ -154,13 +155,13 @@ const buildTimeKey = "build.time"
 // r to w: each logical line (continuations joined, as java.util.Properties
 // reads them) ended by "\n", "build.time=*" in place of the build.time
 // property, comments and blank lines left out.
-func canonBuildInfo(r io.Reader, w io.Writer) error {
+func canonBuildInfo(r io.Reader, w hash.Hash) error {
 	lr := newLineReader(r)
 	var logical []byte
 	inLogical := false
 	for {
 		line, _, err := lr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if inLogical {
 				writeProperty(w, logical)
 			}
@@ -196,10 +197,10 @@ func canonBuildInfo(r io.Reader, w io.Writer) error {
 // starts with a comment character (possible after a continuation: "\\\n#x"
 // is the property "#x") is written as a properties file says it: "=" and
 // "\\#x", so that the canonical form reads back as itself.
-func writeProperty(w io.Writer, logical []byte) {
+func writeProperty(w hash.Hash, logical []byte) {
 	switch {
 	case propertyKey(logical) == buildTimeKey:
-		io.WriteString(w, buildTimeKey+"=*\n")
+		w.Write([]byte(buildTimeKey + "=*\n"))
 		return
 	case len(logical) == 0:
 		w.Write([]byte("="))
@@ -271,7 +272,7 @@ func (l *lineReader) next() ([]byte, bool, error) {
 			return l.buf, true, nil
 		case '\r':
 			if b, err := l.br.Peek(1); err == nil && b[0] == '\n' {
-				l.br.ReadByte()
+				_, _ = l.br.ReadByte() // the byte Peek returned
 			}
 			return l.buf, true, nil
 		}
