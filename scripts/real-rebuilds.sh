@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # real-rebuilds.sh: build REAL images twice from the same sources (and a few
 # times from changed sources), export them, and check that `imgver diff` calls
-# the rebuilds SAME and the changes CHANGED.
+# the rebuilds SAME and the changes CHANGED. Where imgver reports package
+# changes (the "packages" field of `imgver diff --format json`), the script also
+# checks that the base-upgrade and node-lock cases are explained by the one
+# package that changed, with both versions; an imgver without that field skips
+# these checks and says so.
 #
 # No Docker engine and no Docker Hub are needed: every base comes from
 # debootstrap (mirror read from this machine's apt sources), every package from
-# apt, every image is built with buildah (chroot isolation, overlay storage).
+# apt (npm packages from the npm registry; Ruby gems built locally), every image
+# is built with buildah (chroot isolation, overlay storage).
 # See testdata/rebuilds/README.md for the cases and testdata/rebuilds/FINDINGS.md
 # for what differs between two builds of the same sources.
 #
@@ -24,6 +29,9 @@
 #   IMGVER_SRC=dir        Go module to build imgver from (default: this repo)
 #   SUITE=bookworm        Debian suite for debootstrap
 #   BASE_EXTRA_PKG=less   package added to the base for the base-pkg case
+#   CA_BUNDLE=$SSL_CERT_FILE or /etc/ssl/certs/ca-certificates.crt: the CA
+#                         bundle the Node builds' npm trusts (passed as a build
+#                         secret, never stored in an image)
 #   BASE_UPGRADE_PKG=tzdata  package upgraded in the base for the base-upgrade
 #                         case: the host's apt candidate (from its updates and
 #                         security suites) installed with dpkg -i over base:1
@@ -42,6 +50,7 @@ FRESH_BASE=${FRESH_BASE:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SKIP_DIFF=${SKIP_DIFF:-0}
 PREFIX=localhost/imgver-rebuilds
+CA_BUNDLE=${CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 
 OCI=$WORK/oci
 ARCHIVES=$WORK/archives
@@ -59,7 +68,7 @@ mkdir -p "$WORK" "$OCI" "$ARCHIVES" "$LOGS"
 # ---------------------------------------------------------------- tools
 ensure_tools() {
 	local missing=() tool pkg
-	for tool in buildah:buildah skopeo:skopeo umoci:umoci debootstrap:debootstrap runc:runc; do
+	for tool in buildah:buildah skopeo:skopeo umoci:umoci debootstrap:debootstrap runc:runc jq:jq; do
 		pkg=${tool#*:}; tool=${tool%%:*}
 		command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
 	done
@@ -164,6 +173,7 @@ make_base_upgraded() {
 			return
 		fi
 		log "base:upg = base:1 with $BASE_UPGRADE_PKG $old -> $new"
+		printf '%s %s\n' "$old" "$new" >"$WORK/base/upg.versions"
 		cp "$deb" "$rootfs/tmp/"
 		chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${deb##*/}" >"$LOGS/base-upg.log" 2>&1 ||
 			die "dpkg -i in base:upg failed, see $LOGS/base-upg.log"
@@ -274,6 +284,39 @@ build_all() {
 		rm -rf "$OCI/users-b-zstd"
 		skopeo copy --quiet --dest-compress-format zstd "oci:$OCI/users-b:latest" "oci:$OCI/users-b-zstd:latest"
 	fi
+
+	# (e) Ruby: a gem with a C extension, gem build + gem install --local,
+	# bundle install --local.
+	if want ruby; then
+		build ruby-a "$(fresh_context rubyapp ruby-a)"
+		build ruby-b "$(fresh_context rubyapp ruby-b)"
+		# The C source changed: one string constant of the extension.
+		c=$(fresh_context rubyapp ruby-csrc); sed -i 's/"hello from C"/"hellp from C"/' "$c/fastsum/ext/fastsum/fastsum.c"
+		must_differ rubyapp "$c" fastsum/ext/fastsum/fastsum.c
+		build ruby-csrc "$c"
+	fi
+
+	# (f) Node: npm ci from the lock file, npm's cache and logs left behind.
+	if want node; then
+		local ca=(--secret "id=cabundle,src=$CA_BUNDLE")
+		build node-a "$(fresh_context nodeapp node-a)" "${ca[@]}"
+		build node-b "$(fresh_context nodeapp node-b)" "${ca[@]}"
+		# One dependency's locked version changed: ms 2.1.3 -> 2.1.2 (package.json's
+		# "^2.1.1" allows both, so npm ci takes either lock file).
+		c=$(fresh_context nodeapp node-lock); cp "$c/package-lock.ms-2.1.2.json" "$c/package-lock.json"
+		must_differ nodeapp "$c" package-lock.json
+		build node-lock "$c" "${ca[@]}"
+	fi
+
+	# (g) A Spring Boot-style fat jar built with javac, jar and zip.
+	if want boot; then
+		build boot-a "$(fresh_context bootjar boot-a)"
+		build boot-b "$(fresh_context bootjar boot-b)"
+		# One class of the application changed (BOOT-INF/classes).
+		c=$(fresh_context bootjar boot-class); sed -i 's/new Greeter("hello")/new Greeter("hellp")/' "$c/src/com/example/demo/GreetingService.java"
+		must_differ bootjar "$c" src/com/example/demo/GreetingService.java
+		build boot-class "$c"
+	fi
 }
 
 # ---------------------------------------------------------------- cases
@@ -297,7 +340,49 @@ CASES=(
 	"users-zstd|SAME|oci:$OCI/users-a|oci:$OCI/users-b-zstd"
 	"users-nextday|SAME|oci:$OCI/users-nextday|oci:$OCI/users-a"
 	"users-mode|CHANGED|oci:$OCI/users-a|oci:$OCI/users-mode"
+	"ruby-same|SAME|oci:$OCI/ruby-a|oci:$OCI/ruby-b"
+	"ruby-csrc|CHANGED|oci:$OCI/ruby-a|oci:$OCI/ruby-csrc"
+	"node-same|SAME|oci:$OCI/node-a|oci:$OCI/node-b"
+	"node-lock|CHANGED|oci:$OCI/node-a|oci:$OCI/node-lock"
+	"boot-same|SAME|oci:$OCI/boot-a|oci:$OCI/boot-b"
+	"boot-class|CHANGED|oci:$OCI/boot-a|oci:$OCI/boot-class"
 )
+
+# expected_packages CASE: the package changes CASE must be explained by, one
+# "ecosystem name change before after" line each (ecosystem "deb" also matches
+# "dpkg"), or nothing when the case has no package expectation. Only these
+# packages may be reported.
+expected_packages() {
+	case $1 in
+	base-upgrade) [[ -s $WORK/base/upg.versions ]] && printf 'deb %s upgraded %s\n' "$BASE_UPGRADE_PKG" "$(cat "$WORK/base/upg.versions")" ;;
+	node-lock) printf 'npm ms downgraded 2.1.3 2.1.2\n' ;;
+	esac
+	return 0
+}
+
+# check_packages CASE A B: when CASE has a package expectation, run
+# `imgver diff --format json` and check its package report. Prints "ok",
+# "skipped: ..." or "MISMATCH: ..."; returns 1 on a mismatch.
+check_packages() {
+	local name=$1 a=$2 b=$3 want json got
+	want=$(expected_packages "$name")
+	[[ -n $want ]] || return 0
+	json=$LOGS/diff-$name.json
+	(cd "$WORK" && "$IMGVER" diff --format json "$a" "$b") >"$json" 2>"$LOGS/diff-$name.json.err" || true
+	if ! jq -e 'has("packages")' "$json" >/dev/null 2>&1; then
+		echo "skipped: this imgver reports no packages"
+		return 0
+	fi
+	# Every reported change, as "ecosystem name change before after", deb
+	# for dpkg.
+	got=$(jq -r '.packages[] | [(if .ecosystem == "dpkg" then "deb" else .ecosystem end), .name, .change, (.before // ""), (.after // "")] | join(" ")' "$json" | sort)
+	if [[ $got == "$(sort <<<"$want")" ]]; then
+		echo "ok: $(tr '\n' ';' <<<"$got" | sed 's/;$//')"
+		return 0
+	fi
+	echo "MISMATCH: want [$(tr '\n' ';' <<<"$want")] got [$(tr '\n' ';' <<<"$got")], see $json"
+	return 1
+}
 
 SELECTED=("$@")
 # want PREFIX: is any selected case (or, with none selected, any case) in the
@@ -337,7 +422,7 @@ check_imgver() {
 }
 
 run_diffs() {
-	local line name expected a b verdict rc t0 secs failed=0 out
+	local line name expected a b verdict rc t0 secs failed=0 out pkgs
 	local rows=()
 	for line in "${CASES[@]}"; do
 		IFS='|' read -r name expected a b <<<"$line"
@@ -363,6 +448,12 @@ run_diffs() {
 		[[ $verdict == "$expected" ]] || failed=1
 		rows+=("$(printf '%-24s %-8s %-10s %7s  %s' "$name" "$expected" "$verdict" "$secs" \
 			"$([[ $verdict == "$expected" ]] && echo ok || echo "MISMATCH see $out")")")
+		if [[ -n $(expected_packages "$name") ]]; then
+			t0=$(date +%s.%N)
+			pkgs=$(check_packages "$name" "$a" "$b") || failed=1
+			secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+			rows+=("$(printf '%-24s %-8s %-10s %7s  %s' "  packages" - - "$secs" "$pkgs")")
+		fi
 	done
 	printf '\n%-24s %-8s %-10s %7s\n' case expected verdict seconds
 	printf '%s\n' "${rows[@]}"
@@ -383,9 +474,12 @@ main() {
 	fi
 	if [[ $SKIP_BUILD != 1 ]]; then
 		make_base 1
-		make_base 2
-		make_base pkg --include="$BASE_EXTRA_PKG"
-		make_base_upgraded
+		# Only the base and pyapp cases use the other bases.
+		if want base || want pyapp; then
+			make_base 2
+			make_base pkg --include="$BASE_EXTRA_PKG"
+			make_base_upgraded
+		fi
 		build_all
 		# Intermediate layers of earlier runs.
 		"${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true

@@ -99,9 +99,13 @@
 // and locks dpkg, debconf and useradd leave, logs and temporary files,
 // per-user tool caches, the files the container runtime bind-mounts, IDs
 // generated at install time, regenerated caches (ldconfig, fontconfig,
-// man-db, the Java keystore) and shell history. The pycache rule ignores a
-// compiled Python file only where its source is in the image unchanged; a
-// .pyc without its .py always counts.
+// man-db, the Java keystore), shell history, and the .gem archives and
+// native-extension build logs gem install leaves (in each GEM_HOME:
+// /var/lib/gems/*, /usr/local/lib/ruby/gems/*, /usr/local/bundle,
+// /root/.gem/ruby/*, /home/*/.gem/ruby/*; the built .so files still count,
+// and a .gem elsewhere is compared by the gem normaliser). The pycache rule
+// ignores a compiled Python file only where its source is in the image
+// unchanged; a .pyc without its .py always counts.
 //
 // A glob "DIR/**" matches what lies below DIR, never DIR itself: the
 // directory's own entry (mode, owner) still counts, so /tmp losing its
@@ -122,7 +126,8 @@
 // # Content normalisers
 //
 // Some files carry build timestamps inside (a .pyc header, zip entry times, a
-// gzip header). The normalisers of package normalise compute a digest of
+// gzip header, a jar manifest's Build-Time, Spring Boot's build-info.properties
+// build.time). The normalisers of package normalise compute a digest of
 // their meaning instead. For a regular file the first normaliser whose Match
 // accepts the path and size reads the content while the raw bytes are teed
 // into a sha256; the rest is drained. When the normaliser succeeds its
@@ -130,7 +135,23 @@
 // file's size is not compared; when it fails (ErrNotApplicable) the raw
 // digest is used. WithoutNormalisers switches normalisers off by name.
 // What each normaliser keeps and drops (pyc, zip with nested archives, gzip,
-// shadow) is written down in the documentation of package normalise.
+// shadow, manifest, build-info, gem) is written down in the documentation of
+// package normalise:
+//
+//	pyc         *.pyc, *.pyo: the source mtime and size in the header
+//	zip         *.jar, *.war, *.ear, *.zip, *.whl, *.aar: entry times, order,
+//	            extra fields, compression; nested archives (BOOT-INF/lib/*.jar)
+//	            normalised too, and their manifests and build-info.properties
+//	gzip        *.gz, *.tgz: the header (mtime, name) and compression level
+//	shadow      /etc/shadow, /etc/shadow-: the last-password-change day
+//	manifest    .../META-INF/MANIFEST.MF: the Build-Time, Build-Date,
+//	            Build-Timestamp and Bnd-LastModified attributes, line ends,
+//	            line folding (Created-By, Main-Class and the rest count)
+//	build-info  .../META-INF/build-info.properties: the build.time property,
+//	            comments, blank lines (build.version and the rest count)
+//	gem         *.gem: tar and gzip times, the gemspec's date,
+//	            checksums.yaml.gz (the gemspec, and every file's name, type,
+//	            mode and content count)
 //
 // # The runtime config
 //

@@ -79,6 +79,8 @@ var DefaultRules = []Rule{
 	{"fontconfig-cache", []string{"/var/cache/fontconfig/**"}, "fc-cache output, keyed by directory mtimes"},
 	{"man-db-cache", []string{"/var/cache/man/**"}, "man-db index, regenerated from the man pages"},
 	{"shell-history", []string{"/root/.bash_history", "/root/.python_history", "/root/.wget-hsts", "/root/.lesshst"}, "interactive leftovers"},
+	{"gem-caches", gemCacheGlobs, "the .gem archives gem install keeps after installing them (build times inside); the installed gem counts"},
+	{"gem-build-logs", gemBuildLogGlobs, "a native gem's build output: gem_make.out and mkmf.log (logs) and the Makefile extconf.rb generated (it names a temp dir); the built .so counts"},
 }
 
 // ValidateGlob reports whether g is a noise glob WithIgnore accepts: a

@@ -1,12 +1,16 @@
 // Package normalise computes digests of file contents that ignore the bytes a
 // rebuild changes without changing what the file means: the source mtime in a
 // .pyc header, entry timestamps in a zip or jar, the mtime and name in a gzip
-// header, the last-password-change day in /etc/shadow.
+// header, the last-password-change day in /etc/shadow, the build time in a JAR
+// manifest and in Spring Boot's build-info.properties, tar and gzip times and
+// the gemspec date in a RubyGems package.
 //
 // Every digest is "sha256:<hex>" of a canonical form that begins with the
-// line "imgver/normalise/<name>/v1\n", name being the normaliser's Name, so
+// line "imgver/normalise/<name>/v<N>\n", name being the normaliser's Name, so
 // that the digests of different kinds never collide with each other or with
-// the raw sha256 of a file. The "v1" changes whenever a canonical form does.
+// the raw sha256 of a file. The version N changes whenever a canonical form
+// does: zip is at v2 (manifests and build-info.properties in archives
+// normalised), the others at v1.
 //
 // Each normaliser streams: it reads its input once, through buffers of fixed
 // size, and returns an error wrapping ErrNotApplicable for content it does
@@ -57,8 +61,9 @@
 // uvarint(len(name)), name, a kind byte (0 content, 1 nested archive), the
 // 32-byte sha256 of the content or the nested archive's canonical form, a
 // byte saying whether there is a mode, and the mode as a big-endian uint32.
+// (Kind 2: the digest of the manifest or build-info normaliser, below.)
 //
-// Two entries get more than their bytes hashed:
+// Four entries get more than their bytes hashed:
 //
 //   - An entry named like an archive (BOOT-INF/lib/x.jar in a Spring Boot fat
 //     jar, WEB-INF/lib/x.jar in a war, x.war in an ear) is normalised the
@@ -66,6 +71,12 @@
 //     by its bytes.
 //   - In META-INF/maven/**/pom.properties, lines starting with '#' are
 //     dropped: Maven writes the build date there as a comment.
+//   - META-INF/MANIFEST.MF and any .../META-INF/build-info.properties
+//     (BOOT-INF/classes/META-INF/build-info.properties in a Spring Boot jar)
+//     count by the digest of the manifest and build-info normalisers below,
+//     or by their bytes when those do not take them. Inside archives they
+//     apply even when switched off by name: they are part of zip's canonical
+//     form.
 //
 // DigestMembers (MemberDigester) hands the caller the content of every
 // pom.properties it reads, nested archives' included, so that package
@@ -113,4 +124,71 @@
 // its absence included, counts byte for byte. A non-empty line that has not
 // nine fields, a lastchg that is not a number, or a line longer than 64 KiB
 // is not applicable.
+//
+// # manifest
+//
+// Files named .../META-INF/MANIFEST.MF (an unpacked jar, such as the layers
+// of a Spring Boot jar extracted into an image), and the manifest entries of
+// archives (see zip). Lines end with "\n", "\r\n" or "\r"; a line starting
+// with a space continues the attribute above it (lines are folded at 72
+// bytes). The canonical form is each attribute unfolded on one line ended by
+// "\n", and an empty line for each empty line (the breaks between the main
+// section and the per-entry sections), in the order of the file. Left out:
+// the attributes Build-Time, Build-Date, Build-Timestamp and Bnd-LastModified
+// (names compared without case), which build tools stamp with the build time.
+// So line ends and folding do not count; everything else does, order
+// included: Main-Class, Start-Class, Class-Path, Created-By (the JDK or tool
+// that built the jar: the same on a rebuild, and a real change otherwise),
+// per-entry digests. A last line without a line end, which the JVM ignores, is
+// kept without one, so it differs from the same line ended.
+//
+// Not applicable: a line that is neither empty, nor a continuation of an
+// attribute, nor "Name: value" with a name of 1 to 70 of A-Z a-z 0-9 - _ (as
+// the JVM requires); a line longer than 64 KiB or an attribute longer than
+// 1 MiB.
+//
+// # build-info
+//
+// Files named .../META-INF/build-info.properties, the file Spring Boot's
+// build-info goal writes (and its actuator serves): build.artifact,
+// build.group, build.name, build.version and build.time. Read as
+// java.util.Properties reads it: lines end with "\n", "\r\n" or "\r",
+// leading white space is skipped, a line whose first character is '#' or '!'
+// is a comment, a line ending with an odd number of backslashes goes on on
+// the next. The canonical form is each logical line (continuations joined)
+// ended by "\n", with "build.time=*" for the property whose key (up to the
+// first unescaped '=', ':' or white space, escapes removed) is build.time.
+// Comments (Spring Boot 2 wrote a date comment) and blank lines are left out.
+// Every other property counts as written, in order.
+//
+// Not applicable: a line longer than 64 KiB or a logical line longer than
+// 1 MiB.
+//
+// # gem
+//
+// Files named *.gem of at least 1 KiB: a RubyGems package as gem build
+// writes it (a .gem left next to its sources; the copies gem install keeps
+// under GEM_HOME/cache are noise, see package detect). It is a tar of
+// metadata.gz (the gemspec as YAML), data.tar.gz (the files to install) and
+// checksums.yaml.gz, each with the build time as tar mtime and gzip mtime,
+// and the gemspec holds the build day ("date: 2026-11-30 00:00:00.000000000
+// Z"). The canonical form is, for each member of the outer tar in order:
+// uvarint(len(name)) name uvarint(mode & 07777) and the 32-byte sha256 of
+//
+//   - metadata.gz: the decompressed YAML with a line starting "date: " (the
+//     top-level key) replaced by "date: *";
+//   - data.tar.gz: for each entry of the decompressed tar, in order,
+//     uvarint(len(name)) name typeflag uvarint(mode & 07777)
+//     uvarint(len(link)) link and the sha256 of its content (times, owners
+//     and their names do not count: gem install sets none of them);
+//   - any other member (signatures *.sig): its bytes.
+//
+// checksums.yaml.gz is left out: it holds the digests of the compressed
+// metadata.gz and data.tar.gz, which change with their timestamps, while the
+// contents it vouches for are compared. Not applicable: no tar, a tar without
+// members, a member that is not a regular file, metadata.gz or data.tar.gz
+// that is not gzip (trailing bytes included) or not read to its end, a
+// data.tar that is not a tar, more than 1<<20 members or entries. A tar cut
+// at a member boundary (no end blocks) is read as the members it has, as gem
+// itself reads it.
 package normalise

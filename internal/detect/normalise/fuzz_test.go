@@ -43,6 +43,21 @@ func seeds() map[string][][]byte {
 			gzipFile(gzMember{body: "a"}, gzMember{body: "b", level: 1}),
 			gzipFile(gzMember{}),
 		},
+		"FuzzManifest": {
+			mf("2026-11-30T05:24:21Z"),
+			mf("x", "", "Name: a.class", "SHA-256-Digest: AAA="),
+			[]byte("A: 1\n B: 2\nbuild-time: x"),
+			[]byte("A:1\r\n"),
+		},
+		"FuzzBuildInfo": {
+			bi(`2026-11-30T05\:24\:12.194Z`),
+			[]byte("#Properties\r\n#Mon Nov 30 05:24:12 UTC 2026\r\nbuild\\.time : x\\\n  y\n! c\n\n"),
+			[]byte("a=x\\\\\nb=y\\"),
+		},
+		"FuzzGem": {
+			gemFile(gemOpts{mtime: t1, date: "date: 2026-11-30 00:00:00.000000000 Z"}),
+			gemFile(gemOpts{mtime: t2, extra: []string{"data.tar.gz.sig", "a"}}),
+		},
 		"FuzzShadow": {
 			[]byte("root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n"),
 			[]byte("root:*::0:99999:7:::\n\nx:y:0:::::"),
@@ -55,7 +70,7 @@ func seeds() map[string][][]byte {
 // wrapping ErrNotApplicable (the reader never fails), a well-formed digest
 // otherwise, and the same result however the reader splits the input.
 func fuzzNormaliser(f *testing.F, n Normaliser, extra func(t *testing.T, in []byte, digest string)) {
-	for _, s := range seeds()["Fuzz"+map[string]string{"pyc": "Pyc", "zip": "Zip", "gzip": "Gzip", "shadow": "Shadow"}[n.Name()]] {
+	for _, s := range seeds()["Fuzz"+map[string]string{"pyc": "Pyc", "zip": "Zip", "gzip": "Gzip", "shadow": "Shadow", "manifest": "Manifest", "build-info": "BuildInfo", "gem": "Gem"}[n.Name()]] {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -42,7 +42,7 @@ var _ MemberDigester = zipNormaliser{}
 
 // Default returns the built-in normalisers, in the order they are tried.
 func Default() []Normaliser {
-	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow()}
+	return []Normaliser{Pyc(), Zip(), Gzip(), Shadow(), Manifest(), BuildInfo(), Gem()}
 }
 
 // ByName returns the built-in normalisers with the given names, in the order
@@ -68,9 +68,14 @@ next:
 // different versions of one kind's canonical form, never collide.
 func newDigest(name string) hash.Hash {
 	h := sha256.New()
-	h.Write([]byte("imgver/normalise/" + name + "/v1\n")) // a hash.Hash's Write never fails
+	h.Write([]byte(fmt.Sprintf("imgver/normalise/%s/v%d\n", name, max(1, formVersions[name])))) // a hash.Hash's Write never fails
 	return h
 }
+
+// formVersions are the versions of the canonical forms that changed since
+// v1: zip's when manifests and build-info.properties in archives began to be
+// normalised.
+var formVersions = map[string]int{"zip": 2}
 
 // format renders a sha256 sum as "sha256:<hex>".
 func format(sum []byte) string {

@@ -145,6 +145,25 @@ func TestMatch(t *testing.T) {
 			{"/etc/shadow.bak", 100, false},
 			{"/opt/etc/shadow", 100, false},
 		}},
+		{Manifest(), []matchCase{
+			{"/opt/app/exploded/META-INF/MANIFEST.MF", 400, true},
+			{"opt/app/META-INF/MANIFEST.MF", 400, true},
+			{"/META-INF/MANIFEST.MF", 400, true},
+			{"/opt/app/META-INF/manifest.mf", 400, false},
+			{"/opt/app/MANIFEST.MF", 400, false},
+			{"/opt/app/META-INF/MANIFEST.MF.bak", 400, false},
+		}},
+		{BuildInfo(), []matchCase{
+			{"/opt/app/exploded/BOOT-INF/classes/META-INF/build-info.properties", 100, true},
+			{"/app/classes/META-INF/build-info.properties", 100, true},
+			{"/app/build-info.properties", 100, false},
+			{"/app/META-INF/git.properties", 100, false},
+		}},
+		{Gem(), []matchCase{
+			{"/src/fastsum/fastsum-0.1.0.gem", 4096, true},
+			{"/src/fastsum/fastsum-0.1.0.gem", 100, false},
+			{"/src/fastsum/fastsum.gemspec", 4096, false},
+		}},
 	} {
 		for _, c := range tc.cases {
 			if got := tc.n.Match(c.path, c.size); got != c.want {
@@ -159,7 +178,7 @@ func TestDefault(t *testing.T) {
 	for _, n := range Default() {
 		got = append(got, n.Name())
 	}
-	if diff := cmp.Diff([]string{"pyc", "zip", "gzip", "shadow"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"pyc", "zip", "gzip", "shadow", "manifest", "build-info", "gem"}, got); diff != "" {
 		t.Errorf("Default names (-want +got):\n%s", diff)
 	}
 }

@@ -94,6 +94,7 @@ type zipEntry struct {
 	csize   uint64   // compressed size, as read
 	usize   uint64   // uncompressed size, as read
 	nested  bool     // sum is the digest of the entry as a zip
+	normal  bool     // sum is an entry normaliser's digest (jarmeta.go)
 	sum     [32]byte // sha256 of the (normalised) content
 	hasMode bool     // written on a unix host
 	mode    uint32   // st_mode from the external attributes
@@ -371,7 +372,8 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 
 // writeCanonical writes the canonical form: the entries in name order (ties broken by
 // the rest of the record, so the order in the archive never counts), each as
-// uvarint(len(name)) name kind(1) sha256(32) hasMode(1) mode(4, big-endian).
+// uvarint(len(name)) name kind(1) sha256(32) hasMode(1) mode(4, big-endian);
+// kind is 0 for the bytes, 1 for a nested archive, 2 for a normalised entry.
 func (p *zipParser) writeCanonical(w io.Writer) error {
 	slices.SortFunc(p.entries, func(a, b zipEntry) int {
 		return cmp.Or(
@@ -385,7 +387,7 @@ func (p *zipParser) writeCanonical(w io.Writer) error {
 	for _, e := range p.entries {
 		rec = binary.AppendUvarint(rec[:0], uint64(len(e.name)))
 		rec = append(rec, e.name...)
-		rec = append(rec, boolByte(e.nested))
+		rec = append(rec, e.kind())
 		rec = append(rec, e.sum[:]...)
 		rec = append(rec, boolByte(e.hasMode))
 		rec = binary.BigEndian.AppendUint32(rec, e.mode)
@@ -499,6 +501,9 @@ func (p *zipParser) local() error {
 
 // content digests the uncompressed content of e read from er.
 func (p *zipParser) content(e *zipEntry, er *entryReader) error {
+	if n := entryNormaliser(e.name); n != nil {
+		return p.normalisedEntry(e, er, n)
+	}
 	h := sha256.New()
 	switch {
 	case isArchive(e.name) && p.depth < maxZipDepth:

@@ -510,7 +510,7 @@ func TestZipCanonicalUnambiguous(t *testing.T) {
 	inner := zipFile(zopts{}, zent{name: "a", body: "x"})
 	// A nested jar, and an entry of that name holding what the nested jar's
 	// digest is the hash of (with the domain prefix), which is not a zip.
-	canon := append([]byte("imgver/normalise/zip/v1\n"), canonical(t, inner)...)
+	canon := append([]byte("imgver/normalise/zip/v2\n"), canonical(t, inner)...)
 	asJar := zipFile(zopts{}, zent{name: "x.jar", body: string(inner), store: true})
 	asBytes := zipFile(zopts{}, zent{name: "x.jar", body: string(canon), store: true})
 
