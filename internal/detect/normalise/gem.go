@@ -35,7 +35,7 @@ func (gemNormaliser) Match(p string, size int64) bool {
 }
 
 func (gemNormaliser) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	h := newDigest("gem")
 	if err := canonGem(src, h); err != nil {
 		return "", classify("gem", src, err)

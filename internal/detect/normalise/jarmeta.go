@@ -42,7 +42,7 @@ func (manifest) Match(p string, _ int64) bool {
 }
 
 func (manifest) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	h := newDigest("manifest")
 	if err := canonManifest(src, h); err != nil {
 		return "", classify("manifest", src, err)
@@ -139,7 +139,7 @@ func (buildInfo) Match(p string, _ int64) bool {
 }
 
 func (buildInfo) Digest(r io.Reader) (string, error) {
-	src := &source{r: r}
+	src := NewSource(r)
 	h := newDigest("build-info")
 	if err := canonBuildInfo(src, h); err != nil {
 		return "", classify("build-info", src, err)
