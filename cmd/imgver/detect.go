@@ -112,13 +112,9 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	if o.timeout < 0 {
 		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
 	}
-	cands := map[string]string{}
-	for _, c := range o.candidates {
-		n, ref, ok := strings.Cut(c, "=")
-		if !ok || n == "" || ref == "" {
-			return fmt.Errorf("--candidate %q: want NAME=REF", c)
-		}
-		cands[n] = ref
+	cands, err := parseCandidates(o.candidates)
+	if err != nil {
+		return err
 	}
 	cfg, err := o.load()
 	if err != nil {
@@ -307,11 +303,7 @@ func (o *detectOptions) progressBar(w io.Writer, cfg *config.Config) *progressba
 // whatever else failed, and says so.
 func detectError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// Say why, unless the error already does (ggcr reports the cause).
-		if c := context.Cause(ctx); !strings.Contains(err.Error(), c.Error()) {
-			err = fmt.Errorf("%w: %w", c, err)
-		}
-		return err
+		return timeoutError(ctx, err)
 	}
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {

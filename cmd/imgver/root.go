@@ -139,6 +139,7 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newBaseCmd(g),
 		newDiffCmd(g),
 		newFingerprintCmd(g),
+		newPublishCmd(g),
 	)
 	wrapArgs(root)
 	return root

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/flow"
+	"github.com/imgver/imgver/internal/release"
+)
+
+type publishOptions struct {
+	*globalOptions
+	mode       string
+	alsoTags   []string
+	commit     string
+	candidates []string
+	dryRun     bool
+	force      bool
+	format     string
+	jobs       int
+	timeout    time.Duration
+	noCheck    bool
+	progress   bool
+}
+
+func newPublishCmd(g *globalOptions) *cobra.Command {
+	o := &publishOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "publish",
+		Short: "Push the fresh build of every image to publish under the short commit SHA",
+		Long: `Push the candidate (fresh build) of every image to publish to
+<repository>:<short SHA>, by manifest and blobs: a blob the registry has is not
+uploaded again, and an OCI layout's or a registry's manifest is pushed as it
+is, so the pushed digest is the candidate's.
+
+--mode changed (default) publishes every image unpinned in the pin file (run
+imgver detect --write first); --mode all every image of images.hcl, pinned or
+not (a publish of everything, to rescan unchanged images). Images pinned by
+hand (export lines) are never published.
+
+Every target is resolved before anything is pushed. A SHA tag that already
+holds the candidate is "exists" (skipped: a rerun is safe and finishes an
+interrupted publish); one that holds another image is an error naming both
+digests, and nothing is pushed, unless --force. The candidates then go through
+the checks of imgver check unless --no-check: a failing one is exit 1 and
+nothing is pushed. --also-tag TAG (repeatable) moves TAG to each pushed
+manifest after its SHA tag is in place.
+
+Transient registry errors are retried with backoff; --timeout bounds the run.
+
+Formats: text (a table); json {schema_version, commit, short_sha, mode,
+dry_run, images: [{name, repository, tag, digest, also_tags, status, ...}],
+broken}; github (the table, published=<JSON array of {name, repository, tag,
+digest, also_tags, status}> appended to $GITHUB_OUTPUT, a markdown table to
+$GITHUB_STEP_SUMMARY); dotenv (short_sha=, published=<names>,
+published_json=<the JSON array> lines for GitLab's artifacts:reports:dotenv).
+
+Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
+		Example: `  imgver detect --write && imgver publish
+  imgver publish --dry-run
+  imgver publish --mode all --also-tag latest --format json > published.json
+  imgver publish --commit "$GITHUB_SHA" --format github --timeout 30m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.mode, "mode", "changed", "which images: changed (the unpinned ones) or all")
+	f.StringArrayVar(&o.alsoTags, "also-tag", nil, "also move this tag to each pushed image, e.g. latest (repeatable)")
+	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
+	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "resolve and check everything, push nothing")
+	f.BoolVar(&o.force, "force", false, "push over a SHA tag that holds another image")
+	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
+	f.IntVar(&o.jobs, "jobs", 0, "images pushed at once (default: number of CPUs)")
+	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
+	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
+	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	return cmd
+}
+
+func (o *publishOptions) run(cmd *cobra.Command) error {
+	if err := checkFormat(o.format, "text", "json", "github", "dotenv"); err != nil {
+		return err
+	}
+	if o.mode != "changed" && o.mode != "all" {
+		return fmt.Errorf("unknown --mode %q (want changed or all)", o.mode)
+	}
+	if o.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
+			return err
+		}
+	}
+	if o.jobs < 0 {
+		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
+	}
+	if o.timeout < 0 {
+		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
+	}
+	cands, err := parseCandidates(o.candidates)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.load()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("timed out after %s (--timeout)", o.timeout))
+		defer cancel()
+	}
+	sha := o.commit
+	if sha == "" {
+		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
+			return err
+		}
+	}
+	var bar *progressbar.ProgressBar
+	if o.progress || isTerminal(cmd.ErrOrStderr()) {
+		bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+			progressbar.OptionSetDescription("publishing"),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
+		Mode: flow.PublishMode(o.mode), Commit: sha, Candidates: cands, AlsoTags: o.alsoTags,
+		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
+		Progress: func(done, total int, bytes int64) {
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("publishing: %d of %d images, %s uploaded", done, total, byteSize(bytes)))
+				_ = bar.Add(0)
+			}
+		},
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return timeoutError(ctx, err)
+	}
+	if err := o.render(cmd.OutOrStdout(), rep); err != nil {
+		return err
+	}
+	if len(rep.Broken) > 0 {
+		return withCode(exitChanged, fmt.Errorf("the candidates of %s fail imgver check: nothing was pushed", strings.Join(rep.Broken, ", ")))
+	}
+	return nil
+}
+
+// parseCandidates reads --candidate NAME=REF flags.
+func parseCandidates(flags []string) (map[string]string, error) {
+	cands := map[string]string{}
+	for _, c := range flags {
+		n, ref, ok := strings.Cut(c, "=")
+		if !ok || n == "" || ref == "" {
+			return nil, fmt.Errorf("--candidate %q: want NAME=REF", c)
+		}
+		cands[n] = ref
+	}
+	return cands, nil
+}
+
+// timeoutError says that a run was cut short by --timeout, unless the error
+// already does (ggcr reports the cause).
+func timeoutError(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && ctx.Err() == context.DeadlineExceeded && !strings.Contains(err.Error(), c.Error()) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}
+
+// publishedItem is one image of the published= output: the list a scanner
+// takes.
+type publishedItem struct {
+	Name       string   `json:"name"`
+	Repository string   `json:"repository"`
+	Tag        string   `json:"tag"`
+	Digest     string   `json:"digest"`
+	AlsoTags   []string `json:"also_tags"`
+	Status     string   `json:"status"`
+}
+
+func publishedItems(rep *flow.PublishReport) []publishedItem {
+	out := []publishedItem{}
+	for _, pi := range rep.Images {
+		out = append(out, publishedItem{pi.Name, pi.Repository, pi.Tag, pi.Digest, pi.AlsoTags, pi.Status})
+	}
+	return out
+}
+
+func (o *publishOptions) render(w io.Writer, rep *flow.PublishReport) error {
+	switch o.format {
+	case "json":
+		return writeJSON(w, rep)
+	case "dotenv":
+		js, err := jsonLine(publishedItems(rep))
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, pi := range rep.Images {
+			names = append(names, pi.Name)
+		}
+		return writeDotenv(w, []dotenvVar{
+			{"short_sha", rep.ShortSHA},
+			{"published", strings.Join(names, ",")},
+			{"published_json", js},
+		})
+	}
+	renderPublishText(w, rep)
+	if o.format != "github" {
+		return nil
+	}
+	js, err := jsonLine(publishedItems(rep))
+	if err != nil {
+		return err
+	}
+	if err := writeGitHubOutput(w, func(w io.Writer) { fmt.Fprintf(w, "published=%s\n", js) }); err != nil {
+		return err
+	}
+	return appendToEnvFile("GITHUB_STEP_SUMMARY", w, func(w io.Writer) {
+		fmt.Fprintf(w, "### imgver publish (%s)\n\n", rep.ShortSHA)
+		fmt.Fprintln(w, "| image | pushed as | digest | also | status |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
+		for _, pi := range rep.Images {
+			fmt.Fprintf(w, "| %s | `%s:%s` | `%s` | %s | %s |\n", pi.Name, pi.Repository, pi.Tag, pi.Digest, dash(strings.Join(pi.AlsoTags, ", ")), publishStatus(pi))
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// publishStatus is the status column: "pushed", "exists", "would-push",
+// "FAILED" for a candidate that fails its checks.
+func publishStatus(pi flow.PublishedImage) string {
+	if len(pi.Problems) > 0 {
+		return "FAILED"
+	}
+	return pi.Status
+}
+
+func renderPublishText(w io.Writer, rep *flow.PublishReport) {
+	if len(rep.Images) == 0 {
+		fmt.Fprintf(w, "Nothing to publish (mode %s): no image is unpinned.\n", rep.Mode)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tTARGET\tDIGEST\tALSO\tSTATUS")
+	for _, pi := range rep.Images {
+		fmt.Fprintf(tw, "%s\t%s:%s\t%s\t%s\t%s\n", pi.Name, pi.Repository, pi.Tag, shortDigest(pi.Digest), dash(strings.Join(pi.AlsoTags, ",")), publishStatus(pi))
+	}
+	_ = tw.Flush()
+	for _, pi := range rep.Images {
+		if len(pi.Problems) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s fails imgver check (%s):\n", pi.Name, pi.Candidate)
+		for _, p := range pi.Problems {
+			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
+		}
+	}
+	counts := map[string]int{}
+	for _, pi := range rep.Images {
+		counts[pi.Status]++
+	}
+	fmt.Fprintln(w)
+	switch {
+	case len(rep.Broken) > 0:
+		fmt.Fprintln(w, "Nothing pushed.")
+	case rep.DryRun:
+		fmt.Fprintf(w, "Dry run: would push %d, %d already published.\n", counts["would-push"], counts["exists"])
+	default:
+		fmt.Fprintf(w, "Pushed %d, %d already published.\n", counts["pushed"], counts["exists"])
+	}
+}
+
+// shortDigest shortens sha256:<64 hex> to sha256:<12 hex> for the table.
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
