@@ -12,9 +12,9 @@ import (
 
 type releaseOptions struct {
 	*globalOptions
-	dryRun bool
-	format string
-	retag  bool
+	dryRun   bool
+	format   string
+	retag    bool
 	commit   string
 	force    bool
 	floating bool
