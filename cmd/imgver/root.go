@@ -140,6 +140,8 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newDiffCmd(g),
 		newFingerprintCmd(g),
 		newPublishCmd(g),
+		newVersionCmd(),
+		newCompletionCmd(),
 	)
 	wrapArgs(root)
 	return root
