@@ -71,7 +71,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-tool (
-	github.com/google/go-containerregistry/cmd/crane
-	github.com/rhysd/actionlint/cmd/actionlint
-)
+tool github.com/rhysd/actionlint/cmd/actionlint
