@@ -137,7 +137,7 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
 		Progress: func(done, total int, bytes int64) {
 			if bar != nil {
-				bar.Describe(fmt.Sprintf("publishing: %d of %d images, %s uploaded", done, total, byteSize(bytes)))
+				bar.Describe(fmt.Sprintf("publishing: %d of %d images, %s of blobs in place", done, total, byteSize(bytes)))
 				_ = bar.Add(0)
 			}
 		},

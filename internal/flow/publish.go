@@ -102,8 +102,8 @@ type PublishOptions struct {
 	// Remote are the registry options (auth, transport, retries).
 	Remote []remote.Option
 	// Progress, if set, is called (never at once) when an image is done or
-	// blob bytes are uploaded.
-	Progress func(imagesDone, imagesTotal int, bytesUploaded int64)
+	// blob bytes are in place (uploaded, or found in the registry).
+	Progress func(imagesDone, imagesTotal int, blobBytes int64)
 }
 
 // Publish pushes the candidate of every image to publish under
@@ -359,7 +359,7 @@ func publishImage(ctx context.Context, pi *PublishedImage, opts []remote.Option,
 
 // publishProgress counts what is done for PublishOptions.Progress.
 type publishProgress struct {
-	f     func(imagesDone, imagesTotal int, bytesUploaded int64)
+	f     func(imagesDone, imagesTotal int, blobBytes int64)
 	total int
 	mu    sync.Mutex
 	done  int
