@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -26,19 +25,14 @@ const exitBaselineMissing = 3
 
 type detectOptions struct {
 	*globalOptions
-	commit     string
-	candidates []string
-	write      bool
-	format     string
-	jobs       int
-	exitCode   bool
-	verbose    bool
-	progress   bool
-	platform   string
-	history    bool
-	noCheck    bool
-	noBase     bool
-	timeout    time.Duration
+	ciFlags
+	write    bool
+	exitCode bool
+	verbose  bool
+	platform string
+	history  bool
+	noCheck  bool
+	noBase   bool
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -98,40 +92,12 @@ its variable is unset).`,
 }
 
 func (o *detectOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
-		return err
-	}
-	if o.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
-			return err
-		}
-	}
-	if o.jobs < 0 {
-		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
-	}
-	if o.timeout < 0 {
-		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
-	}
-	cands, err := parseCandidates(o.candidates)
+	r, err := o.start(cmd, o.globalOptions, "text", "json", "github")
 	if err != nil {
 		return err
 	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("timed out after %s (--timeout)", o.timeout))
-		defer cancel()
-	}
-	sha := o.commit
-	if sha == "" {
-		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
-			return err
-		}
-	}
+	defer r.cancel()
+	ctx, cfg, sha, cands := r.ctx, r.cfg, r.sha, r.cands
 	bar := o.progressBar(cmd.ErrOrStderr(), cfg)
 	cmpFor, err := o.comparers(ctx, cfg, bar)
 	if err != nil {

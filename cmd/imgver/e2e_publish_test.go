@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/flow"
@@ -25,19 +24,8 @@ import (
 // layoutDigest is the manifest digest of the one image of the OCI layout dir.
 func layoutDigest(t *testing.T, dir string) v1.Hash {
 	t.Helper()
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil || len(m.Manifests) != 1 {
-		t.Fatalf("layout %s: %v %v", dir, m, err)
-	}
-	return m.Manifests[0].Digest
+	_, d := layoutImage(t, dir)
+	return d
 }
 
 // publishJSON runs imgver publish --format json and decodes its report.
@@ -320,16 +308,11 @@ func TestE2EPublishFault(t *testing.T) {
 	writeFile(t, r.pins, "")
 	// The app layer of worker's candidate (below the noise): no other image
 	// has it.
-	img, err := layout.ImageIndexFromPath(filepath.Join(r.dir, "build", "worker"))
+	wimg, _ := layoutImage(t, filepath.Join(r.dir, "build", "worker"))
+	ls, err := wimg.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := img.IndexManifest()
-	wimg, err := img.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, _ := wimg.Layers()
 	top, _ := ls[len(ls)-2].Digest()
 	layer := top.String()
 	f.layer.Store(&layer)

@@ -6,28 +6,21 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/flow"
-	"github.com/imgver/imgver/internal/release"
 )
 
 type publishOptions struct {
 	*globalOptions
-	mode       string
-	alsoTags   []string
-	commit     string
-	candidates []string
-	dryRun     bool
-	force      bool
-	format     string
-	jobs       int
-	timeout    time.Duration
-	noCheck    bool
-	progress   bool
+	ciFlags
+	mode     string
+	alsoTags []string
+	dryRun   bool
+	force    bool
+	noCheck  bool
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -86,43 +79,15 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 }
 
 func (o *publishOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json", "github", "dotenv"); err != nil {
-		return err
-	}
 	if o.mode != "changed" && o.mode != "all" {
 		return fmt.Errorf("unknown --mode %q (want changed or all)", o.mode)
 	}
-	if o.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
-			return err
-		}
-	}
-	if o.jobs < 0 {
-		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
-	}
-	if o.timeout < 0 {
-		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
-	}
-	cands, err := parseCandidates(o.candidates)
+	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
 	if err != nil {
 		return err
 	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("timed out after %s (--timeout)", o.timeout))
-		defer cancel()
-	}
-	sha := o.commit
-	if sha == "" {
-		if sha, err = release.HeadCommit(ctx, cfg.Dir); err != nil {
-			return err
-		}
-	}
+	defer r.cancel()
+	ctx := r.ctx
 	var bar *progressbar.ProgressBar
 	if o.progress || isTerminal(cmd.ErrOrStderr()) {
 		bar = progressbar.NewOptions(-1,
@@ -132,8 +97,8 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
-		Mode: flow.PublishMode(o.mode), Commit: sha, Candidates: cands, AlsoTags: o.alsoTags,
+	rep, err := flow.Publish(ctx, r.cfg, flow.PublishOptions{
+		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: r.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
 		Progress: func(done, total int, bytes int64) {
 			if bar != nil {

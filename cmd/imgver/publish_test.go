@@ -26,7 +26,9 @@ func TestPublishTimeout(t *testing.T) {
 	stop := make(chan struct{})
 	f := &fault{next: registry.New(registry.Logger(log.New(io.Discard, "", 0))), times: -1, misbehave: hang(stop),
 		match: func(string) func(*http.Request) bool {
-			return func(r *http.Request) bool { return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") }
+			return func(r *http.Request) bool {
+				return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/")
+			}
 		}}
 	layer := ""
 	f.layer.Store(&layer)

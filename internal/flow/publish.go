@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"runtime"
 	"slices"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/check"
@@ -265,7 +263,7 @@ func publishResolve(ctx context.Context, cmp *detect.Comparer, pi *PublishedImag
 		return fmt.Errorf("image %s: %w", pi.Name, err)
 	}
 	pi.artifact, pi.Digest, pi.Reencoded = a, a.Digest.String(), a.Reencoded
-	has, err := publishHead(pi.tag, opts)
+	has, err := release.HeadDigest(pi.tag, opts)
 	if err != nil {
 		return fmt.Errorf("image %s: looking up %s: %w", pi.Name, pi.tag, err)
 	}
@@ -280,7 +278,7 @@ func publishResolve(ctx context.Context, cmp *detect.Comparer, pi *PublishedImag
 		return &publishConflictError{image: pi.Name, tag: pi.tag.String(), has: has.String(), want: pi.Digest}
 	}
 	for _, t := range pi.also {
-		has, err := publishHead(t, opts)
+		has, err := release.HeadDigest(t, opts)
 		if err != nil {
 			return fmt.Errorf("image %s: looking up %s: %w", pi.Name, t, err)
 		}
@@ -289,19 +287,6 @@ func publishResolve(ctx context.Context, cmp *detect.Comparer, pi *PublishedImag
 		}
 	}
 	return nil
-}
-
-// publishHead returns the digest ref points at, or nil when it does not exist.
-func publishHead(ref name.Reference, opts []remote.Option) (*v1.Hash, error) {
-	d, err := remote.Head(ref, opts...)
-	if err != nil {
-		var te *transport.Error
-		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return &d.Digest, nil
 }
 
 // publishCheck runs the image checks on the candidate of pi.

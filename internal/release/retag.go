@@ -163,7 +163,7 @@ func ReleaseRetag(ctx context.Context, cfg *config.Config, version string, o Ret
 						return false, fmt.Errorf("image %s: %w", im.Name, err)
 					}
 					t := Tagging{Name: im.Name, Kind: kt.kind, Source: src.String(), Target: dst.String(), Digest: desc.Digest.String()}
-					has, err := headDigest(dst, opts)
+					has, err := HeadDigest(dst, opts)
 					if err != nil {
 						return false, fmt.Errorf("checking %s: %w", dst, err)
 					}
@@ -232,7 +232,7 @@ func higherRelease(floating name.Tag, has v1.Hash, rv releaseVersion, listed []s
 		if err != nil {
 			return "", err
 		}
-		d, err := headDigest(ref, opts)
+		d, err := HeadDigest(ref, opts)
 		if err != nil {
 			return "", fmt.Errorf("checking %s: %w", ref, err)
 		}
@@ -243,8 +243,9 @@ func higherRelease(floating name.Tag, has v1.Hash, rv releaseVersion, listed []s
 	return "", nil
 }
 
-// headDigest returns the digest ref points at, or nil when it does not exist.
-func headDigest(ref name.Reference, opts []remote.Option) (*v1.Hash, error) {
+// HeadDigest returns the digest ref points at in its registry, or nil when
+// it does not exist there.
+func HeadDigest(ref name.Reference, opts []remote.Option) (*v1.Hash, error) {
 	d, err := remote.Head(ref, opts...)
 	if err != nil {
 		var te *transport.Error
