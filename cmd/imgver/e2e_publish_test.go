@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/flow"
@@ -405,4 +407,50 @@ func mustParse(t *testing.T, ref string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestE2EPublishDockerDaemon: a docker-daemon: candidate (a real Docker
+// engine) is re-encoded on the way to the real registry: its report says so,
+// the pushed image has the same fingerprint, and a rerun finds it there
+// (the gzip output is deterministic).
+func TestE2EPublishDockerDaemon(t *testing.T) {
+	addr := e2eRegistry(t)
+	host := e2eDockerHost(t)
+	env := []string{"DOCKER_HOST=" + host}
+	img := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}.Image(nil, appConfig, rootfs, appFiles("daemon", 0o755)))
+	tag, err := name.NewTag("imgver-e2e/publish:" + strings.ToLower(t.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.Write(tag, img, daemon.WithContext(t.Context())); err != nil {
+		t.Fatalf("loading the image into the engine: %v", err)
+	}
+	dir := t.TempDir()
+	prefix := fmt.Sprintf("%s/acme/d%d", addr, time.Now().UnixNano())
+	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag))
+	writeFile(t, filepath.Join(dir, "pins.src"), "")
+	const sha = "0123456789abcdef"
+	for i, want := range []string{"pushed", "exists"} {
+		res := runBinary(t, dir, env, "publish", "--commit", sha, "--format", "json")
+		if res.code != 0 {
+			t.Fatalf("publish %d: exit %d\n%s", i, res.code, res.stderr)
+		}
+		var rep flow.PublishReport
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || len(rep.Images) != 1 {
+			t.Fatalf("publish %d: %v\n%s", i, err, res.stdout)
+		}
+		pi := rep.Images[0]
+		// A rerun has nothing to push, so nothing to check.
+		if pi.Status != want || !pi.Reencoded || pi.Checked != (want == "pushed") {
+			t.Errorf("publish %d: status %s, reencoded %v, checked %v; want %s", i, pi.Status, pi.Reencoded, pi.Checked, want)
+		}
+		if d, err := headDigest(t, prefix+"/app:0123456"); err != nil || d.String() != pi.Digest {
+			t.Errorf("publish %d: pushed %v (%v), report says %s", i, d, err, pi.Digest)
+		}
+	}
+	fa := runBinary(t, dir, env, "fingerprint", "docker-daemon:"+tag.String())
+	fb := runBinary(t, dir, env, "fingerprint", prefix+"/app:0123456")
+	if fa.code != 0 || fa.stdout != fb.stdout {
+		t.Errorf("fingerprints of the daemon's image and the pushed one differ: %+v vs %+v", fa, fb)
+	}
 }
