@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,7 +60,7 @@ func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string)
 	r := &ciRun{cfg: cfg, cands: cands, sha: c.commit}
 	r.ctx, r.cancel = context.WithCancel(cmd.Context())
 	if c.timeout > 0 {
-		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, fmt.Errorf("timed out after %s (--timeout)", c.timeout))
+		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, &timeoutError{c.timeout})
 	}
 	if r.sha == "" {
 		if r.sha, err = release.HeadCommit(r.ctx, cfg.Dir); err != nil {
@@ -68,4 +69,21 @@ func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string)
 		}
 	}
 	return r, nil
+}
+
+// timeoutError is the cause of a run cut short by --timeout.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("timed out after %s (--timeout)", e.after) }
+
+// timedOut says that a run was cut short by --timeout, unless err already
+// does (ggcr wraps the cause); other errors are returned as they are.
+func timedOut(ctx context.Context, err error) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	if c := context.Cause(ctx); !errors.Is(err, c) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
 }

@@ -269,7 +269,7 @@ func (o *detectOptions) progressBar(w io.Writer, cfg *config.Config) *progressba
 // whatever else failed, and says so.
 func detectError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return timeoutError(ctx, err)
+		return timedOut(ctx, err)
 	}
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {

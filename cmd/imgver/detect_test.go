@@ -500,7 +500,7 @@ func TestDetectErrorCodes(t *testing.T) {
 		{"only baselines missing", t.Context(), errors.Join(missing, missing), exitBaselineMissing, "image c: baseline"},
 		{"another error too", t.Context(), errors.Join(missing, errors.New("image b: boom")), exitError, "image c: baseline"},
 		{"timed out, a baseline missing too", timedOut, errors.Join(errors.New("image b: reading layer: context deadline exceeded"), missing), exitError, "timed out after 1s (--timeout): image b: reading layer"},
-		{"timed out, said by the error", timedOut, errors.New("image b: Get x: timed out after 1s (--timeout)"), exitError, "image b: Get x: timed out after 1s (--timeout)"},
+		{"timed out, said by the error", timedOut, fmt.Errorf("image b: Get x: %w", context.Cause(timedOut)), exitError, "image b: Get x: timed out after 1s (--timeout)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := detectError(tc.ctx, tc.err)

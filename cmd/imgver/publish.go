@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -111,7 +110,7 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 		_ = bar.Finish()
 	}
 	if err != nil {
-		return timeoutError(ctx, err)
+		return timedOut(ctx, err)
 	}
 	if err := o.render(cmd.OutOrStdout(), rep); err != nil {
 		return err
@@ -133,15 +132,6 @@ func parseCandidates(flags []string) (map[string]string, error) {
 		cands[n] = ref
 	}
 	return cands, nil
-}
-
-// timeoutError says that a run was cut short by --timeout, unless the error
-// already does (ggcr reports the cause).
-func timeoutError(ctx context.Context, err error) error {
-	if c := context.Cause(ctx); c != nil && ctx.Err() == context.DeadlineExceeded && !strings.Contains(err.Error(), c.Error()) {
-		return fmt.Errorf("%w: %w", c, err)
-	}
-	return err
 }
 
 // publishedItem is one image of the published= output: the list a scanner
