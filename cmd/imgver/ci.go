@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,19 @@ func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string)
 		}
 	}
 	return r, nil
+}
+
+// parseCandidates reads --candidate NAME=REF flags.
+func parseCandidates(flags []string) (map[string]string, error) {
+	cands := map[string]string{}
+	for _, c := range flags {
+		n, ref, ok := strings.Cut(c, "=")
+		if !ok || n == "" || ref == "" {
+			return nil, fmt.Errorf("--candidate %q: want NAME=REF", c)
+		}
+		cands[n] = ref
+	}
+	return cands, nil
 }
 
 // timeoutError is the cause of a run cut short by --timeout.
