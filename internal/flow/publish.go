@@ -324,7 +324,7 @@ func publishImage(ctx context.Context, pi *PublishedImage, opts []remote.Option,
 				}
 			}
 		}()
-		err := remote.Push(pi.tag, t, append(slices.Clip(opts), remote.WithProgress(updates))...)
+		err := remote.Push(pi.tag, t, append(slices.Clip(opts), remote.WithContext(ctx), remote.WithProgress(updates))...)
 		<-done
 		if err != nil {
 			return fmt.Errorf("pushing image %s to %s: %w", pi.Name, pi.tag, err)
@@ -335,7 +335,7 @@ func publishImage(ctx context.Context, pi *PublishedImage, opts []remote.Option,
 		if !slices.Contains(pi.Moved, tag.TagStr()) {
 			continue
 		}
-		if err := remote.Tag(tag, t, opts...); err != nil {
+		if err := remote.Tag(tag, t, append(slices.Clip(opts), remote.WithContext(ctx))...); err != nil {
 			return fmt.Errorf("tagging image %s as %s: %w", pi.Name, tag, err)
 		}
 	}
