@@ -58,16 +58,14 @@ func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string)
 	if err != nil {
 		return nil, err
 	}
-	r := &ciRun{cfg: cfg, cands: cands, sha: c.commit}
+	r := &ciRun{cfg: cfg, cands: cands}
 	r.ctx, r.cancel = context.WithCancel(cmd.Context())
 	if c.timeout > 0 {
 		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, &timeoutError{c.timeout})
 	}
-	if r.sha == "" {
-		if r.sha, err = release.HeadCommit(r.ctx, cfg.Dir); err != nil {
-			r.cancel()
-			return nil, err
-		}
+	if r.sha, err = release.Commit(r.ctx, cfg.Dir, c.commit, cmd.Flags().Changed("commit")); err != nil {
+		r.cancel()
+		return nil, err
 	}
 	return r, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,13 +28,7 @@ func TestDiffBinary(t *testing.T) {
 		{[]string{"diff", "oci:base", "oci:nothing"}, exitError, ""},
 	} {
 		out, err := exec.Command(bin, tc.args...).Output()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := exitCode(t, err)
 		if code != tc.code || !strings.HasPrefix(string(out), tc.out) {
 			t.Errorf("imgver %s: exit %d, output %q; want %d, %q", strings.Join(tc.args, " "), code, out, tc.code, tc.out)
 		}

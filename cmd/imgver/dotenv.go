@@ -5,6 +5,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // dotenvVar is one KEY=value line of a dotenv file.
@@ -22,10 +24,10 @@ func writeDotenv(w io.Writer, vars []dotenvVar) error {
 	var b strings.Builder
 	for _, v := range vars {
 		if !dotenvKeyRE.MatchString(v.Key) {
-			return fmt.Errorf("writing dotenv: %q is not a variable name", v.Key)
+			return fmt.Errorf("writing dotenv: %s is not a variable name", clip.Quote(v.Key))
 		}
 		if strings.ContainsAny(v.Value, "\n\r\x00") || strings.TrimSpace(v.Value) != v.Value {
-			return fmt.Errorf("writing dotenv: the value of %s (%q) cannot be written on one line as GitLab reads it", v.Key, v.Value)
+			return fmt.Errorf("writing dotenv: the value of %s (%s) cannot be written on one line as GitLab reads it", v.Key, clip.Quote(v.Value))
 		}
 		fmt.Fprintf(&b, "%s=%s\n", v.Key, v.Value)
 	}

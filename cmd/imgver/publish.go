@@ -7,6 +7,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/flow"
 )
 
@@ -77,7 +78,7 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 
 func (o *publishOptions) run(cmd *cobra.Command) error {
 	if o.mode != "changed" && o.mode != "all" {
-		return fmt.Errorf("unknown --mode %q (want changed or all)", o.mode)
+		return fmt.Errorf("unknown --mode %s (want changed or all)", clip.Quote(o.mode))
 	}
 	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
 	if err != nil {

@@ -70,7 +70,7 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	if err != nil {
 		return err
 	}
-	if !o.retag && (o.commit != "" || o.force || o.floating || o.dated) {
+	if !o.retag && (cmd.Flags().Changed("commit") || o.force || o.floating || o.dated) {
 		return fmt.Errorf("--commit, --force, --floating and --dated go with --retag")
 	}
 	var (
@@ -78,11 +78,9 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 		tags   []release.Tagging
 	)
 	if o.retag {
-		sha := o.commit
-		if sha == "" {
-			if sha, err = release.HeadCommit(cmd.Context(), cfg.Dir); err != nil {
-				return err
-			}
+		var sha string
+		if sha, err = release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit")); err != nil {
+			return err
 		}
 		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{
 			Commit: sha, Force: o.force, DryRun: o.dryRun, Floating: o.floating, Dated: o.dated,

@@ -48,6 +48,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if ctx.Err() != nil {
+		// A signal: whatever the command made of it, the run is not a
+		// success (a detect that gave up on a lookup must not say
+		// "publish" with exit 0).
+		printError(stderr, interrupted(ctx, err))
+		return exitError
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -60,6 +67,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	printError(stderr, err)
 	return exitError
+}
+
+// interrupted is the error of a run ended by a signal: err when it says
+// more than that the context was cancelled, else the signal.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("interrupted: %w", context.Cause(ctx))
 }
 
 // printError prints the one clear line first, then any detail (a config

@@ -59,11 +59,9 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	sha := o.commit
-	if sha == "" {
-		if sha, err = release.HeadCommit(cmd.Context(), filepath.Dir(cfg.Path)); err != nil {
-			return err
-		}
+	sha, err := release.Commit(cmd.Context(), filepath.Dir(cfg.Path), o.commit, cmd.Flags().Changed("commit"))
+	if err != nil {
+		return err
 	}
 	var env func(string) (string, bool)
 	if o.envOverrides {

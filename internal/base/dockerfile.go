@@ -2,15 +2,19 @@ package base
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // Kind says what a FROM refers to.
@@ -138,10 +142,29 @@ func Parse(data []byte) (*Dockerfile, error) {
 			d.Froms = append(d.Froms, f)
 		}
 	}
+	if len(d.Froms) == 0 {
+		return nil, ErrNoFrom
+	}
 	for _, k := range order {
 		d.Args = append(d.Args, k+"="+env[k])
 	}
 	return d, nil
+}
+
+// ErrNoFrom is returned by Parse for a Dockerfile without a FROM
+// instruction, which Docker refuses to build.
+var ErrNoFrom = errors.New("no FROM instruction (Docker refuses to build such a Dockerfile)")
+
+// validUTF8 returns an error for a word of the instruction on line that is
+// not valid UTF-8. BuildKit's lexer would print its complaint to stderr
+// (text/scanner's default) and go on; no reference holds such bytes, so the
+// word is turned down before it is lexed. (BuildKit's parser already turns
+// bad bytes of ARG values and flags into U+FFFD.)
+func validUTF8(line int, what, word string) error {
+	if utf8.ValidString(word) {
+		return nil
+	}
+	return fmt.Errorf("line %d: %s is not valid UTF-8: %s", line, what, clip.Quote(word))
 }
 
 func parseFrom(data []byte, n *parser.Node, lines []span, lex *shell.Lex, env mapEnv, escape rune) (From, error) {
@@ -161,6 +184,9 @@ func parseFrom(data []byte, n *parser.Node, lines []span, lex *shell.Lex, env ma
 		if v, ok := strings.CutPrefix(fl, "--platform="); ok {
 			f.Platform = v
 		}
+	}
+	if err := validUTF8(n.StartLine, "FROM", f.Raw); err != nil {
+		return f, err
 	}
 	r, err := lex.ProcessWordWithMatches(f.Raw, env)
 	if err != nil {

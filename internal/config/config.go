@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strings"
 
@@ -16,6 +18,8 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // FileName is the name Find looks for.
@@ -161,10 +165,46 @@ func oneLine(d *hcl.Diagnostic) string {
 }
 
 // Render writes every diagnostic with a source snippet, as packer and
-// terraform do.
+// terraform do; a snippet whose lines are longer than maxSnippetLine bytes
+// is left out, so that a 30 MB value is not printed.
 func (e *DiagnosticsError) Render(w io.Writer) error {
 	tw := hcl.NewDiagnosticTextWriter(w, e.Files, 100, false)
-	return tw.WriteDiagnostics(e.Diags)
+	for _, d := range e.Diags {
+		if n := e.longestLine(d.Subject); n > maxSnippetLine {
+			c := *d
+			c.Subject, c.Context = nil, nil
+			c.Detail = fmt.Sprintf("On %s line %d (not shown: %d bytes long). %s", d.Subject.Filename, d.Subject.Start.Line, n, d.Detail)
+			d = &c
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxSnippetLine is the longest source line Render shows.
+const maxSnippetLine = 500
+
+// longestLine returns the length of the longest source line r touches.
+func (e *DiagnosticsError) longestLine(r *hcl.Range) int {
+	if r == nil {
+		return 0
+	}
+	f := e.Files[r.Filename]
+	if f == nil || r.Start.Byte > len(f.Bytes) || r.End.Byte > len(f.Bytes) || r.Start.Byte > r.End.Byte {
+		return 0
+	}
+	start := bytes.LastIndexByte(f.Bytes[:r.Start.Byte], '\n') + 1
+	end := len(f.Bytes)
+	if i := bytes.IndexByte(f.Bytes[r.End.Byte:], '\n'); i >= 0 {
+		end = r.End.Byte + i
+	}
+	longest := 0
+	for line := range bytes.SplitSeq(f.Bytes[start:end], []byte("\n")) {
+		longest = max(longest, len(line))
+	}
+	return longest
 }
 
 // ErrNotFound is returned by Find when no images.hcl is found.
@@ -180,6 +220,8 @@ func Find(dir string) (string, error) {
 		p := filepath.Join(dir, FileName)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			return p, nil
+		} else if err == nil {
+			return "", fmt.Errorf("finding %s: %s is a directory, not a file", FileName, p)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("looking for %s: %w", FileName, err)
 		}
@@ -273,7 +315,7 @@ func Parse(path string, src []byte) (*Config, error) {
 	if raw.Registry != nil {
 		c.Registry = strings.TrimSuffix(*raw.Registry, "/")
 		if _, err := name.NewRepository(c.Registry + "/x"); err != nil {
-			attrErr(body, "registry", fileRange, "Invalid registry", fmt.Sprintf("%q is not a valid repository prefix: %v.", *raw.Registry, err))
+			attrErr(body, "registry", fileRange, "Invalid registry", fmt.Sprintf("%s is not a valid repository prefix: %s.", clip.Quote(*raw.Registry), clip.Reason(err, c.Registry+"/x")))
 		}
 	}
 	if raw.SHALength != nil {
@@ -287,7 +329,7 @@ func Parse(path string, src []byte) (*Config, error) {
 		pattern = *raw.ReleasePattern
 	}
 	if re, err := regexp.Compile(pattern); err != nil {
-		attrErr(body, "release_pattern", fileRange, "Invalid release_pattern", fmt.Sprintf("%q is not a valid regular expression: %v.", pattern, err))
+		attrErr(body, "release_pattern", fileRange, "Invalid release_pattern", fmt.Sprintf("%s is not a valid regular expression: %s.", clip.Quote(pattern), regexpReason(err)))
 	} else {
 		c.ReleasePattern = re
 	}
@@ -309,14 +351,14 @@ func Parse(path string, src []byte) (*Config, error) {
 			d = append(d, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate image block",
-				Detail:   fmt.Sprintf("An image named %q was already declared at %s.", ib.Name, prev),
+				Detail:   fmt.Sprintf("An image named %s was already declared at %s.", clip.Quote(ib.Name), prev),
 				Subject:  ib.DefRange.Ptr(),
 			})
 			continue
 		}
 		byName[ib.Name] = ib.DefRange
 		if !imageName.MatchString(ib.Name) {
-			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid image name", Detail: fmt.Sprintf("Image name %q must be letters, digits, '.', '_', '-' and '/', starting with a letter or digit (names are command arguments and items of GitHub outputs' comma lists).", ib.Name), Subject: ib.DefRange.Ptr()})
+			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid image name", Detail: fmt.Sprintf("Image name %s must be letters, digits, '.', '_', '-' and '/', starting with a letter or digit (names are command arguments and items of GitHub outputs' comma lists).", clip.Quote(ib.Name)), Subject: ib.DefRange.Ptr()})
 			continue
 		}
 		im.Var = DefaultVar(ib.Name)
@@ -324,9 +366,9 @@ func Parse(path string, src []byte) (*Config, error) {
 			im.Var = *ib.Var
 		}
 		if !shellIdent.MatchString(im.Var) {
-			what := fmt.Sprintf("var %q", im.Var)
+			what := "var " + clip.Quote(im.Var)
 			if ib.Var == nil {
-				what = fmt.Sprintf("The default var %q (from the image name)", im.Var)
+				what = fmt.Sprintf("The default var %s (from the image name)", clip.Quote(im.Var))
 			}
 			attrErr(ibody, "var", ib.DefRange, "Invalid var", fmt.Sprintf("%s is not a valid shell identifier; set var to letters, digits and _ not starting with a digit.", what))
 		} else if other, dup := byVar[im.Var]; dup {
@@ -343,7 +385,7 @@ func Parse(path string, src []byte) (*Config, error) {
 		if im.Repository == "" {
 			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing repository", Detail: fmt.Sprintf("Image %q has no repository: set repository, or registry at the top of the file.", ib.Name), Subject: ib.DefRange.Ptr()})
 		} else if _, err := name.NewRepository(im.Repository); err != nil {
-			attrErr(ibody, "repository", ib.DefRange, "Invalid repository", fmt.Sprintf("%q is not a valid repository for image %q: %v.", im.Repository, ib.Name, err))
+			attrErr(ibody, "repository", ib.DefRange, "Invalid repository", fmt.Sprintf("%s is not a valid repository for image %q: %s.", clip.Quote(im.Repository), ib.Name, clip.Reason(err, im.Repository)))
 		}
 		if ib.Dockerfile != nil {
 			im.Dockerfile = c.abs(*ib.Dockerfile)
@@ -364,10 +406,22 @@ func Parse(path string, src []byte) (*Config, error) {
 		}
 		c.Images = append(c.Images, im)
 	}
+	if !d.HasErrors() {
+		d = append(d, noImages(raw.Images, fileRange)...)
+	}
 	if d.HasErrors() {
 		return nil, fail(d)
 	}
 	return c, nil
+}
+
+// noImages is the error of a config without image blocks: every command
+// would do nothing and exit 0, and CI would take that for "nothing changed".
+func noImages(images []imageBlock, fileRange hcl.Range) hcl.Diagnostics {
+	if len(images) > 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No images", Detail: `The file declares no image block; add one per image: image "NAME" { dockerfile = "..." }.`, Subject: fileRange.Ptr()}}
 }
 
 // imageBody returns the body of the i-th image block.
@@ -387,10 +441,30 @@ func imageBody(body *hclsyntax.Body, i int) *hclsyntax.Body {
 
 func validGlob(g string) error {
 	if !strings.HasPrefix(g, "/") {
-		return fmt.Errorf("ignore glob %q must be an absolute path in the image (start with /).", g)
+		return fmt.Errorf("ignore glob %s must be an absolute path in the image (start with /).", clip.Quote(g))
 	}
 	if _, err := filepath.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-		return fmt.Errorf("ignore glob %q is malformed: %v.", g, err)
+		return fmt.Errorf("ignore glob %s is malformed: %v.", clip.Quote(g), err)
+	}
+	return nil
+}
+
+// regexpReason is what is wrong with a regular expression, without the
+// expression, which the message quotes once.
+func regexpReason(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return string(se.Code)
+	}
+	return clip.String(err.Error())
+}
+
+// strayBrace returns an error for a '{' or '}' of the candidate ref that
+// makes no placeholder ("oci:build/{name"): no reference holds one.
+func strayBrace(ref string) error {
+	rest := placeholderRE.ReplaceAllString(ref, "")
+	if i := strings.IndexAny(rest, "{}"); i >= 0 {
+		return fmt.Errorf("unclosed placeholder or stray %q in candidate %s (placeholders are {name}, {var}, {sha})", rest[i], clip.Quote(ref))
 	}
 	return nil
 }
@@ -431,7 +505,10 @@ func ExpandCandidate(ref, name, v, sha string) (string, error) {
 		return p
 	})
 	if bad != "" {
-		return "", fmt.Errorf("unknown placeholder %s in candidate %q (known: {name}, {var}, {sha})", bad, ref)
+		return "", fmt.Errorf("unknown placeholder %s in candidate %s (known: {name}, {var}, {sha})", clip.String(bad), clip.Quote(ref))
+	}
+	if err := strayBrace(ref); err != nil {
+		return "", err
 	}
 	return out, nil
 }

@@ -132,11 +132,7 @@ sha_length = 99
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("images.hcl", []byte(tc.src))
-			var de *DiagnosticsError
-			if !errors.As(err, &de) {
-				t.Fatalf("error = %v, want a *DiagnosticsError", err)
-			}
+			de := diagnose(t, tc.src)
 			var got []string
 			for _, d := range de.Diags {
 				got = append(got, oneLine(d))
@@ -149,8 +145,8 @@ sha_length = 99
 					t.Errorf("diagnostic %d = %q, want prefix %q", i, got[i], w)
 				}
 			}
-			if !strings.HasPrefix(err.Error(), tc.want[0]) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("Error() = %q: want one line starting with %q", err, tc.want[0])
+			if !strings.HasPrefix(de.Error(), tc.want[0]) || strings.Contains(de.Error(), "\n") {
+				t.Errorf("Error() = %q: want one line starting with %q", de, tc.want[0])
 			}
 			var b strings.Builder
 			if err := de.Render(&b); err != nil || !strings.Contains(b.String(), "on images.hcl line") {

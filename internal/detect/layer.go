@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
@@ -140,6 +141,55 @@ func cleanPath(name string) string {
 	return path.Clean("/" + name)
 }
 
+// pathMax is Linux's PATH_MAX: the longest path a system call takes, its
+// terminating NUL included. No unpacker can create an entry whose path, or
+// whose link target, is longer, so a layer holding one is corrupt; turning
+// it down also bounds the work of walking a path's ancestors, which costs
+// time quadratic in its depth.
+const pathMax = 4096
+
+// PathTooLongError is returned for a layer entry whose path or link
+// target is longer than PATH_MAX (4096 bytes): the layer is corrupt.
+type PathTooLongError struct {
+	// Path is the entry's clean path, Link the target when that is the
+	// long one; both as found, Error cuts them.
+	Path, Link string
+}
+
+func (e *PathTooLongError) Error() string {
+	if e.Link != "" {
+		return fmt.Sprintf("corrupt layer: entry %s links to a path longer than PATH_MAX (%d bytes): %s", clip.Quote(e.Path), pathMax, clip.Quote(e.Link))
+	}
+	return fmt.Sprintf("corrupt layer: entry path longer than PATH_MAX (%d bytes): %s", pathMax, clip.Quote(e.Path))
+}
+
+// checkPathLen returns a *PathTooLongError when p, the clean path of hdr,
+// the target of its symlink or the clean target of its hard link is longer
+// than pathMax-1 bytes.
+func checkPathLen(p string, hdr *tar.Header) error {
+	switch {
+	case len(p) >= pathMax:
+		return &PathTooLongError{Path: p}
+	case hdr.Typeflag == tar.TypeSymlink && len(hdr.Linkname) >= pathMax:
+		return &PathTooLongError{Path: p, Link: hdr.Linkname}
+	case hdr.Typeflag == tar.TypeLink && len(hdr.Linkname) >= pathMax:
+		if l := cleanPath(hdr.Linkname); len(l) >= pathMax {
+			return &PathTooLongError{Path: p, Link: l}
+		}
+	}
+	return nil
+}
+
+// parentDir is path.Dir for a clean absolute path, without cleaning again:
+// walking up a path costs the length of the path, not its square.
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
 const (
 	whiteoutPrefix = ".wh."
 	opaqueMarker   = ".wh..wh..opq"
@@ -194,6 +244,9 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 			return nil, err
 		}
 		p := cleanPath(hdr.Name)
+		if err := checkPathLen(p, hdr); err != nil {
+			return nil, err
+		}
 		dir, base := path.Split(p)
 		if strings.HasPrefix(base, whiteoutPrefix) {
 			switch {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
@@ -68,7 +69,7 @@ func WithIgnore(globs ...string) Option {
 		for _, g := range globs {
 			g = cleanGlob(g)
 			if !doublestar.ValidatePattern(g) {
-				return fmt.Errorf("invalid ignore glob %q", g)
+				return fmt.Errorf("invalid ignore glob %s", clip.Quote(g))
 			}
 			o.userIgnores = append(o.userIgnores, g)
 		}

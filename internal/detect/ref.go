@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // Transports understood in a reference, in skopeo's syntax.
@@ -60,7 +62,7 @@ type ParseError struct {
 
 // Error says which reference could not be parsed and why.
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("parsing image reference %q: %v", e.Ref, e.Err)
+	return fmt.Sprintf("parsing image reference %s: %s", clip.Quote(e.Ref), clip.Reason(e.Err, e.Ref))
 }
 
 // Unwrap returns the cause.

@@ -96,7 +96,7 @@ func (t *tree) putEntry(e *Entry, layer int) {
 // that removing an ancestor reaches p.
 func (t *tree) link(p string) {
 	for p != "/" {
-		parent := path.Dir(p)
+		parent := parentDir(p)
 		_, linked := t.children[parent]
 		t.children[parent] = append(t.children[parent], p)
 		if _, ok := t.entries[parent]; linked || ok {
@@ -137,14 +137,13 @@ func (t *tree) removeChildren(p string, layer int) {
 // finish adds implicit parent directories, resolves hard-link groups and
 // returns the entries sorted by path.
 func (t *tree) finish() []*Entry {
-	for p, e := range t.entries {
-		_ = e
-		for d := path.Dir(p); ; d = path.Dir(d) {
+	for p := range t.entries {
+		// A dir already there has, or will have once the loop reaches
+		// it, its own parents: the walk stops there, so that the work is
+		// linear in the number of paths, not in the sum of their depths.
+		for d := parentDir(p); ; d = parentDir(d) {
 			if pe, ok := t.entries[d]; ok && pe.Type == TypeDir {
-				if d == "/" {
-					break
-				}
-				continue
+				break
 			}
 			t.entries[d] = &Entry{Path: d, Type: TypeDir, Mode: 0o755, Layer: -1, srcLayer: -1, Implicit: true}
 			if d == "/" {

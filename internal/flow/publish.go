@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/check"
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/release"
@@ -121,7 +122,7 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 		mode = "changed"
 	}
 	if mode != "changed" && mode != "all" {
-		return nil, fmt.Errorf("unknown publish mode %q (want changed or all)", mode)
+		return nil, fmt.Errorf("unknown publish mode %s (want changed or all)", clip.Quote(string(mode)))
 	}
 	short, err := release.ShortSHA(cfg, o.Commit)
 	if err != nil {
@@ -218,7 +219,7 @@ func publishPlan(im *config.Image, short string, o PublishOptions) (PublishedIma
 	for _, t := range o.AlsoTags {
 		tag, err := name.NewTag(im.Repository + ":" + t)
 		if err != nil || tag.TagStr() != t {
-			return pi, fmt.Errorf("--also-tag %q is not a valid tag", t)
+			return pi, fmt.Errorf("--also-tag %s is not a valid tag", clip.Quote(t))
 		}
 		if t == short {
 			continue

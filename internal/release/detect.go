@@ -219,6 +219,11 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// A lookup cancelled by a signal may have ended as a warning: the
+	// report would be partial, and nothing may be written.
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("detecting: %w", context.Cause(ctx))
+	}
 
 	changed := map[string]bool{}
 	for _, di := range rep.Images {

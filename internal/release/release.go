@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/pinfile"
 )
@@ -88,14 +89,14 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("version %q does not match release_pattern %s", e.Version, e.Pattern)
+	return fmt.Sprintf("version %s does not match release_pattern %s", clip.Quote(e.Version), e.Pattern)
 }
 
 // CheckVersion verifies that version can be pinned: it must be a valid image
 // tag, and match the release pattern unless force is set.
 func CheckVersion(cfg *config.Config, version string, force bool) error {
 	if !pinfile.ValidVersion(version) {
-		return fmt.Errorf("version %q is not a valid image tag", version)
+		return fmt.Errorf("version %s is not a valid image tag", clip.Quote(version))
 	}
 	if !force && !cfg.ReleasePattern.MatchString(version) {
 		return &VersionError{Version: version, Pattern: cfg.ReleasePattern.String()}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/mod/semver"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/pinfile"
 )
@@ -115,7 +116,7 @@ func ReleaseRetag(ctx context.Context, cfg *config.Config, version string, o Ret
 	}
 	rv, semverOK := parseReleaseVersion(version)
 	if o.Floating && !semverOK {
-		return nil, nil, fmt.Errorf("--floating needs a VERSION of the form [prefix]X.Y.Z[-pre.release], not %q", version)
+		return nil, nil, fmt.Errorf("--floating needs a VERSION of the form [prefix]X.Y.Z[-pre.release], not %s", clip.Quote(version))
 	}
 	extra := map[string][]string{}
 	if o.Dated {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/pinfile"
 )
@@ -35,13 +36,44 @@ var shaRE = regexp.MustCompile(`^[0-9a-f]+$`)
 
 // ShortSHA checks sha and returns its first cfg.SHALength characters.
 func ShortSHA(cfg *config.Config, sha string) (string, error) {
-	if !shaRE.MatchString(sha) || len(sha) > 64 {
-		return "", fmt.Errorf("commit %q is not a hexadecimal commit SHA", sha)
+	if err := CheckCommit(sha); err != nil {
+		return "", err
 	}
 	if len(sha) < cfg.SHALength {
 		return "", fmt.Errorf("commit %q is shorter than sha_length %d", sha, cfg.SHALength)
 	}
 	return sha[:cfg.SHALength], nil
+}
+
+// ErrEmptyCommit is returned for a commit given as "" (--commit
+// "$GITHUB_SHA" with the variable unset): HEAD is not silently taken then.
+var ErrEmptyCommit = errors.New(`commit is empty (an unset $GITHUB_SHA?): give a commit SHA, or leave --commit out to use HEAD`)
+
+// CheckCommit returns an error unless sha is a commit SHA as git prints
+// one: 4 to 40 lowercase hexadecimal digits, or 64 in a SHA-256 repository.
+func CheckCommit(sha string) error {
+	switch {
+	case sha == "":
+		return ErrEmptyCommit
+	case !shaRE.MatchString(sha):
+		return fmt.Errorf("commit %s is not a commit SHA (lowercase hexadecimal digits)", clip.Quote(sha))
+	case len(sha) < 4 || len(sha) > 40 && len(sha) != 64:
+		return fmt.Errorf("commit %s has %d hexadecimal digits: a commit SHA has 4 to 40 (64 in a SHA-256 repository)", clip.Quote(sha), len(sha))
+	}
+	return nil
+}
+
+// Commit returns the commit a command works with: sha when the user gave
+// one (given, even when empty: an unset variable is an error, not HEAD),
+// else `git rev-parse HEAD` run in dir.
+func Commit(ctx context.Context, dir, sha string, given bool) (string, error) {
+	if !given {
+		return HeadCommit(ctx, dir)
+	}
+	if err := CheckCommit(sha); err != nil {
+		return "", err
+	}
+	return sha, nil
 }
 
 // HeadCommit returns `git rev-parse HEAD` run in dir.
