@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of imgver: go vet, the gofmt check, actionlint over every
-# GitHub Actions workflow, then the unit and
+# Runs every test of imgver: go vet, the gofmt check, the linters (actionlint
+# over every GitHub Actions workflow too), then the unit and
 # end-to-end tests with the race detector. The end-to-end tests need a real
 # registry: this script starts one on 127.0.0.1 (scripts/registry.sh, which
 # installs Debian's docker-registry when it is missing), hands its address to
@@ -22,9 +22,27 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+echo "== lint (golangci-lint, staticcheck, deadcode at the versions tools/go.mod pins)"
+# The tools are a module of their own (tools/go.mod), so that golangci-lint's
+# dependencies stay out of imgver's go.mod; -modfile runs them on this tree.
+# The first run builds them (minutes on a cold Go cache), later runs use the
+# cache.
+lint_tool() { go tool -modfile=tools/go.mod "$@"; }
+lint_tool golangci-lint run ./...
+lint_tool staticcheck ./...
+dead=$(lint_tool deadcode -test ./...)
+if [ -n "$dead" ]; then
+  echo "deadcode: unreachable functions:" >&2
+  echo "$dead" >&2
+  exit 1
+fi
+
 echo "== actionlint (every GitHub Actions workflow, and action.yml through them)"
-# actionlint is pinned in go.mod (go tool); it runs shellcheck on the run:
-# scripts when shellcheck is there (installed with apt, as root, when missing).
+# actionlint is pinned in a tools module of its own (tools/actionlint/go.mod:
+# it needs another YAML library version than golangci-lint's dependencies);
+# it runs shellcheck on the run: scripts when shellcheck is there (installed
+# with apt, as root, when missing).
+actionlint() { go tool -modfile=tools/actionlint/go.mod actionlint "$@"; }
 if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends shellcheck >/dev/null 2>&1 ||
@@ -32,12 +50,12 @@ if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v
     echo "actionlint: shellcheck could not be installed; run: scripts are not checked" >&2
 fi
 workflows=(.github/workflows/*.yml scripts/ci-example/github/*.yml)
-go tool actionlint "${workflows[@]}"
+actionlint "${workflows[@]}"
 # A linter that cannot fail checks nothing: a workflow with an unknown
 # context must fail it.
 bad=$(mktemp -d "${TMPDIR:-/tmp}/imgver-actionlint.XXXXXX")
 printf 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.no_such_thing }}"\n' >"$bad/bad.yml"
-if go tool actionlint "$bad/bad.yml" >/dev/null 2>&1; then
+if actionlint "$bad/bad.yml" >/dev/null 2>&1; then
   rm -rf "$bad"
   echo "actionlint passed a broken workflow" >&2
   exit 1

@@ -289,7 +289,7 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 	default:
 		if o.dryRun {
 			for _, f := range plan.Files {
-				io.WriteString(out, base.Diff(relToWD(f.Path), f.Old, f.New))
+				fmt.Fprint(out, base.Diff(relToWD(f.Path), f.Old, f.New))
 			}
 		} else {
 			writeUpdateText(out, plan)

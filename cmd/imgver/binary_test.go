@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,7 +31,7 @@ func binary(t *testing.T) string {
 		binPath = filepath.Join(dir, "imgver")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -57,7 +58,7 @@ func runBinary(t *testing.T, dir string, env []string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestBinaryConcurrentPins(t *testing.T) {
 			cmd := exec.Command(bin, "pin", fmt.Sprintf("img%d", i), fmt.Sprintf("v1.0.%d", i))
 			cmd.Dir = dir
 			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("pin img%d: %v\n%s", i, err, out)
+				errs[i] = fmt.Errorf("pin img%d: %w\n%s", i, err, out)
 			}
 		}()
 	}

@@ -275,7 +275,7 @@ func TestDetectExitCodes(t *testing.T) {
 	}{
 		{name: "changed with --exit-code", args: []string{"--exit-code", "--write"}, code: 1},
 		{name: "nothing changed with --exit-code", args: []string{"--exit-code", "--candidate", "b=" + "{REPO}/b:v1.0.0", "--candidate", "c={REPO}/c:v1.0.0"}, code: 0},
-		{name: "candidate missing", setup: func(t *testing.T, r *detectRepo) { os.RemoveAll(filepath.Join(r.dir, "build", "c")) },
+		{name: "candidate missing", setup: func(_ *testing.T, r *detectRepo) { os.RemoveAll(filepath.Join(r.dir, "build", "c")) },
 			args: []string{"--write"}, code: 2, msg: `image c: image "oci:build/c" not found`},
 		{name: "baseline missing", setup: func(t *testing.T, r *detectRepo) {
 			writeFile(t, r.pins, strings.Replace(detectPins, `c_VER="v1.0.0"`, `c_VER="v0.1.0"`, 1))

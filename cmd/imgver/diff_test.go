@@ -43,7 +43,9 @@ func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]det
 			if err := tw.WriteHeader(h); err != nil {
 				t.Fatal(err)
 			}
-			io.WriteString(tw, e.content)
+			if _, err := io.WriteString(tw, e.content); err != nil {
+				t.Fatal(err)
+			}
 		}
 		tw.Close()
 		b := buf.Bytes()

@@ -46,15 +46,17 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	f, errs := pinfile.ParseLenient(cfg.PinFile, data)
+	owned := make([]string, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		owned = append(owned, im.Var)
+	}
+	f, errs := pinfile.ParseLenient(cfg.PinFile, data, pinfile.Owned(owned...))
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
 	statuses := release.Statuses(cfg, f)
-	for _, p := range f.Pins() {
-		if _, ok := cfg.ImageByVar(p.Var); !ok {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s:%d: %s_VER pins no image of the config\n", f.Name(), p.Line, p.Var)
-		}
+	for _, u := range f.Unowned() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s:%d: %s_VER pins no image of the config\n", f.Name(), u.Line, u.Var)
 	}
 	w := cmd.OutOrStdout()
 	if o.format == "json" {

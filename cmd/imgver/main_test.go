@@ -201,7 +201,10 @@ func TestReleaseJSONNothingToPin(t *testing.T) {
 func TestBadPinFile(t *testing.T) {
 	for _, tc := range []struct{ name, pins, msg string }{
 		{"unreadable", "postgres_VER=v1 2\n", "image_versions.src:1: cannot read the value of postgres_VER"},
-		{"duplicate", "postgres_VER=v1.0.0\r\npostgres_VER=v1.0.1\r\n", "image_versions.src:2: second pin of postgres_VER (first at line 1)"},
+		{"duplicate", "postgres_VER=v1.0.0\npostgres_VER=v1.0.1\n", "image_versions.src:2: second pin of postgres_VER (first at line 1)"},
+		{"crlf", "postgres_VER=v1.0.0\r\n", "image_versions.src:1: the line ends in CR LF"},
+		{"append", "postgres_VER=v1.0.0\npostgres_VER+=-rc1\n", "image_versions.src:2: postgres_VER+= appends"},
+		{"conditional", "if false; then\npostgres_VER=v1.0.0\nfi\n", "image_versions.src:1: an if statement"},
 		{"unknown var", "# x\nnope_VER=\"v1.0.0\"\n", "image_versions.src:2: nope_VER pins no image of the config"},
 	} {
 		for _, args := range [][]string{
@@ -260,6 +263,27 @@ func TestPinFileErrorNamesRelativePath(t *testing.T) {
 		if want := filepath.Join("scripts", "image_versions.src") + ":1: "; !strings.Contains(r.stderr, "imgver: "+want) && !strings.Contains(r.stderr, "warning: "+want) {
 			t.Errorf("%v: stderr %q, want it to name %s", args, r.stderr, want)
 		}
+	}
+}
+
+// TestMalformedIgnoreGlobFailsAtLoad: a glob detect's matcher cannot use
+// fails when images.hcl is loaded, for any command, with exit 2 and an HCL
+// diagnostic naming the file and line.
+func TestMalformedIgnoreGlobFailsAtLoad(t *testing.T) {
+	cfg, pins := monorepo(t, demoPins)
+	writeFile(t, cfg, "registry = \"r.io/x\"\nignore = [\"/a/{b\"]\nimage \"a\" {}\n")
+	for _, args := range [][]string{{"list"}, {"vars", "--commit", "0123456789"}, {"release", "v1.0.0"}} {
+		r := imgver(t, append([]string{"--config", cfg}, args...)...)
+		first, _, _ := strings.Cut(r.stderr, "\n")
+		if r.code != 2 || !strings.HasPrefix(first, "imgver: "+cfg+":2:10: Invalid ignore glob") {
+			t.Errorf("%v: exit %d, first line %q", args, r.code, first)
+		}
+		if !strings.Contains(r.stderr, "on "+cfg+" line 2") {
+			t.Errorf("%v: no HCL diagnostic naming %s line 2:\n%s", args, cfg, r.stderr)
+		}
+	}
+	if got := readString(t, pins); got != demoPins {
+		t.Errorf("pin file changed")
 	}
 }
 

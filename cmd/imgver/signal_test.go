@@ -71,8 +71,8 @@ func signalled(t *testing.T, dir string, sig syscall.Signal, ready func(pid int)
 	case err = <-done:
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("imgver %s still running 5s after %v; stderr %q", strings.Join(args, " "), sig, stderr.String())
+		err = <-done
+		t.Fatalf("imgver %s still running 5s after %v (killed: %v); stderr %q", strings.Join(args, " "), sig, err, stderr.String())
 	}
 	took := time.Since(start)
 	return result{stdout.String(), stderr.String(), exitCode(t, err)}, took

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // Status is the verdict on one base image reference.
@@ -161,7 +161,7 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 		}
 		df, ok := parsed[img.Dockerfile]
 		if !ok {
-			data, err := os.ReadFile(img.Dockerfile)
+			data, err := userfile.ReadFile(img.Dockerfile)
 			if err != nil {
 				return nil, fmt.Errorf("reading Dockerfile of %q: %w", img.Name, err)
 			}

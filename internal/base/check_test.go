@@ -126,9 +126,9 @@ func check(t *testing.T, img *config.Image, opts ...Option) []Result {
 	return rs
 }
 
-func update(t *testing.T, img *config.Image, opts ...Option) *Plan {
+func update(t *testing.T, img *config.Image) *Plan {
 	t.Helper()
-	p, err := Update(t.Context(), []*config.Image{img}, opts...)
+	p, err := Update(t.Context(), []*config.Image{img})
 	if err != nil {
 		t.Fatal(err)
 	}

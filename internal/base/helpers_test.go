@@ -2,16 +2,12 @@ package base
 
 import (
 	"context"
-	"io"
-	"log"
 	"slices"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
-
-func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -69,17 +69,6 @@ func WithRemoteOptions(opts ...remote.Option) Option {
 	}
 }
 
-// WithJobs sets how many registry requests run at once (default 4).
-func WithJobs(n int) Option {
-	return func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("jobs must be at least 1, not %d", n)
-		}
-		o.jobs = n
-		return nil
-	}
-}
-
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{platform: v1.Platform{OS: "linux", Architecture: "amd64"}, jobs: 4}
 	for _, opt := range opts {

@@ -54,7 +54,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 }
 
 // lines splits b into lines that keep their endings.
-func lines(b []byte) []string { return splitKeep(string(b)) }
+func lines(b []byte) []string { return strings.SplitAfter(string(b), "\n") }
 
 func TestRewriteGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/rewrite/*.Dockerfile")
@@ -118,19 +118,19 @@ func ending(s string) string {
 	return ""
 }
 
-func TestDiff(t *testing.T) {
-	old := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n"
-	tests := []struct{ name, new, want string }{
-		{"same", old, ""},
-		{"two hunks", strings.Replace(strings.Replace(old, "2\n", "two\n", 1), "15\n", "fifteen\n", 1),
-			"--- a/f\n+++ b/f\n@@ -1,5 +1,5 @@\n 1\n-2\n+two\n 3\n 4\n 5\n@@ -12,5 +12,5 @@\n 12\n 13\n 14\n-15\n+fifteen\n 16\n"},
-		{"one hunk when close", strings.Replace(strings.Replace(old, "2\n", "two\n", 1), "8\n", "eight\n", 1),
-			"--- a/f\n+++ b/f\n@@ -1,11 +1,11 @@\n 1\n-2\n+two\n 3\n 4\n 5\n 6\n 7\n-8\n+eight\n 9\n 10\n 11\n"},
-		{"no newline at end", old + "17", "--- a/f\n+++ b/f\n@@ -14,3 +14,4 @@\n 14\n 15\n 16\n+17\n\\ No newline at end of file\n"},
-	}
-	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, Diff("f", []byte(old), []byte(tc.new))); diff != "" {
+// TestDiffNames: the diff names a relative file a/name and b/name, an
+// absolute one by itself (the diff itself is textdiff's, tested there).
+func TestDiffNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, want string }{
+		{"img/Dockerfile", "--- a/img/Dockerfile\n+++ b/img/Dockerfile\n@@ -1 +1 @@\n-x\n+y\n"},
+		{"/abs/Dockerfile", "--- /abs/Dockerfile\n+++ /abs/Dockerfile\n@@ -1 +1 @@\n-x\n+y\n"},
+	} {
+		if diff := cmp.Diff(tc.want, Diff(tc.name, []byte("x\n"), []byte("y\n"))); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		if got := Diff(tc.name, []byte("x\n"), []byte("x\n")); got != "" {
+			t.Errorf("%s: equal content gave a diff:\n%s", tc.name, got)
 		}
 	}
 }

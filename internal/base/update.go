@@ -5,14 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
-
-	"github.com/google/renameio/v2"
-	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/textdiff"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // Plan is what Update would do: the results it acted on and the new content
@@ -110,14 +107,10 @@ func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, e
 // after Update read it.
 var ErrModified = errors.New("the file changed since it was read")
 
-// writeFile writes a user's file atomically: a temporary file in the same
-// directory, renamed over the old one, its mode kept. A symlink is followed,
-// so that the link stays and its target changes. Tests replace it.
+// writeFile writes a user's file atomically, keeping its mode, owner and
+// group, through a symlink (see package userfile). Tests replace it.
 var writeFile = func(path string, data []byte) error {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
+	return userfile.WriteFile(path, data, 0o644)
 }
 
 // Write writes every changed Dockerfile atomically. It first checks that
@@ -126,7 +119,7 @@ var writeFile = func(path string, data []byte) error {
 // every file changes or none does.
 func (p *Plan) Write() error {
 	for _, f := range p.Files {
-		cur, err := os.ReadFile(f.Path)
+		cur, err := userfile.ReadFile(f.Path)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", f.Path, err)
 		}
@@ -148,118 +141,13 @@ func (p *Plan) Write() error {
 	return nil
 }
 
-// Diff returns a unified diff of old and new, line by line, with three
-// lines of context, naming the files a/name and b/name (name itself when
-// it is absolute). It is empty when they are equal.
-func Diff(name string, old, new []byte) string {
-	if string(old) == string(new) {
-		return ""
-	}
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0
-	a, b, lines := dmp.DiffLinesToChars(string(old), string(new))
-	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, b, false), lines)
-
-	// Flatten into one entry per line.
-	type line struct {
-		op   diffmatchpatch.Operation
-		text string
-	}
-	var ls []line
-	for _, d := range diffs {
-		for _, t := range splitKeep(d.Text) {
-			ls = append(ls, line{d.Type, t})
-		}
-	}
-	const ctxLines = 3
-	var b2 strings.Builder
+// Diff returns a unified diff of old and new (textdiff.Unified), naming
+// the files a/name and b/name (name itself when it is absolute). It is
+// empty when they are equal.
+func Diff(name string, old, updated []byte) string {
+	nameA, nameB := "a/"+name, "b/"+name
 	if filepath.IsAbs(name) {
-		fmt.Fprintf(&b2, "--- %s\n+++ %s\n", name, name)
-	} else {
-		fmt.Fprintf(&b2, "--- a/%s\n+++ b/%s\n", name, name)
+		nameA, nameB = name, name
 	}
-	for i := 0; i < len(ls); {
-		if ls[i].op == diffmatchpatch.DiffEqual {
-			i++
-			continue
-		}
-		// A hunk: from ctxLines before this change to ctxLines after the
-		// last change that is within 2*ctxLines of the previous one.
-		start := max(i-ctxLines, 0)
-		end := i
-		for end < len(ls) {
-			if ls[end].op != diffmatchpatch.DiffEqual {
-				end++
-				continue
-			}
-			k := end
-			for k < len(ls) && ls[k].op == diffmatchpatch.DiffEqual {
-				k++
-			}
-			if k == len(ls) || k-end > 2*ctxLines {
-				end = min(end+ctxLines, len(ls))
-				break
-			}
-			end = k
-		}
-		oldStart, newStart := 1, 1
-		for _, l := range ls[:start] {
-			if l.op != diffmatchpatch.DiffInsert {
-				oldStart++
-			}
-			if l.op != diffmatchpatch.DiffDelete {
-				newStart++
-			}
-		}
-		oldN, newN := 0, 0
-		for _, l := range ls[start:end] {
-			if l.op != diffmatchpatch.DiffInsert {
-				oldN++
-			}
-			if l.op != diffmatchpatch.DiffDelete {
-				newN++
-			}
-		}
-		fmt.Fprintf(&b2, "@@ -%s +%s @@\n", hunkRange(oldStart, oldN), hunkRange(newStart, newN))
-		for _, l := range ls[start:end] {
-			prefix := " "
-			switch l.op {
-			case diffmatchpatch.DiffDelete:
-				prefix = "-"
-			case diffmatchpatch.DiffInsert:
-				prefix = "+"
-			}
-			b2.WriteString(prefix)
-			b2.WriteString(l.text)
-			if !strings.HasSuffix(l.text, "\n") {
-				b2.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		i = end
-	}
-	return b2.String()
-}
-
-func hunkRange(start, n int) string {
-	switch n {
-	case 0:
-		return fmt.Sprintf("%d,0", start-1)
-	case 1:
-		return fmt.Sprint(start)
-	}
-	return fmt.Sprintf("%d,%d", start, n)
-}
-
-// splitKeep splits s into lines, each keeping its "\n".
-func splitKeep(s string) []string {
-	var out []string
-	for s != "" {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			return append(out, s)
-		}
-		out = append(out, s[:i+1])
-		s = s[i+1:]
-	}
-	return out
+	return textdiff.Unified(nameA, nameB, string(old), string(updated))
 }

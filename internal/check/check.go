@@ -319,7 +319,7 @@ func parseShebang(head []byte) (interp, arg string, ok, truncated bool) {
 	if !nl && len(head) >= bufSize {
 		line = buf[2 : bufSize-1]
 		name := bytes.TrimLeft(line, " \t")
-		if bytes.IndexAny(name, " \t\x00") < 0 {
+		if !bytes.ContainsAny(name, " \t\x00") {
 			return string(name), "", true, true
 		}
 	}
@@ -382,18 +382,18 @@ func (k *checker) executable(check, name string) (string, bool) {
 		}
 		p = found
 	}
-	e, real, dirs, err := k.walk(p)
+	e, resolved, dirs, err := k.walk(p)
 	if err != nil {
 		p = path.Clean(p) // to show; the walk took ".." after symlinks
 		k.problem(check, p, "%s: %v", p, err)
 		return "", false
 	}
 	if e.Type != detect.TypeFile {
-		k.problem(check, real, "%s is a %s, not a regular file", real, e.Type)
+		k.problem(check, resolved, "%s is a %s, not a regular file", resolved, e.Type)
 		return "", false
 	}
 	if !k.canExec(e) {
-		k.problem(check, real, "%s is not executable by %s (mode %04o, owner %d:%d)", real, k.who(), e.Mode, e.UID, e.GID)
+		k.problem(check, resolved, "%s is not executable by %s (mode %04o, owner %d:%d)", resolved, k.who(), e.Mode, e.UID, e.GID)
 		return "", false
 	}
 	for _, d := range dirs {
@@ -402,7 +402,7 @@ func (k *checker) executable(check, name string) (string, bool) {
 			return "", false
 		}
 	}
-	return real, true
+	return resolved, true
 }
 
 func (k *checker) pathValue() string {
@@ -438,7 +438,7 @@ func (k *checker) canExec(e *detect.Entry) bool {
 }
 
 // can reports whether the user has permission bit (4 r, 2 w, 1 x) on e.
-func (k *checker) can(e *detect.Entry, bit uint32) bool {
+func (k *checker) can(e *detect.Entry, bit detect.Mode) bool {
 	if k.uid == 0 && k.userKnown {
 		return true
 	}
@@ -453,8 +453,8 @@ func (k *checker) can(e *detect.Entry, bit uint32) bool {
 
 // resolve follows symlinks in every component of p, inside the image.
 func (k *checker) resolve(p string) (*detect.Entry, string, error) {
-	e, real, _, err := k.walk(p)
-	return e, real, err
+	e, resolved, _, err := k.walk(p)
+	return e, resolved, err
 }
 
 // walk is resolve that also returns every directory the lookup searched,

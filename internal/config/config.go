@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
-	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,6 +19,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/imgver/imgver/internal/clip"
+	"github.com/imgver/imgver/internal/detect"
 )
 
 // FileName is the name Find looks for.
@@ -334,8 +334,8 @@ func Parse(path string, src []byte) (*Config, error) {
 		c.ReleasePattern = re
 	}
 	for _, g := range raw.Ignore {
-		if err := validGlob(g); err != nil {
-			attrErr(body, "ignore", fileRange, "Invalid ignore glob", err.Error())
+		if problem := globProblem(g); problem != "" {
+			attrErr(body, "ignore", fileRange, "Invalid ignore glob", problem)
 		}
 	}
 
@@ -400,8 +400,8 @@ func Parse(path string, src []byte) (*Config, error) {
 			}
 		}
 		for _, g := range ib.Ignore {
-			if err := validGlob(g); err != nil {
-				attrErr(ibody, "ignore", ib.DefRange, "Invalid ignore glob", err.Error())
+			if problem := globProblem(g); problem != "" {
+				attrErr(ibody, "ignore", ib.DefRange, "Invalid ignore glob", problem)
 			}
 		}
 		c.Images = append(c.Images, im)
@@ -439,14 +439,16 @@ func imageBody(body *hclsyntax.Body, i int) *hclsyntax.Body {
 	return nil
 }
 
-func validGlob(g string) error {
+// globProblem says what is wrong with an ignore glob, or "": it must be
+// absolute, and valid for the matcher detect uses (detect.ValidateGlob).
+func globProblem(g string) string {
 	if !strings.HasPrefix(g, "/") {
-		return fmt.Errorf("ignore glob %s must be an absolute path in the image (start with /).", clip.Quote(g))
+		return fmt.Sprintf("ignore glob %s must be an absolute path in the image (start with /).", clip.Quote(g))
 	}
-	if _, err := filepath.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-		return fmt.Errorf("ignore glob %s is malformed: %v.", clip.Quote(g), err)
+	if err := detect.ValidateGlob(g); err != nil {
+		return fmt.Sprintf("ignore glob %s is malformed (doublestar syntax: *, **, ?, [class], {a,b}).", clip.Quote(g))
 	}
-	return nil
+	return ""
 }
 
 // regexpReason is what is wrong with a regular expression, without the
@@ -474,16 +476,6 @@ func (c *Config) abs(p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// Vars returns the pin variables of every image, sorted.
-func (c *Config) Vars() []string {
-	vs := make([]string, 0, len(c.Images))
-	for _, im := range c.Images {
-		vs = append(vs, im.PinVar())
-	}
-	sort.Strings(vs)
-	return vs
 }
 
 var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)

@@ -120,6 +120,14 @@ sha_length = 2
 		{"relative ignore", `registry = "r.io/x"
 ignore = ["var/log/*"]
 `, []string{`images.hcl:2:10: Invalid ignore glob`}},
+		{"unclosed brace in ignore", `registry = "r.io/x"
+ignore = ["/a/{b"]
+`, []string{`images.hcl:2:10: Invalid ignore glob`}},
+		{"unclosed class in an image's ignore", `registry = "r.io/x"
+image "a" {
+  ignore = ["/ok/**", "/a/[b"]
+}
+`, []string{`images.hcl:3:12: Invalid ignore glob`}},
 		{"syntax error", `image "a" {
 `, []string{`images.hcl:1:11: Unclosed configuration block`}},
 		{"all reported at once", `registry = "r.io/x"

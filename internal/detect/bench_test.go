@@ -7,16 +7,19 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// benchPair writes two OCI layouts of about size bytes in n files each,
-// split into layers differently, one file changed.
-func benchPair(b testing.TB, n, size int) (string, string, int64) {
+// benchPair writes two OCI layouts of about IMGVER_BENCH_MB MiB in
+// IMGVER_BENCH_FILES files each (benchSizes), split into layers
+// differently, one file changed.
+func benchPair(b testing.TB) (string, string, int64) {
 	b.Helper()
+	n, size := benchSizes(b)
 	if os.Getenv("IMGVER_BENCH_PAIR") != "" {
 		return "", "", 1
 	}
@@ -56,7 +59,7 @@ func benchPair(b testing.TB, n, size int) (string, string, int64) {
 // BenchmarkDiff compares a generated pair with a fresh Comparer (no cache).
 // Compare with BenchmarkGunzipSHA256, the floor: reading the same blobs.
 func BenchmarkDiff(b *testing.B) {
-	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	a, bb, total := benchPair(b)
 	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
 		// A pair written by TestWriteBenchPair or scripts/bench.sh.
 		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
@@ -81,7 +84,7 @@ func BenchmarkDiff(b *testing.B) {
 // BenchmarkGunzipSHA256 decompresses every layer blob of the pair and
 // hashes it: the least any comparison must do.
 func BenchmarkGunzipSHA256(b *testing.B) {
-	a, bb, total := benchPair(b, benchFiles(), benchSize())
+	a, bb, total := benchPair(b)
 	if dir := os.Getenv("IMGVER_BENCH_PAIR"); dir != "" {
 		a, bb = "oci:"+filepath.Join(dir, "a"), "oci:"+filepath.Join(dir, "b")
 	}
@@ -121,22 +124,23 @@ func BenchmarkGunzipSHA256(b *testing.B) {
 
 var _ = v1.Hash{}
 
-// benchFiles is IMGVER_BENCH_FILES (default 4000).
-func benchFiles() int {
-	n := 4000
-	if s := os.Getenv("IMGVER_BENCH_FILES"); s != "" {
-		fmt.Sscan(s, &n)
+// envInt is the integer in the environment variable name, or def.
+func envInt(t testing.TB, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, s, err)
 	}
 	return n
 }
 
-// benchSize is IMGVER_BENCH_MB (default 32) MiB.
-func benchSize() int {
-	mb := 32
-	if s := os.Getenv("IMGVER_BENCH_MB"); s != "" {
-		fmt.Sscan(s, &mb)
-	}
-	return mb << 20
+// benchSizes are IMGVER_BENCH_FILES (default 4000) and IMGVER_BENCH_MB
+// (default 32) MiB.
+func benchSizes(t testing.TB) (files, size int) {
+	return envInt(t, "IMGVER_BENCH_FILES", 4000), envInt(t, "IMGVER_BENCH_MB", 32) << 20
 }
 
 // TestWriteBenchPair writes the benchmark pair to $IMGVER_BENCH_OUT/{a,b}
@@ -146,7 +150,7 @@ func TestWriteBenchPair(t *testing.T) {
 	if out == "" {
 		t.Skip("IMGVER_BENCH_OUT not set")
 	}
-	a, b, _ := benchPair(t, benchFiles(), benchSize())
+	a, b, _ := benchPair(t)
 	for name, ref := range map[string]string{"a": a, "b": b} {
 		if err := os.CopyFS(filepath.Join(out, name), os.DirFS(strings.TrimPrefix(ref, "oci:"))); err != nil {
 			t.Fatal(err)

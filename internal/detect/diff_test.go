@@ -2,6 +2,7 @@ package detect
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -176,7 +177,11 @@ func TestDiffPairs(t *testing.T) {
 		})},
 		{name: "created timestamps", a: base(), b: base().withConfig(func(c *v1.ConfigFile) {
 			c.Created = v1.Time{Time: time.Now()}
-			c.DockerVersion = "27.0"
+			// docker build still writes docker_version; ggcr's field for
+			// it is deprecated, so it is set as the JSON says it.
+			if err := json.Unmarshal([]byte(`{"docker_version":"27.0"}`), c); err != nil {
+				panic(err)
+			}
 			c.Container = "abc"
 			c.Config.Hostname = "buildkitsandbox"
 			for i := range c.History {

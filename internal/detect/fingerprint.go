@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
 	"maps"
 	"slices"
 )
@@ -33,7 +32,7 @@ func (c *Comparer) Fingerprint(ctx context.Context, ref string) (string, error) 
 
 func (c *Comparer) platformFingerprint(s *Snapshot) string {
 	h := sha256.New()
-	io.WriteString(h, "fs\n")
+	h.Write([]byte("fs\n"))
 	for _, e := range s.Files {
 		if e.IgnoredBy != "" {
 			continue
@@ -41,22 +40,22 @@ func (c *Comparer) platformFingerprint(s *Snapshot) string {
 		writeQuoted(h, e.Path)
 		a := attrs(e)
 		for _, k := range slices.Sorted(maps.Keys(a)) {
-			io.WriteString(h, " ")
+			h.Write([]byte(" "))
 			writeQuoted(h, k+"="+a[k])
 		}
-		io.WriteString(h, "\n")
+		h.Write([]byte("\n"))
 	}
-	io.WriteString(h, "config\n")
+	h.Write([]byte("config\n"))
 	f := s.Config.fields()
 	for _, k := range slices.Sorted(maps.Keys(f)) {
 		writeQuoted(h, k+"="+f[k])
-		io.WriteString(h, "\n")
+		h.Write([]byte("\n"))
 	}
 	if c.o.history {
-		io.WriteString(h, "history\n")
+		h.Write([]byte("history\n"))
 		for _, l := range s.History {
 			writeQuoted(h, l)
-			io.WriteString(h, "\n")
+			h.Write([]byte("\n"))
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))

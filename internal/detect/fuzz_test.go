@@ -3,6 +3,7 @@ package detect
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 	}
 	return map[string][]byte{
 		"tar":       layer,
-		"gzip":      gzipBytes(t, layer),
+		"gzip":      gzipBytes(t, layer, gzip.DefaultCompression),
 		"zstd":      zw.EncodeAll(layer, nil),
 		"truncated": layer[:700],
 		"gnu":       tarBytes(t, tarOpts{format: tar.FormatGNU}, file("./long/"+string(bytes.Repeat([]byte("n"), 120)), "x")),

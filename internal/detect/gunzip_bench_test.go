@@ -22,10 +22,7 @@ func BenchmarkGunzip(b *testing.B) {
 	for raw.Len() < 32<<20 {
 		fmt.Fprintf(&raw, "%s%d ", words[rng.IntN(len(words))], rng.IntN(1000))
 	}
-	var gz bytes.Buffer
-	zw, _ := stdgzip.NewWriterLevel(&gz, 6)
-	zw.Write(raw.Bytes())
-	zw.Close()
+	gz := gzipBytes(b, raw.Bytes(), stdgzip.DefaultCompression)
 	readers := map[string]func(io.Reader) (io.Reader, error){
 		"stdlib":    func(r io.Reader) (io.Reader, error) { return stdgzip.NewReader(r) },
 		"klauspost": func(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) },
@@ -34,7 +31,7 @@ func BenchmarkGunzip(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(raw.Len()))
 			for b.Loop() {
-				zr, err := readers[name](bytes.NewReader(gz.Bytes()))
+				zr, err := readers[name](bytes.NewReader(gz))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -304,12 +304,20 @@ func (s *source) openAndImage() (v1.Image, error) {
 type v1ConfigFile = v1.ConfigFile
 type normaliseNormaliser = normalise.Normaliser
 
-func gzipBytes(t testing.TB, b []byte) []byte {
+// gzipBytes compresses b at the given compress/gzip level.
+func gzipBytes(t testing.TB, b []byte, level int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
+	zw, err := gzip.NewWriterLevel(&buf, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
 }
 

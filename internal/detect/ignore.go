@@ -1,10 +1,13 @@
 package detect
 
 import (
+	"fmt"
 	"path"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/imgver/imgver/internal/clip"
 )
 
 // A Rule is a named noise rule: paths matching one of its globs are left
@@ -48,6 +51,17 @@ var DefaultRules = []Rule{
 	{"fontconfig-cache", []string{"/var/cache/fontconfig/**"}, "fc-cache output, keyed by directory mtimes"},
 	{"man-db-cache", []string{"/var/cache/man/**"}, "man-db index, regenerated from the man pages"},
 	{"shell-history", []string{"/root/.bash_history", "/root/.python_history", "/root/.wget-hsts", "/root/.lesshst"}, "interactive leftovers"},
+}
+
+// ValidateGlob reports whether g is a noise glob WithIgnore accepts: a
+// doublestar pattern, so "/a/{b" (an unclosed brace) is not. Config
+// validation calls it too, so a glob that cannot match fails when images.hcl
+// is loaded, not when detect first uses it.
+func ValidateGlob(g string) error {
+	if !doublestar.ValidatePattern(cleanGlob(g)) {
+		return fmt.Errorf("invalid ignore glob %s", clip.Quote(cleanGlob(g)))
+	}
+	return nil
 }
 
 // matcher decides which paths are noise.

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -45,9 +44,9 @@ type Entry struct {
 	Type Type   `json:"type"`
 	// Mode holds the permission bits with setuid, setgid and sticky (07777);
 	// in JSON an octal string such as "0755".
-	Mode uint32 `json:"mode"`
-	UID  int    `json:"uid"`
-	GID  int    `json:"gid"`
+	Mode Mode `json:"mode"`
+	UID  int  `json:"uid"`
+	GID  int  `json:"gid"`
 	// Size and Digest describe a regular file's content; Digest is
 	// "sha256:<hex>", of the normalised content when Normaliser is set.
 	Size       int64  `json:"size,omitempty"`
@@ -76,55 +75,23 @@ type Entry struct {
 	srcPath  string
 }
 
+// Mode is a file's permission bits with setuid, setgid and sticky. In JSON
+// it is an octal string ("4755").
+type Mode uint32
+
 // octalMode renders a mode as "0755".
-func octalMode(m uint32) string { return fmt.Sprintf("%04o", m) }
+func octalMode(m Mode) string { return fmt.Sprintf("%04o", uint32(m)) }
 
-// entryJSON is Entry with the mode as an octal string.
-type entryJSON struct {
-	Path       string            `json:"path"`
-	Type       Type              `json:"type"`
-	Mode       string            `json:"mode"`
-	UID        int               `json:"uid"`
-	GID        int               `json:"gid"`
-	Size       int64             `json:"size,omitempty"`
-	Digest     string            `json:"digest,omitempty"`
-	Normaliser string            `json:"normaliser,omitempty"`
-	Link       string            `json:"link,omitempty"`
-	Hardlink   string            `json:"hardlink,omitempty"`
-	DevMajor   int64             `json:"dev_major,omitempty"`
-	DevMinor   int64             `json:"dev_minor,omitempty"`
-	Xattrs     map[string]string `json:"xattrs,omitempty"`
-	Layer      int               `json:"layer"`
-	Implicit   bool              `json:"implicit,omitempty"`
-	IgnoredBy  string            `json:"ignored_by,omitempty"`
-}
+// MarshalText writes the mode in octal.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(octalMode(m)), nil }
 
-// MarshalJSON writes the entry with its mode as an octal string.
-func (e Entry) MarshalJSON() ([]byte, error) {
-	return json.Marshal(entryJSON{
-		Path: e.Path, Type: e.Type, Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size,
-		Digest: e.Digest, Normaliser: e.Normaliser, Link: e.Link, Hardlink: e.Hardlink,
-		DevMajor: e.DevMajor, DevMinor: e.DevMinor, Xattrs: e.Xattrs, Layer: e.Layer,
-		Implicit: e.Implicit, IgnoredBy: e.IgnoredBy,
-	})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (e *Entry) UnmarshalJSON(b []byte) error {
-	var j entryJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	v, err := strconv.ParseUint(j.Mode, 8, 32)
+// UnmarshalText reads what MarshalText writes.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 8, 32)
 	if err != nil {
-		return fmt.Errorf("mode %q: %w", j.Mode, err)
+		return fmt.Errorf("mode %q: %w", b, err)
 	}
-	*e = Entry{
-		Path: j.Path, Type: j.Type, Mode: uint32(v), UID: j.UID, GID: j.GID, Size: j.Size,
-		Digest: j.Digest, Normaliser: j.Normaliser, Link: j.Link, Hardlink: j.Hardlink,
-		DevMajor: j.DevMajor, DevMinor: j.DevMinor, Xattrs: j.Xattrs, Layer: j.Layer,
-		Implicit: j.Implicit, IgnoredBy: j.IgnoredBy,
-	}
+	*m = Mode(v)
 	return nil
 }
 
@@ -261,32 +228,32 @@ func (lr *layerReader) read(r io.Reader) (*layerSummary, error) {
 		}
 		e := Entry{
 			Path: p,
-			Mode: uint32(hdr.Mode & 0o7777),
+			Mode: Mode(hdr.Mode & 0o7777),
 			UID:  hdr.Uid,
 			GID:  hdr.Gid,
 		}
-		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		switch {
+		case isRegular(hdr):
 			e.Type = TypeFile
 			e.Size = hdr.Size
 			if err := lr.digest(&e, tr); err != nil {
 				return nil, fmt.Errorf("reading %s: %w", p, err)
 			}
-		case tar.TypeDir:
+		case hdr.Typeflag == tar.TypeDir:
 			e.Type = TypeDir
-		case tar.TypeSymlink:
+		case hdr.Typeflag == tar.TypeSymlink:
 			e.Type = TypeSymlink
 			e.Link = hdr.Linkname
-		case tar.TypeLink:
+		case hdr.Typeflag == tar.TypeLink:
 			e.Type = typeHardlink
 			e.Link = cleanPath(hdr.Linkname)
-		case tar.TypeChar:
+		case hdr.Typeflag == tar.TypeChar:
 			e.Type = TypeChar
 			e.DevMajor, e.DevMinor = hdr.Devmajor, hdr.Devminor
-		case tar.TypeBlock:
+		case hdr.Typeflag == tar.TypeBlock:
 			e.Type = TypeBlock
 			e.DevMajor, e.DevMinor = hdr.Devmajor, hdr.Devminor
-		case tar.TypeFifo:
+		case hdr.Typeflag == tar.TypeFifo:
 			e.Type = TypeFifo
 		default:
 			// Global headers and unknown kinds carry no file.
@@ -422,4 +389,15 @@ type DigestMismatchError struct {
 // Error says what the content hashes to.
 func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("digest mismatch: content hashes to %s", e.Got)
+}
+
+// isRegular reports whether hdr holds a file's content. The tar reader
+// itself turns the legacy TypeRegA into TypeReg (or TypeDir for a name
+// ending in "/").
+func isRegular(hdr *tar.Header) bool {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		return true
+	}
+	return false
 }

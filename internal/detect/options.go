@@ -7,11 +7,9 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
@@ -67,11 +65,10 @@ func defaultOptions() *options {
 func WithIgnore(globs ...string) Option {
 	return func(o *options) error {
 		for _, g := range globs {
-			g = cleanGlob(g)
-			if !doublestar.ValidatePattern(g) {
-				return fmt.Errorf("invalid ignore glob %s", clip.Quote(g))
+			if err := ValidateGlob(g); err != nil {
+				return err
 			}
-			o.userIgnores = append(o.userIgnores, g)
+			o.userIgnores = append(o.userIgnores, cleanGlob(g))
 		}
 		return nil
 	}

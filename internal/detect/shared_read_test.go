@@ -31,11 +31,13 @@ func TestSharedReadFailsForItsOwnImageOnly(t *testing.T) {
 			}
 			// Another image's read of the shared layer is under way.
 			started, release := make(chan struct{}), make(chan struct{})
-			go c.sf.Do(d.String(), func() (any, error) {
-				close(started)
-				<-release
-				return nil, leaderErr
-			})
+			go func() {
+				_, _, _ = c.sf.Do(d.String(), func() (any, error) {
+					close(started)
+					<-release
+					return nil, leaderErr
+				})
+			}()
 			<-started
 			done := make(chan error, 1)
 			go func() {

@@ -284,11 +284,7 @@ func TestCorruptInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
-			zw.Write(tarball)
-			zw.Close()
-			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(p, gzipBytes(t, tarball, gzip.NoCompression), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, "digest mismatch"},

@@ -6,12 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/sergi/go-diff/diffmatchpatch"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/imgver/imgver/internal/textdiff"
 )
 
 // maxTextDiffTotal bounds the content held for unified diffs of one
@@ -84,7 +84,7 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 		if !okA || !okB || !isText(a) || !isText(b) {
 			continue
 		}
-		fc.Diff = unifiedDiff("a"+fc.Path, "b"+fc.Path, string(a), string(b))
+		fc.Diff = textdiff.Unified("a"+fc.Path, "b"+fc.Path, string(a), string(b))
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, p
 			return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
 		}
 		p := cleanPath(hdr.Name)
-		if !paths[p] || hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if !paths[p] || !isRegular(hdr) {
 			continue
 		}
 		var buf bytes.Buffer
@@ -123,104 +123,4 @@ func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, p
 
 func isText(b []byte) bool {
 	return !bytes.ContainsRune(b, 0) && utf8.Valid(b)
-}
-
-// diffLine is one line of a line diff.
-type diffLine struct {
-	op   byte // ' ', '-', '+'
-	text string
-}
-
-// unifiedDiff renders a unified diff with three lines of context.
-func unifiedDiff(nameA, nameB, a, b string) string {
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0
-	ca, cb, lines := dmp.DiffLinesToChars(a, b)
-	diffs := dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines)
-	var ls []diffLine
-	for _, d := range diffs {
-		op := byte(' ')
-		switch d.Type {
-		case diffmatchpatch.DiffDelete:
-			op = '-'
-		case diffmatchpatch.DiffInsert:
-			op = '+'
-		}
-		for _, l := range splitLines(d.Text) {
-			ls = append(ls, diffLine{op, l})
-		}
-	}
-	const ctxLines = 3
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
-	// Walk the lines, emitting hunks around changes.
-	lineA, lineB := make([]int, len(ls)+1), make([]int, len(ls)+1)
-	for i, l := range ls {
-		lineA[i+1], lineB[i+1] = lineA[i], lineB[i]
-		if l.op != '+' {
-			lineA[i+1]++
-		}
-		if l.op != '-' {
-			lineB[i+1]++
-		}
-	}
-	i := 0
-	for i < len(ls) {
-		if ls[i].op == ' ' {
-			i++
-			continue
-		}
-		start := max(0, i-ctxLines)
-		end := i
-		for end < len(ls) {
-			if ls[end].op != ' ' {
-				end++
-				continue
-			}
-			// Look for the next change within 2*ctx lines.
-			k := end
-			for k < len(ls) && ls[k].op == ' ' && k-end < 2*ctxLines {
-				k++
-			}
-			if k < len(ls) && ls[k].op != ' ' {
-				end = k
-				continue
-			}
-			end = min(len(ls), end+ctxLines)
-			break
-		}
-		countA, countB := lineA[end]-lineA[start], lineB[end]-lineB[start]
-		startA, startB := lineA[start]+1, lineB[start]+1
-		if countA == 0 {
-			startA--
-		}
-		if countB == 0 {
-			startB--
-		}
-		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", startA, countA, startB, countB)
-		for _, l := range ls[start:end] {
-			out.WriteByte(l.op)
-			out.WriteString(l.text)
-			if !strings.HasSuffix(l.text, "\n") {
-				out.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		i = end
-	}
-	return out.String()
-}
-
-// splitLines splits s after each newline, keeping them.
-func splitLines(s string) []string {
-	var out []string
-	for s != "" {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			out = append(out, s)
-			break
-		}
-		out = append(out, s[:i+1])
-		s = s[i+1:]
-	}
-	return out
 }

@@ -8,7 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/imgver/imgver/internal/userfile"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 func TestUpdateKeepsModeAndWritesAtomically(t *testing.T) {
@@ -49,8 +53,8 @@ func TestUpdateLeavesFileOnError(t *testing.T) {
 			f.Remove("a")
 			return true, errors.New("boom")
 		}},
-		{"unreadable line", "a_VER=v1 2\n", func(f *File) (bool, error) { return true, nil }},
-		{"nothing changed", "a_VER=\"v1\"\r\n# x", func(f *File) (bool, error) { return false, nil }},
+		{"unreadable line", "a_VER=v1 2\n", func(_ *File) (bool, error) { return true, nil }},
+		{"nothing changed", "a_VER=\"v1\"\r\n# x", func(_ *File) (bool, error) { return false, nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "pins.src")
@@ -191,6 +195,69 @@ func TestUpdateRefusesReadOnlyFile(t *testing.T) {
 		t.Fatalf("error = %v, want read-only", err)
 	}
 	if got := string(readFile(t, path)); got != "a_VER=\"v1\"\n" {
+		t.Errorf("content = %q", got)
+	}
+}
+
+// TestSpecialPinFile: a pin file that is a FIFO, a socket, a device or a
+// directory is refused, before anything opens it (a FIFO would block), and
+// stays what it was.
+func TestSpecialPinFile(t *testing.T) {
+	dir := t.TempDir()
+	specials := userfiletest.Specials(t, dir)
+	for _, path := range specials {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			before, _ := os.Lstat(path)
+			var nr *userfile.NotRegularError
+			if _, err := Read(path); !errors.As(err, &nr) {
+				t.Errorf("Read = %v, want a NotRegularError", err)
+			}
+			err := Update(t.Context(), path, func(f *File) (bool, error) { return true, f.Set("a", "v1", Auto, now) })
+			if !errors.As(err, &nr) {
+				t.Errorf("Update = %v, want a NotRegularError", err)
+			}
+			if after, _ := os.Lstat(path); after.Mode() != before.Mode() || !os.SameFile(before, after) {
+				t.Errorf("%s changed: %v -> %v", path, before.Mode(), after.Mode())
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	want := 4
+	if specials["device"] != "/dev/null" {
+		want = 5
+	}
+	if len(entries) != want {
+		t.Errorf("the directory holds %d entries: a temporary file was left", len(entries))
+	}
+}
+
+// TestUpdateKeepsOwner: as root, a rewrite keeps an owner and group that are
+// not root's.
+func TestUpdateKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root can give a file to another owner")
+	}
+	path := filepath.Join(t.TempDir(), "pins.src")
+	if err := os.WriteFile(path, []byte("a_VER=\"v1\"\n"), 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 1234, 1234); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(t.Context(), path, func(f *File) (bool, error) { return true, f.Set("a", "v2", Auto, now) }); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 1234 || st.Gid != 1234 || fi.Mode().Perm() != 0o664 {
+		t.Errorf("after the write: owner %d:%d mode %v, want 1234:1234 and 0664", st.Uid, st.Gid, fi.Mode().Perm())
+	}
+	if got := string(readFile(t, path)); got != "a_VER=\"v2\"\n" {
 		t.Errorf("content = %q", got)
 	}
 }

@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // Snapshotter represents the subset of a detect.Comparer that BaseLayers
@@ -91,7 +91,7 @@ func FinalBase(im *config.Image) (string, error) {
 	if im.Dockerfile == "" {
 		return "", fmt.Errorf("image %s: %w", im.Name, base.ErrNoDockerfile)
 	}
-	data, err := os.ReadFile(im.Dockerfile)
+	data, err := userfile.ReadFile(im.Dockerfile)
 	if err != nil {
 		return "", fmt.Errorf("reading Dockerfile of %q: %w", im.Name, err)
 	}

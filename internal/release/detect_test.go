@@ -512,7 +512,7 @@ func TestDetectChecksAndBase(t *testing.T) {
 			}
 			return reps[0].Problems, nil
 		},
-		BaseStale: func(ctx context.Context, im *config.Image) (bool, error) {
+		BaseStale: func(_ context.Context, im *config.Image) (bool, error) {
 			if im.Name == "a" {
 				return true, nil
 			}

@@ -37,15 +37,11 @@ func newBenchZip() *benchZip {
 		t.WriteByte(" \n"[rng.IntN(2)])
 	}
 	z.text = t.Bytes()[:benchBlock]
-	var d bytes.Buffer
-	fw, _ := flate.NewWriter(&d, flate.DefaultCompression)
-	fw.Write(z.text)
-	fw.Close()
-	z.textDeflated = d.Bytes()
+	z.textDeflated = deflate(z.text, flate.DefaultCompression)
 	z.randomCRC, z.textCRC = crc32.ChecksumIEEE(z.random), crc32.ChecksumIEEE(z.text)
 	// A nested jar of 8 stored blocks (32 MiB), as BOOT-INF/lib holds.
 	var n bytes.Buffer
-	z.write(&n, 8, 0, nil)
+	must(z.write(&n, 8, 0, nil))
 	z.nested, z.nestedCRC = n.Bytes(), crc32.ChecksumIEEE(n.Bytes())
 	return z
 }

@@ -56,7 +56,7 @@ next:
 // different versions of one kind's canonical form, never collide.
 func newDigest(name string) hash.Hash {
 	h := sha256.New()
-	io.WriteString(h, "imgver/normalise/"+name+"/v1\n")
+	h.Write([]byte("imgver/normalise/" + name + "/v1\n")) // a hash.Hash's Write never fails
 	return h
 }
 
@@ -90,7 +90,7 @@ func classify(kind string, src *source, err error) error {
 	if errors.Is(err, ErrNotApplicable) {
 		return fmt.Errorf("parsing %s: %w", kind, err)
 	}
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	return fmt.Errorf("parsing %s: %w: %w", kind, ErrNotApplicable, err)

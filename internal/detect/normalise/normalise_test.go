@@ -102,11 +102,54 @@ type matchCase struct {
 	want bool
 }
 
-func runMatch(t *testing.T, n Normaliser, cases []matchCase) {
-	t.Helper()
-	for _, tc := range cases {
-		if got := n.Match(tc.path, tc.size); got != tc.want {
-			t.Errorf("%s Match(%q, %d) = %v, want %v", n.Name(), tc.path, tc.size, got, tc.want)
+// TestMatch: which paths and sizes each normaliser takes.
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		n     Normaliser
+		cases []matchCase
+	}{
+		{Pyc(), []matchCase{
+			{"/usr/lib/python3.12/__pycache__/os.cpython-312.pyc", 100, true},
+			{"/app/x.pyo", 100, true},
+			{"/app/X.PYC", 100, true},
+			{"/app/x.py", 100, false},
+			{"/app/x.pyc", 7, false},
+			{"/app/pyc", 100, false},
+		}},
+		{Zip(), []matchCase{
+			{"/app/app.jar", 100, true},
+			{"/srv/ROOT.war", 100, true},
+			{"/srv/app.ear", 100, true},
+			{"/tmp/x.zip", 100, true},
+			{"/wheels/x-1.0-py3-none-any.whl", 100, true},
+			{"/libs/x.aar", 100, true},
+			{"/app/APP.JAR", 100, true},
+			{"/lib/apk/db/x.apk", 100, false},
+			{"/app/app.jar", 21, false},
+			{"/app/jar", 100, false},
+		}},
+		{Gzip(), []matchCase{
+			{"/usr/share/man/man1/ls.1.gz", 100, true},
+			{"/app/x.tar.gz", 100, true},
+			{"/app/x.tgz", 100, true},
+			{"/app/X.GZ", 100, true},
+			{"/app/x.gz", 17, false},
+			{"/app/x.gzip", 100, false},
+			{"/app/x.zip", 100, false},
+		}},
+		{Shadow(), []matchCase{
+			{"/etc/shadow", 100, true},
+			{"/etc/shadow-", 100, true},
+			{"etc/shadow", 100, true},
+			{"/etc/gshadow", 100, false},
+			{"/etc/shadow.bak", 100, false},
+			{"/opt/etc/shadow", 100, false},
+		}},
+	} {
+		for _, c := range tc.cases {
+			if got := tc.n.Match(c.path, c.size); got != c.want {
+				t.Errorf("%s Match(%q, %d) = %v, want %v", tc.n.Name(), c.path, c.size, got, c.want)
+			}
 		}
 	}
 }

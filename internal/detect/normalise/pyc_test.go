@@ -66,14 +66,3 @@ func TestPycNotApplicable(t *testing.T) {
 func TestPycReadError(t *testing.T) {
 	testReadError(t, Pyc(), pycFile(magic312, []uint32{0, 1, 2}, code))
 }
-
-func TestPycMatch(t *testing.T) {
-	runMatch(t, Pyc(), []matchCase{
-		{"/usr/lib/python3.12/__pycache__/os.cpython-312.pyc", 100, true},
-		{"/app/x.pyo", 100, true},
-		{"/app/X.PYC", 100, true},
-		{"/app/x.py", 100, false},
-		{"/app/x.pyc", 7, false},
-		{"/app/pyc", 100, false},
-	})
-}

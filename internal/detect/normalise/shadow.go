@@ -3,6 +3,7 @@ package normalise
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -35,7 +36,7 @@ func (shadow) Digest(r io.Reader) (string, error) {
 	h := newDigest("shadow")
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return "", classify("shadow", src, fmt.Errorf("line %d is longer than %d bytes", n, maxShadowLine))
 		}
 		if len(line) > 0 {

@@ -55,14 +55,3 @@ func TestShadowReadError(t *testing.T) {
 func TestShadowEmpty(t *testing.T) {
 	mustDigest(t, Shadow(), nil)
 }
-
-func TestShadowMatch(t *testing.T) {
-	runMatch(t, Shadow(), []matchCase{
-		{"/etc/shadow", 100, true},
-		{"/etc/shadow-", 100, true},
-		{"etc/shadow", 100, true},
-		{"/etc/gshadow", 100, false},
-		{"/etc/shadow.bak", 100, false},
-		{"/opt/etc/shadow", 100, false},
-	})
-}

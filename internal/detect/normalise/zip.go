@@ -135,7 +135,7 @@ func (e *entryReader) Read(p []byte) (int, error) {
 	if e.budget != nil && err == nil {
 		err = e.budget.spend(n)
 	}
-	if err != nil && err != io.EOF && e.err == nil {
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
 		e.err = err
 	}
 	return n, err
@@ -191,7 +191,9 @@ func digestZip(r io.Reader, depth int, budget *zipBudget) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	h := newDigest("zip")
-	p.writeCanonical(h)
+	if err := p.writeCanonical(h); err != nil {
+		return [32]byte{}, err
+	}
 	var s [32]byte
 	h.Sum(s[:0])
 	return s, nil
@@ -308,8 +310,11 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 		if err := p.r.discard(int(min(size-44, 1<<30))); err != nil { // extensible data
 			return err
 		}
-		if sig, err = p.uint32(); err != nil || sig != sigLocator64 {
-			return fmt.Errorf("no zip64 end locator: %#08x, %v", sig, err)
+		if sig, err = p.uint32(); err != nil {
+			return fmt.Errorf("reading the zip64 end locator: %w", err)
+		}
+		if sig != sigLocator64 {
+			return fmt.Errorf("no zip64 end locator: %#08x", sig)
 		}
 		if err := p.r.discard(16); err != nil {
 			return err
@@ -326,7 +331,7 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 		return err
 	}
 	// Each field holds the value, or all ones if a zip64 end record does.
-	ok := func(field, max, want uint64) bool { return field == want || zip64 && field == max }
+	ok := func(field, allOnes, want uint64) bool { return field == want || zip64 && field == allOnes }
 	if binary.LittleEndian.Uint16(b) != 0 || binary.LittleEndian.Uint16(b[2:]) != 0 ||
 		!ok(uint64(binary.LittleEndian.Uint16(b[4:])), 0xffff, dir.records) ||
 		!ok(uint64(binary.LittleEndian.Uint16(b[6:])), 0xffff, dir.records) ||
@@ -343,8 +348,11 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 	if bytes.Contains(comment, []byte("PK\x05\x06")) {
 		return errors.New("archive comment holds an end record")
 	}
-	if _, err := p.r.br.Peek(1); err != io.EOF {
-		return fmt.Errorf("data after the archive comment (%v)", err)
+	switch _, err := p.r.br.Peek(1); {
+	case err == nil:
+		return errors.New("data after the archive comment")
+	case !errors.Is(err, io.EOF):
+		return fmt.Errorf("reading after the archive comment: %w", err)
 	}
 	return nil
 }
@@ -352,7 +360,7 @@ func (p *zipParser) end(sig uint32, dir centralDir) error {
 // writeCanonical writes the canonical form: the entries in name order (ties broken by
 // the rest of the record, so the order in the archive never counts), each as
 // uvarint(len(name)) name kind(1) sha256(32) hasMode(1) mode(4, big-endian).
-func (p *zipParser) writeCanonical(w io.Writer) {
+func (p *zipParser) writeCanonical(w io.Writer) error {
 	slices.SortFunc(p.entries, func(a, b zipEntry) int {
 		return cmp.Or(
 			strings.Compare(a.name, b.name),
@@ -369,8 +377,11 @@ func (p *zipParser) writeCanonical(w io.Writer) {
 		rec = append(rec, e.sum[:]...)
 		rec = append(rec, boolByte(e.hasMode))
 		rec = binary.BigEndian.AppendUint32(rec, e.mode)
-		w.Write(rec)
+		if _, err := w.Write(rec); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func cmpBool(a, b bool) int { return cmp.Compare(boolByte(a), boolByte(b)) }

@@ -177,7 +177,7 @@ func rubyApp(b imagebuild.Build, _ bool) ([][]imagebuild.File, imagebuild.Config
 	}}, imagebuild.Config{Cmd: []string{"bundle", "exec", "ruby", "consumer.rb"}, WorkingDir: "/app"}
 }
 
-func postgresApp(b imagebuild.Build, fresh bool) ([][]imagebuild.File, imagebuild.Config) {
+func postgresApp(_ imagebuild.Build, fresh bool) ([][]imagebuild.File, imagebuild.Config) {
 	files := []imagebuild.File{
 		imagebuild.Dir("/docker-entrypoint-initdb.d"),
 		imagebuild.Reg("/docker-entrypoint-initdb.d/001_schema.sql", "CREATE TABLE claims (id bigint PRIMARY KEY, status text);\n"),

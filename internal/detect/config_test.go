@@ -1,33 +1,11 @@
 package detect
 
 import (
-	"encoding/json"
-
-	"archive/tar"
-	"encoding/base64"
 	"testing"
-
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-func TestXattrs(t *testing.T) {
-	t.Parallel()
-	h := &tar.Header{PAXRecords: map[string]string{
-		"SCHILY.xattr.security.capability": "\x01\x00",
-		"LIBARCHIVE.xattr.user.x":          base64.StdEncoding.EncodeToString([]byte("hi")),
-		"mtime":                            "1.5",
-	}}
-	want := map[string]string{"security.capability": "0100", "user.x": "6869"}
-	if d := cmp.Diff(want, xattrs(h)); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
-	if got := xattrs(&tar.Header{PAXRecords: map[string]string{"mtime": "1"}}); got != nil {
-		t.Errorf("xattrs = %v, want nil", got)
-	}
-}
 
 func TestPlatformKey(t *testing.T) {
 	t.Parallel()
@@ -66,25 +44,5 @@ func TestNormaliseConfig(t *testing.T) {
 	c := normaliseConfig(&v1.ConfigFile{OS: "linux", Architecture: "amd64"}, ignored)
 	if _, ok := c.fields()["labels.team"]; ok {
 		t.Error("a missing label is compared as present")
-	}
-}
-
-func TestEntryJSON(t *testing.T) {
-	t.Parallel()
-	e := Entry{Path: "/bin/su", Type: TypeFile, Mode: 0o4755, Size: 3, Digest: "sha256:x", Layer: 2, Xattrs: map[string]string{"user.a": "01"}}
-	b, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"path":"/bin/su","type":"file","mode":"4755","uid":0,"gid":0,"size":3,"digest":"sha256:x","xattrs":{"user.a":"01"},"layer":2}`
-	if string(b) != want {
-		t.Errorf("got  %s\nwant %s", b, want)
-	}
-	var back Entry
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(e, back, cmpopts.IgnoreUnexported(Entry{})); d != "" {
-		t.Errorf("round trip (-want +got):\n%s", d)
 	}
 }
