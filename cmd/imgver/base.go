@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/base"
-	"github.com/imgver/imgver/internal/config"
-	"github.com/imgver/imgver/internal/release"
+	"github.com/imgver/imgver/internal/flow"
 )
 
-// baseOptions are the flags of imgver base check and update.
+// baseOptions are the flags of imgver base check and base update.
 type baseOptions struct {
 	g        *globalOptions
 	format   string
@@ -24,36 +20,6 @@ type baseOptions struct {
 	dryRun   bool
 	unpin    bool
 }
-
-// baseJSONSchema documents --format json; keep it in step with
-// base.Report and base.Result.
-const baseJSONSchema = `With --format json, stdout is one object:
-
-  {
-    "images": [{
-      "image": "api-gateway",
-      "dockerfile": "demo/api-gateway/Dockerfile",   (absent with "skipped")
-      "skipped": "no dockerfile",                     (only when skipped)
-      "bases": [{
-        "image": "api-gateway", "dockerfile": "...", "line": 2,
-        "stage": "build",                  (AS name, if any)
-        "ref": "python:${V}-slim",         (as written)
-        "resolved": "python:3.13-slim",    (after ARG substitution, if different)
-        "platform": "linux/amd64",
-        "status": "pinned-current|pinned-stale|unpinned|digest-only|error",
-        "match": "index|manifest|platform|index-moved",   (pinned-current only)
-        "pinned": "sha256:...",            (the digest in the FROM)
-        "current": "sha256:...",           (what the tag points to now)
-        "current_platform": "sha256:...",  (the platform's manifest, for an index)
-        "created": "2026-01-02T03:04:05Z", (pinned-stale: the new image's config)
-        "warnings": [{"kind": "mutable-tag", "message": "..."}],
-        "not_updatable": "...",            (why update cannot pin it in place)
-        "error": "..."
-      }]
-    }],
-    "files": [{"path": "...", "diff": "..."}]   (update only: files changed, or
-                                                  to be changed with --dry-run)
-  }`
 
 func newBaseCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -164,93 +130,53 @@ or printed when it is unset.
 	return cmd
 }
 
-// validate checks the flags and turns them into options for package base.
-func (o *baseOptions) validate(ctx context.Context) ([]base.Option, error) {
+// options checks the flags and turns them into options for the flow.
+func (o *baseOptions) options(ctx context.Context, names []string) (flow.BasesOptions, error) {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
-		return nil, err
+		return flow.BasesOptions{}, err
 	}
 	if o.format == "github" {
 		if err := openableEnvFiles("GITHUB_OUTPUT"); err != nil {
-			return nil, err
+			return flow.BasesOptions{}, err
 		}
 	}
-	return []base.Option{base.WithPlatform(o.platform), base.WithRemoteOptions(remoteOptions(ctx)...)}, nil
+	return flow.BasesOptions{Names: names, Platform: o.platform, Remote: remoteOptions(ctx), DryRun: o.dryRun, Unpin: o.unpin}, nil
 }
 
-// images returns the named images, or all of them.
-func (o *baseOptions) images(names []string) ([]*config.Image, error) {
+func (o *baseOptions) runCheck(cmd *cobra.Command, names []string) error {
+	opts, err := o.options(cmd.Context(), names)
+	if err != nil {
+		return err
+	}
 	cfg, err := o.g.load()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(names) == 0 {
-		names = cfg.Names()
-	}
-	return cfg.Lookup(names...)
-}
-
-// prepare validates the flags and looks up the named images (all when none
-// is named).
-func (o *baseOptions) prepare(cmd *cobra.Command, names []string) ([]base.Option, []*config.Image, error) {
-	opts, err := o.validate(cmd.Context())
-	if err != nil {
-		return nil, nil, err
-	}
-	imgs, err := o.images(names)
-	if err != nil {
-		return nil, nil, err
-	}
-	return opts, imgs, nil
-}
-
-func (o *baseOptions) runCheck(cmd *cobra.Command, args []string) error {
-	opts, imgs, err := o.prepare(cmd, args)
+	reps, err := flow.ResolveBases(cmd.Context(), cfg, opts)
 	if err != nil {
 		return err
 	}
-	reps, err := base.CheckImages(cmd.Context(), imgs, opts...)
-	if err != nil {
+	if err := renderBaseCheck(cmd.OutOrStdout(), reps, o.format); err != nil {
 		return err
-	}
-	out := cmd.OutOrStdout()
-	switch o.format {
-	case "json":
-		if err := writeBaseJSON(out, reps, nil); err != nil {
-			return err
-		}
-	case "github":
-		stale, unpinned := imagesWith(reps, base.StatusPinnedStale), imagesWith(reps, base.StatusUnpinned)
-		if err := writeGitHubOutput(out, func(w io.Writer) {
-			fmt.Fprintf(w, "stale=%s\nunpinned=%s\n", strings.Join(stale, ","), strings.Join(unpinned, ","))
-		}); err != nil {
-			return err
-		}
-	default:
-		writeBaseText(out, reps)
 	}
 	return baseExit(reps)
 }
 
-func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
-	opts, imgs, err := o.prepare(cmd, args)
+func (o *baseOptions) runUpdate(cmd *cobra.Command, names []string) error {
+	opts, err := o.options(cmd.Context(), names)
 	if err != nil {
 		return err
 	}
-	plan, err := base.Update(cmd.Context(), imgs, opts...)
-	var ue *base.UnresolvedError
-	if err != nil && !errors.As(err, &ue) {
+	cfg, err := o.g.load()
+	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	if ue != nil {
+	up, err := flow.UpdateBases(cmd.Context(), cfg, opts)
+	var ue *base.UnresolvedError
+	if errors.As(err, &ue) {
 		// Show what was found, then fail: nothing is written.
-		switch o.format {
-		case "text":
-			writeBaseText(out, plan.Reports)
-		case "json":
-			if err := writeBaseJSON(out, plan.Reports, nil); err != nil {
-				return err
-			}
+		if err := renderBaseUnresolved(cmd.OutOrStdout(), up.Plan.Reports, o.format); err != nil {
+			return err
 		}
 		errs := make([]error, 0, len(ue.Results)+1)
 		for _, r := range ue.Results {
@@ -259,57 +185,20 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, args []string) error {
 		errs = append(errs, errors.New("no Dockerfile was changed"))
 		return withCode(exitError, errors.Join(errs...))
 	}
-	switch {
-	case o.unpin:
-		// The Dockerfiles are written under the pin file's lock, before the
-		// pin file: if they cannot be written, neither is the pin file.
-		if err := o.unpinStale(cmd, plan.Reports, plan.Write); err != nil {
-			return err
-		}
-	case !o.dryRun:
-		if err := plan.Write(); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
-	switch o.format {
-	case "json":
-		if err := writeBaseJSON(out, plan.Reports, plan.Files); err != nil {
-			return err
-		}
-	case "github":
-		var names []string
-		for _, r := range plan.Reports {
-			if slices.ContainsFunc(plan.Files, func(f base.FileChange) bool { return f.Path == r.Dockerfile }) {
-				names = append(names, r.Image)
-			}
-		}
-		if err := writeGitHubOutput(out, func(w io.Writer) { fmt.Fprintf(w, "updated=%s\n", strings.Join(names, ",")) }); err != nil {
-			return err
-		}
-	default:
-		if o.dryRun {
-			for _, f := range plan.Files {
-				fmt.Fprint(out, base.Diff(relToWD(f.Path), f.Old, f.New))
-			}
-		} else {
-			writeUpdateText(out, plan)
-		}
+	renderBaseUnpin(cmd.ErrOrStderr(), up, o.dryRun)
+	if err := renderBaseUpdate(cmd.OutOrStdout(), up.Plan, o.format, o.dryRun); err != nil {
+		return err
 	}
-	if o.dryRun && len(plan.Files) > 0 {
+	if o.dryRun && len(up.Plan.Files) > 0 {
 		return withCode(exitChanged, nil)
 	}
 	if o.dryRun {
 		return nil
 	}
-	var left []string
-	for _, rep := range plan.Reports {
-		for _, r := range rep.Results {
-			if r.NeedsUpdate() && r.NotUpdatable != "" {
-				left = append(left, fmt.Sprintf("%s:%d: %s", relToWD(r.Dockerfile), r.Line, r.Ref))
-			}
-		}
-	}
-	if len(left) > 0 {
+	if left := notUpdatable(up.Plan); len(left) > 0 {
 		return withCode(exitChanged, fmt.Errorf("%d base(s) could not be pinned in place: %s", len(left), strings.Join(left, ", ")))
 	}
 	return nil
@@ -345,210 +234,4 @@ func resolveErr(r base.Result) error {
 		return r.Err
 	}
 	return fmt.Errorf("%s:%d: image %q: base %q: %w", relToWD(re.Dockerfile), re.Line, re.Image, re.Ref, re.Err)
-}
-
-// imagesWith returns the names of the images with a base of status s.
-func imagesWith(reps []base.Report, s base.Status) []string {
-	var names []string
-	for _, rep := range reps {
-		if slices.ContainsFunc(rep.Results, func(r base.Result) bool { return r.Status == s }) {
-			names = append(names, rep.Image)
-		}
-	}
-	return names
-}
-
-func writeBaseJSON(out io.Writer, reps []base.Report, files []base.FileChange) error {
-	type file struct {
-		Path string `json:"path"`
-		Diff string `json:"diff"`
-	}
-	doc := struct {
-		Images []base.Report `json:"images"`
-		Files  []file        `json:"files,omitempty"`
-	}{Images: reps}
-	for i := range doc.Images {
-		rep := &doc.Images[i]
-		rep.Dockerfile = relToWD(rep.Dockerfile)
-		rs := slices.Clone(rep.Results)
-		for j := range rs {
-			rs[j].Dockerfile = relToWD(rs[j].Dockerfile)
-		}
-		rep.Results = rs
-	}
-	for _, f := range files {
-		p := relToWD(f.Path)
-		doc.Files = append(doc.Files, file{Path: p, Diff: base.Diff(p, f.Old, f.New)})
-	}
-	return writeJSON(out, doc)
-}
-
-// writeBaseText prints one block per base, then a count of each status.
-func writeBaseText(out io.Writer, reps []base.Report) {
-	counts := map[base.Status]int{}
-	for _, rep := range reps {
-		if rep.Skipped != "" {
-			fmt.Fprintf(out, "%s: skipped: %s\n", rep.Image, rep.Skipped)
-			continue
-		}
-		if len(rep.Results) == 0 {
-			fmt.Fprintf(out, "%s: %s: no base images\n", rep.Image, relToWD(rep.Dockerfile))
-		}
-		for _, r := range rep.Results {
-			counts[r.Status]++
-			fmt.Fprintf(out, "%s: %s:%d: %s: %s\n", r.Image, relToWD(r.Dockerfile), r.Line, r.Ref, describe(r))
-			if r.Resolved != "" {
-				fmt.Fprintf(out, "    resolved: %s\n", r.Resolved)
-			}
-			switch r.Status {
-			case base.StatusPinnedStale:
-				fmt.Fprintf(out, "    pinned:   %s\n", r.Pinned)
-				fmt.Fprintf(out, "    current:  %s\n", current(r))
-				if r.Created != nil {
-					fmt.Fprintf(out, "    created:  %s\n", r.Created.Format(time.RFC3339))
-				}
-			case base.StatusUnpinned:
-				fmt.Fprintf(out, "    current:  %s\n", current(r))
-			}
-			if r.NotUpdatable != "" && r.Status != base.StatusError && r.Status != base.StatusDigestOnly {
-				fmt.Fprintf(out, "    not updatable: %s\n", r.NotUpdatable)
-			}
-			for _, w := range r.Warnings {
-				fmt.Fprintf(out, "    warning: %s: %s\n", w.Kind, w.Message)
-			}
-		}
-	}
-	var parts []string
-	total := 0
-	for _, s := range []base.Status{base.StatusPinnedCurrent, base.StatusPinnedStale, base.StatusUnpinned, base.StatusDigestOnly, base.StatusError} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-			total += counts[s]
-		}
-	}
-	if total > 0 {
-		fmt.Fprintf(out, "%s: %s\n", plural(total, "base"), strings.Join(parts, ", "))
-	}
-}
-
-// describe is the status of r with what it means.
-func describe(r base.Result) string {
-	switch r.Status {
-	case base.StatusPinnedCurrent:
-		switch r.Match {
-		case base.MatchIndex:
-			return "pinned-current (the index digest)"
-		case base.MatchManifest:
-			return "pinned-current (the manifest digest)"
-		case base.MatchPlatform:
-			return "pinned-current (the " + r.Platform + " manifest in the index)"
-		case base.MatchIndexMoved:
-			return "pinned-current (an earlier index; its " + r.Platform + " image is unchanged, the index changed for other platforms: update refreshes the pin)"
-		}
-		return "pinned-current"
-	case base.StatusPinnedStale:
-		return "pinned-stale (the tag now points to another " + r.Platform + " image)"
-	case base.StatusUnpinned:
-		return "unpinned (a mutable tag without digest)"
-	case base.StatusDigestOnly:
-		return "digest-only (no tag: cannot be checked for staleness)"
-	case base.StatusError:
-		return "error: " + r.Error
-	}
-	return string(r.Status)
-}
-
-// current describes the digests the tag points to now.
-func current(r base.Result) string {
-	if r.CurrentPlatform != "" {
-		return fmt.Sprintf("%s (index), %s (%s)", r.Current, r.CurrentPlatform, r.Platform)
-	}
-	return r.Current
-}
-
-// writeUpdateText says which FROMs were pinned and which could not be.
-func writeUpdateText(out io.Writer, plan *base.Plan) {
-	changed := map[string]bool{}
-	for _, f := range plan.Files {
-		changed[f.Path] = true
-	}
-	seen := map[string]bool{} // a Dockerfile shared by images is told once
-	n := 0
-	for _, rep := range plan.Reports {
-		if rep.Skipped != "" {
-			fmt.Fprintf(out, "%s: skipped: %s\n", rep.Image, rep.Skipped)
-			continue
-		}
-		for _, r := range rep.Results {
-			key := fmt.Sprintf("%s:%d", r.Dockerfile, r.Line)
-			if !r.NeedsUpdate() || seen[key] {
-				continue
-			}
-			seen[key] = true
-			if r.NotUpdatable != "" {
-				fmt.Fprintf(out, "%s: %s:%d: %s: not updated: %s\n", r.Image, relToWD(r.Dockerfile), r.Line, r.Ref, r.NotUpdatable)
-				continue
-			}
-			if changed[r.Dockerfile] {
-				n++
-				fmt.Fprintf(out, "%s: %s:%d: %s: pinned to %s\n", r.Image, relToWD(r.Dockerfile), r.Line, r.Ref, r.Current)
-			}
-		}
-	}
-	fmt.Fprintf(out, "%s pinned in %s\n", plural(n, "base"), plural(len(plan.Files), "file"))
-}
-
-// plural is "1 base", "2 bases".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// unpinStale unpins the automatically pinned images whose base is
-// pinned-stale and calls write (the Dockerfiles') under the pin file's lock;
-// with --dry-run it only says which it would unpin and writes nothing.
-func (o *baseOptions) unpinStale(cmd *cobra.Command, reps []base.Report, write func() error) error {
-	stale := imagesWith(reps, base.StatusPinnedStale)
-	if o.dryRun {
-		write = func() error { return nil }
-	}
-	if len(stale) == 0 {
-		return write()
-	}
-	cfg, err := o.g.load()
-	if err != nil {
-		return err
-	}
-	f, err := release.Load(cfg)
-	if err != nil {
-		return err
-	}
-	var auto []string
-	for _, s := range release.Statuses(cfg, f) {
-		if slices.Contains(stale, s.Name) {
-			switch s.State {
-			case release.Pinned:
-				auto = append(auto, s.Name)
-			case release.Manual:
-				fmt.Fprintf(cmd.ErrOrStderr(), "imgver: %s has a stale base but a manual pin: left pinned\n", s.Name)
-			}
-		}
-	}
-	if len(auto) == 0 {
-		return write()
-	}
-	if o.dryRun {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: would unpin %s (stale base)\n", strings.Join(auto, ", "))
-		return nil
-	}
-	cs, err := release.UnpinThen(cmd.Context(), cfg, auto, write)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: %s (stale base)\n", describeChange(c))
-	}
-	return nil
 }

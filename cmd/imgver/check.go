@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/preflight"
 )
 
+// checkOptions are the flags of imgver check.
 type checkOptions struct {
 	format      string
 	platform    string
@@ -66,17 +66,12 @@ func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 	if err != nil {
 		return err
 	}
-	reports, err := check.Run(cmd.Context(), c, ref, check.Options{MaxFileSize: o.maxFileSize})
+	reports, err := preflight.Run(cmd.Context(), c, ref, preflight.Options{MaxFileSize: o.maxFileSize})
 	if err != nil {
 		return err
 	}
-	w := cmd.OutOrStdout()
-	if o.format == "json" {
-		if err := writeJSON(w, reports); err != nil {
-			return err
-		}
-	} else {
-		renderCheck(w, reports)
+	if err := renderCheck(cmd.OutOrStdout(), reports, o.format); err != nil {
+		return err
 	}
 	for _, r := range reports {
 		if !r.OK {
@@ -84,17 +79,4 @@ func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 		}
 	}
 	return nil
-}
-
-func renderCheck(w io.Writer, reports []*check.Report) {
-	for _, r := range reports {
-		if r.OK {
-			fmt.Fprintf(w, "OK %s (%s)\n", r.Ref, r.Platform)
-			continue
-		}
-		fmt.Fprintf(w, "PROBLEMS %s (%s): %d\n", r.Ref, r.Platform, len(r.Problems))
-		for _, p := range r.Problems {
-			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
-		}
-	}
 }

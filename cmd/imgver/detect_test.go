@@ -23,9 +23,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
-	"github.com/imgver/imgver/internal/release"
 )
 
 const detectSHA = "0123456789abcdef0123456789abcdef01234567"
@@ -485,7 +485,7 @@ func TestDetectFaults(t *testing.T) {
 
 // TestDetectErrorCodes: the exit code of Detect's errors.
 func TestDetectErrorCodes(t *testing.T) {
-	missing := &release.BaselineMissingError{Image: "c", Ref: "r.example/c:v1", Err: errors.New("404")}
+	missing := &flow.BaselineMissingError{Image: "c", Ref: "r.example/c:v1", Err: errors.New("404")}
 	timedOut, cancel := context.WithTimeoutCause(t.Context(), 0, errors.New("timed out after 1s (--timeout)"))
 	defer cancel()
 	<-timedOut.Done()

@@ -4,12 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
@@ -17,8 +13,9 @@ import (
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
 
-// detectFlags are the change-detection flags diff and fingerprint share.
-type detectFlags struct {
+// diffFlags are the flags of imgver diff, which fingerprint shares: the
+// rules of change detection.
+type diffFlags struct {
 	g                *globalOptions
 	ignore           []string
 	noDefaultIgnores bool
@@ -28,7 +25,7 @@ type detectFlags struct {
 	image            string
 }
 
-func (d *detectFlags) bind(cmd *cobra.Command) {
+func (d *diffFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&d.ignore, "ignore", nil, "also ignore paths matching `GLOB` (doublestar syntax, e.g. /opt/app/cache/**); repeatable")
 	fl.BoolVar(&d.noDefaultIgnores, "no-default-ignores", false, "switch off the built-in noise rules and ignored labels")
@@ -41,35 +38,21 @@ func (d *detectFlags) bind(cmd *cobra.Command) {
 // comparer builds the Comparer of diff and fingerprint from the flags and
 // images.hcl, with a bar of the layers read on stderr when it is a terminal;
 // done removes the bar.
-func (d *detectFlags) comparer(cmd *cobra.Command) (c *detect.Comparer, done func(), err error) {
+func (d *diffFlags) comparer(cmd *cobra.Command) (c *detect.Comparer, done func(), err error) {
 	opts, err := d.options()
 	if err != nil {
 		return nil, nil, err
 	}
-	var bar *progressbar.ProgressBar
-	if w := cmd.ErrOrStderr(); isTerminal(w) {
-		opts = append(opts, detect.WithProgress(func(p detect.Progress) {
-			if bar == nil {
-				bar = progressbar.NewOptions(p.Total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("reading layers"),
-					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			}
-			bar.ChangeMax(p.Total)
-			_ = bar.Set(p.Done)
-		}))
-	}
-	if c, err = detect.New(opts...); err != nil {
+	bar, done := layersBar(cmd.ErrOrStderr())
+	if c, err = detect.New(append(opts, bar...)...); err != nil {
 		return nil, nil, err
 	}
-	return c, func() {
-		if bar != nil {
-			_ = bar.Finish()
-		}
-	}, nil
+	return c, done, nil
 }
 
 // options turns the flags and images.hcl (when one is found) into detect
 // options.
-func (d *detectFlags) options() ([]detect.Option, error) {
+func (d *diffFlags) options() ([]detect.Option, error) {
 	cfg, err := d.loadConfig()
 	if err != nil {
 		return nil, err
@@ -100,7 +83,7 @@ func (d *detectFlags) options() ([]detect.Option, error) {
 
 // loadConfig loads images.hcl if --config names one or one is found; diff
 // and fingerprint work without it.
-func (d *detectFlags) loadConfig() (*config.Config, error) {
+func (d *diffFlags) loadConfig() (*config.Config, error) {
 	cfg, err := d.g.load()
 	if errors.Is(err, config.ErrNotFound) && d.g.configPath == "" {
 		return nil, nil
@@ -109,12 +92,12 @@ func (d *detectFlags) loadConfig() (*config.Config, error) {
 }
 
 type diffOptions struct {
-	detectFlags
+	diffFlags
 	format string
 }
 
 func newDiffCmd(g *globalOptions) *cobra.Command {
-	o := &diffOptions{detectFlags: detectFlags{g: g}}
+	o := &diffOptions{diffFlags: diffFlags{g: g}}
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Tell whether two images run the same thing",
@@ -167,7 +150,7 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = writeText(out, res)
+		err = renderDiffText(out, res)
 	}
 	if err != nil {
 		return err
@@ -195,153 +178,4 @@ func rulesHelp() string {
 	}
 	fmt.Fprintf(&b, "  %-19s %s\n", detect.PycacheRule, "*.pyc whose sibling .py exists and is unchanged")
 	return b.String()
-}
-
-// writeText renders res for people.
-func writeText(w io.Writer, res *detect.Result) error {
-	ew := &errWriter{w: w}
-	ew.printf("%s\n", strings.ToUpper(res.Verdict))
-	ignored := detect.IgnoredSummary{Rules: map[string]int{}}
-	labels := map[string]bool{}
-	for _, p := range res.Platforms {
-		ignored.Paths += p.Ignored.Paths
-		for r, n := range p.Ignored.Rules {
-			ignored.Rules[r] += n
-		}
-		for _, l := range p.Ignored.Labels {
-			labels[l] = true
-		}
-		writePlatform(ew, p, len(res.Platforms) > 1)
-	}
-	if ignored.Paths > 0 || len(labels) > 0 {
-		var parts []string
-		for _, r := range slices.Sorted(maps.Keys(ignored.Rules)) {
-			parts = append(parts, fmt.Sprintf("%s %d", r, ignored.Rules[r]))
-		}
-		noun := "paths"
-		if ignored.Paths == 1 {
-			noun = "path"
-		}
-		line := fmt.Sprintf("ignored noise: %d differing %s", ignored.Paths, noun)
-		if len(parts) > 0 {
-			line += " (" + strings.Join(parts, ", ") + ")"
-		}
-		if len(labels) > 0 {
-			line += "; labels " + strings.Join(slices.Sorted(maps.Keys(labels)), ", ")
-		}
-		ew.printf("%s\n", line)
-	}
-	return ew.err
-}
-
-func writePlatform(ew *errWriter, p *detect.PlatformResult, many bool) {
-	indent := ""
-	if many {
-		ew.printf("platform %s: %s\n", p.Platform, strings.ToUpper(p.Verdict))
-		indent = "  "
-	}
-	if p.OnlyIn != "" {
-		ew.printf("%splatform %s is only in %s\n", indent, p.Platform, strings.ToUpper(p.OnlyIn))
-		return
-	}
-	layers := func(fc *detect.FileChange) string {
-		var s []string
-		if fc.LayerA >= 0 {
-			s = append(s, fmt.Sprintf("A layer %d", fc.LayerA))
-		}
-		if fc.LayerB >= 0 {
-			s = append(s, fmt.Sprintf("B layer %d", fc.LayerB))
-		}
-		if len(s) == 0 {
-			return ""
-		}
-		return " [" + strings.Join(s, ", ") + "]"
-	}
-	if len(p.Added) > 0 {
-		ew.printf("%sfiles added:\n", indent)
-		for _, fc := range p.Added {
-			ew.printf("%s  + %s (%s)%s\n", indent, fc.Path, describeEntry(fc.B), layers(fc))
-		}
-	}
-	if len(p.Removed) > 0 {
-		ew.printf("%sfiles removed:\n", indent)
-		for _, fc := range p.Removed {
-			ew.printf("%s  - %s (%s)%s\n", indent, fc.Path, describeEntry(fc.A), layers(fc))
-		}
-	}
-	if len(p.Modified) > 0 {
-		ew.printf("%sfiles modified:\n", indent)
-		for _, fc := range p.Modified {
-			var ch []string
-			for _, c := range fc.Changes {
-				ch = append(ch, fmt.Sprintf("%s %s -> %s", c.Field, orNone(c.A), orNone(c.B)))
-			}
-			ew.printf("%s  ~ %s: %s%s\n", indent, fc.Path, strings.Join(ch, "; "), layers(fc))
-			if fc.Diff != "" {
-				for _, l := range strings.SplitAfter(strings.TrimSuffix(fc.Diff, "\n"), "\n") {
-					ew.printf("%s      %s", indent, l)
-				}
-				ew.printf("\n")
-			}
-		}
-	}
-	if len(p.Config) > 0 {
-		ew.printf("%sconfig:\n", indent)
-		for _, c := range p.Config {
-			ew.printf("%s  ~ %s: %s -> %s\n", indent, c.Field, orNone(c.A), orNone(c.B))
-		}
-	}
-	if len(p.History) > 0 {
-		if p.HistoryCounts {
-			ew.printf("%shistory:\n", indent)
-		} else {
-			ew.printf("%shistory (not counted; --history counts it):\n", indent)
-		}
-		for _, h := range p.History {
-			ew.printf("%s  ~ #%d: %s -> %s\n", indent, h.Index, orNone(quote(h.A)), orNone(quote(h.B)))
-		}
-	}
-}
-
-// describeEntry renders an entry briefly: "file 0644 0:0 12 bytes".
-func describeEntry(e *detect.Entry) string {
-	if e == nil {
-		return ""
-	}
-	s := fmt.Sprintf("%s %04o %d:%d", e.Type, e.Mode, e.UID, e.GID)
-	switch {
-	case e.Type == detect.TypeFile && e.Hardlink != "":
-		s += " hard link to " + e.Hardlink
-	case e.Type == detect.TypeFile:
-		s += fmt.Sprintf(" %d bytes", e.Size)
-	case e.Type == detect.TypeSymlink:
-		s += " -> " + e.Link
-	}
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-func quote(s string) string {
-	if s == "" {
-		return ""
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// errWriter keeps the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
-	"github.com/imgver/imgver/internal/release"
 )
 
 // e2eRegistry returns the address of the real registry scripts/test.sh
@@ -247,14 +247,14 @@ func TestE2ECIFlow(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("detect --format json: exit %d\n%s", res.code, res.stderr)
 	}
-	var rep release.DetectReport
+	var rep flow.DetectReport
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
 		t.Fatalf("detect --format json: %v\n%s", err, res.stdout)
 	}
 	type verdict struct{ Name, Verdict, Cause, Version string }
 	var got []verdict
 	for _, di := range rep.Images {
-		got = append(got, verdict{di.Name, di.Verdict, di.Cause, di.Version})
+		got = append(got, verdict{di.Name, string(di.Verdict), string(di.Cause), di.Version})
 	}
 	want := []verdict{
 		{"gateway", "same", "", "v1.0.0"},
@@ -313,13 +313,13 @@ gateway_VER="v1.0.0"
 	if changed != "worker,console,reports" {
 		t.Errorf("changed=%q, want worker,console,reports", changed)
 	}
-	var items []release.PublishItem
+	var items []flow.PublishItem
 	if err := json.Unmarshal([]byte(publish), &items); err != nil {
 		t.Fatalf("publish=%s: %v", publish, err)
 	}
-	var wantItems []release.PublishItem
+	var wantItems []flow.PublishItem
 	for _, n := range []string{"worker", "console", "reports"} {
-		wantItems = append(wantItems, release.PublishItem{Name: n, Repository: r.prefix + "/" + n, Tag: short})
+		wantItems = append(wantItems, flow.PublishItem{Name: n, Repository: r.prefix + "/" + n, Tag: short})
 	}
 	if diff := cmp.Diff(wantItems, items); diff != "" {
 		t.Errorf("publish (-want +got):\n%s", diff)

@@ -6,12 +6,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// fingerprintOptions are the flags of imgver fingerprint: those of diff.
 type fingerprintOptions struct {
-	detectFlags
+	diffFlags
 }
 
 func newFingerprintCmd(g *globalOptions) *cobra.Command {
-	o := &fingerprintOptions{detectFlags{g: g}}
+	o := &fingerprintOptions{diffFlags{g: g}}
 	cmd := &cobra.Command{
 		Use:   "fingerprint REF",
 		Short: "Print the digest of an image's normalised content",

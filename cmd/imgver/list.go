@@ -46,17 +46,13 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	owned := make([]string, 0, len(cfg.Images))
-	for _, im := range cfg.Images {
-		owned = append(owned, im.Var)
-	}
-	f, errs := pinfile.ParseLenient(cfg.PinFile, data, pinfile.Owned(owned...))
+	f, errs := pinfile.ParseLenient(cfg.PinFile, data, release.Owned(cfg))
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
 	statuses := release.Statuses(cfg, f)
-	for _, u := range f.Unowned() {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s:%d: %s_VER pins no image of the config\n", f.Name(), u.Line, u.Var)
+	for _, u := range release.UnknownVars(f) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
 	w := cmd.OutOrStdout()
 	if o.format == "json" {

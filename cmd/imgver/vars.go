@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -59,7 +58,10 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	sha, err := release.Commit(cmd.Context(), filepath.Dir(cfg.Path), o.commit, cmd.Flags().Changed("commit"))
+	for _, u := range release.UnknownVars(f) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
+	}
+	sha, err := release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
 	if err != nil {
 		return err
 	}

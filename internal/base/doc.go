@@ -93,8 +93,13 @@
 // file renamed over the old one, its mode kept; a symlinked Dockerfile stays
 // a symlink and its target is rewritten).
 //
-// # For the CI flow
+// # One Resolver per run
 //
-// Check returns the results of one image; the CI flow finds the bases that
-// were rebuilt as those with StatusPinnedStale.
+// A Resolver parses each Dockerfile once and asks the registry about each
+// tag (and digest) once, whoever asks: Resolve (imgver base check), Update
+// (imgver base update), and, in the CI flow (internal/flow), Stale (a base
+// rebuilt upstream: a result with StatusPinnedStale), FinalBase (the image
+// the final stage is built from, following stage aliases) and DiffIDs (that
+// base's layers for a platform, from its config), which tell a change of
+// the base from a change of the image's own layers.
 package base

@@ -23,14 +23,14 @@ type Puller interface {
 
 var _ Puller = (*remote.Puller)(nil)
 
-// Option configures Check, CheckImages and Update.
+// Option configures a Resolver.
 type Option func(*options) error
 
 type options struct {
 	platform   v1.Platform
 	puller     Puller
 	remoteOpts []remote.Option
-	jobs       int
+	jobs       int // registry requests at once
 }
 
 // WithPlatform sets the platform images are built for (os/arch[/variant]),

@@ -12,9 +12,9 @@ import (
 	"github.com/imgver/imgver/internal/regtest"
 )
 
-// TestCheckPlatformVariant: platforms are matched as containerd normalises
+// TestResolvePlatformVariant: platforms are matched as containerd normalises
 // them: linux/arm means linux/arm/v7, and linux/arm64/v8 is linux/arm64.
-func TestCheckPlatformVariant(t *testing.T) {
+func TestResolvePlatformVariant(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/arm:1.2.3"
@@ -66,10 +66,10 @@ func TestWriteThroughSymlink(t *testing.T) {
 	}
 }
 
-// TestCheckAutomaticPlatformArgs: BuildKit's automatic platform ARGs are
+// TestResolveAutomaticPlatformArgs: BuildKit's automatic platform ARGs are
 // seen by FROM's image name and by the global ARG defaults, not only by
 // --platform.
-func TestCheckAutomaticPlatformArgs(t *testing.T) {
+func TestResolveAutomaticPlatformArgs(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	amd := pushImage(t, reg+"/lib/x-amd64:1.0.0", newImage(t, 90, time.Unix(0, 0)))
@@ -91,10 +91,10 @@ func TestCheckAutomaticPlatformArgs(t *testing.T) {
 	}
 }
 
-// TestCheckIndexToSingleManifest: a tag that was an index and is now the
+// TestResolveIndexToSingleManifest: a tag that was an index and is now the
 // very same platform image as a single manifest did not change for the
 // platform: the old index pin is index-moved, not stale.
-func TestCheckIndexToSingleManifest(t *testing.T) {
+func TestResolveIndexToSingleManifest(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/flip:2.0.0"
@@ -107,9 +107,9 @@ func TestCheckIndexToSingleManifest(t *testing.T) {
 	}
 }
 
-// TestCheckStageByPlatformArg: FROM build-${TARGETARCH} names a stage once
+// TestResolveStageByPlatformArg: FROM build-${TARGETARCH} names a stage once
 // the automatic ARG is substituted, as BuildKit decides; it is not pulled.
-func TestCheckStageByPlatformArg(t *testing.T) {
+func TestResolveStageByPlatformArg(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/b:1.0.0"

@@ -48,7 +48,7 @@ func (e *UnresolvedError) Unwrap() []error {
 	return errs
 }
 
-// Update checks imgs (as CheckImages) and plans the rewrite of every FROM
+// Update resolves imgs (as Resolve) and plans the rewrite of every FROM
 // that NeedsUpdate to name:tag@digest, where digest is what the tag points
 // to now: the index digest for a multi-platform tag (as Renovate pins), so
 // the pin stays valid for every platform. A FROM that cannot be rewritten
@@ -56,8 +56,8 @@ func (e *UnresolvedError) Unwrap() []error {
 // NotUpdatable reason. When any reference cannot be resolved, Update returns
 // the plan (for reporting) and an *UnresolvedError, and the plan must not be
 // written. Nothing is written here: see Plan.Write.
-func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, error) {
-	reps, err := CheckImages(ctx, imgs, opts...)
+func (rv *Resolver) Update(ctx context.Context, imgs []*config.Image) (*Plan, error) {
+	reps, err := rv.Resolve(ctx, imgs)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func Update(ctx context.Context, imgs []*config.Image, opts ...Option) (*Plan, e
 			}
 			ref, err := parseReference(rep.file.Froms[r.from].Ref)
 			if err != nil {
-				return nil, err // parsed once already in CheckImages
+				return nil, err // parsed once already in Resolve
 			}
 			if _, ok := edits[r.Dockerfile]; !ok {
 				edits[r.Dockerfile] = map[int]string{}

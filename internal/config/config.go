@@ -82,16 +82,6 @@ func (c *Config) Image(name string) (*Image, bool) {
 	return nil, false
 }
 
-// ImageByVar returns the image whose var is v.
-func (c *Config) ImageByVar(v string) (*Image, bool) {
-	for i := range c.Images {
-		if c.Images[i].Var == v {
-			return &c.Images[i], true
-		}
-	}
-	return nil, false
-}
-
 // Names returns the image names in declaration order.
 func (c *Config) Names() []string {
 	names := make([]string, len(c.Images))

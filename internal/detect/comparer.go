@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/imgver/imgver/internal/detect/normalise"
@@ -69,6 +70,9 @@ func New(opts ...Option) (*Comparer, error) {
 	if ns == nil {
 		ns = normalise.Default()
 	}
+	if o.readLimit == nil {
+		o.readLimit = semaphore.NewWeighted(int64(o.jobs))
+	}
 	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}}}
 	known := map[string]bool{}
 	var names []string
@@ -92,7 +96,8 @@ func New(opts ...Option) (*Comparer, error) {
 // compared with different ignore rules (per-image ignore globs) still read a
 // layer they share once.
 func (c *Comparer) With(opts ...Option) (*Comparer, error) {
-	d, err := New(append(append([]Option(nil), c.opts...), opts...)...)
+	// c's read limit first, so that d shares it unless opts set another.
+	d, err := New(append(append([]Option{WithReadLimit(c.o.readLimit)}, c.opts...), opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +305,20 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// startRead waits for a slot of the read limit (WithReadLimit); done frees it.
+func (c *Comparer) startRead(ctx context.Context) (done func(), err error) {
+	if err := c.o.readLimit.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	return func() { c.o.readLimit.Release(1) }, nil
+}
+
 func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
+	done, err := c.startRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/imgver/imgver/internal/detect/normalise"
 )
@@ -25,6 +26,7 @@ type options struct {
 	normalisers     []normalise.Normaliser
 	ignoredLabels   map[string]bool
 	jobs            int
+	readLimit       *semaphore.Weighted
 	baseDir         string
 	remoteOpts      []remote.Option
 	progress        func(Progress)
@@ -151,6 +153,21 @@ func WithJobs(n int) Option {
 			return errors.New("jobs must be at least 1")
 		}
 		o.jobs = n
+		return nil
+	}
+}
+
+// WithReadLimit bounds the layers read at once by sem: every Comparer given
+// the same sem (one per run) shares one bound, so that comparing several
+// images at once reads no more layers at once than sem allows. Without it, a
+// Comparer and those made from it With other options share a bound of
+// WithJobs.
+func WithReadLimit(sem *semaphore.Weighted) Option {
+	return func(o *options) error {
+		if sem == nil {
+			return errors.New("nil read limit")
+		}
+		o.readLimit = sem
 		return nil
 	}
 }

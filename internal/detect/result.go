@@ -4,10 +4,13 @@ package detect
 // when a field is removed or changes meaning; new fields may appear.
 const SchemaVersion = 1
 
+// Verdict says whether two images are the same.
+type Verdict string
+
 // Verdicts.
 const (
-	Same    = "same"
-	Changed = "changed"
+	Same    Verdict = "same"
+	Changed Verdict = "changed"
 )
 
 // Result is the outcome of Diff. Its JSON form is stable (SchemaVersion).
@@ -19,7 +22,7 @@ type Result struct {
 	// Verdict is Same or Changed; Changed exactly when a platform's
 	// normalised file system or runtime config differs, a platform is on
 	// one side only, or (WithHistory) the history differs.
-	Verdict string `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
 	// Platforms in order of their key.
 	Platforms []*PlatformResult `json:"platforms"`
 }
@@ -30,8 +33,8 @@ func (r *Result) Changed() bool { return r.Verdict == Changed }
 // PlatformResult compares the images of one platform.
 type PlatformResult struct {
 	// Platform is "os/arch[/variant]".
-	Platform string `json:"platform"`
-	Verdict  string `json:"verdict"`
+	Platform string  `json:"platform"`
+	Verdict  Verdict `json:"verdict"`
 	// OnlyIn is "a" or "b" when the platform is on one side only.
 	OnlyIn string `json:"only_in,omitempty"`
 	// DigestA and DigestB are the manifest digests, when known.

@@ -85,7 +85,7 @@ func TestTransports(t *testing.T) {
 	otherArchive := writeArchive(t, other)
 	tests := []struct {
 		name, a, b string
-		want       string
+		want       Verdict
 	}{
 		{"oci vs docker-archive", oci, archive, Same},
 		{"docker-archive vs docker-archive", archive, otherArchive, Changed},

@@ -93,6 +93,11 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 // paths (the last entry of each, as it is what the layer leaves), at most
 // limit+1 bytes of each.
 func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, paths map[string]bool, limit int64) (map[string][]byte, error) {
+	done, err := c.startRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rc, blob, err := c.openLayer(pi, i)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)

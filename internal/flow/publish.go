@@ -12,11 +12,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
-	"github.com/imgver/imgver/internal/check"
 	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/preflight"
 	"github.com/imgver/imgver/internal/release"
 )
 
@@ -58,8 +59,8 @@ type PublishedImage struct {
 	Reencoded bool `json:"reencoded,omitempty"`
 	// Checked is set when the candidate went through the image checks;
 	// Problems are what they found.
-	Checked  bool            `json:"checked"`
-	Problems []check.Problem `json:"problems,omitempty"`
+	Checked  bool                `json:"checked"`
+	Problems []preflight.Problem `json:"problems,omitempty"`
 
 	im       *config.Image
 	artifact *detect.Artifact
@@ -154,7 +155,9 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	cmp, err := detect.New(detect.WithBaseDir(cfg.Dir), detect.WithRemoteOptions(o.Remote...), detect.WithJobs(jobs))
+	// One bound on layer reads for every image, as Detect has.
+	cmp, err := detect.New(detect.WithBaseDir(cfg.Dir), detect.WithRemoteOptions(o.Remote...), detect.WithJobs(jobs),
+		detect.WithReadLimit(semaphore.NewWeighted(int64(jobs))))
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +213,7 @@ func publishPlan(im *config.Image, short string, o PublishOptions) (PublishedIma
 		return pi, fmt.Errorf("image %s has no candidate to publish: set candidate in images.hcl or pass --candidate %s=REF", im.Name, im.Name)
 	}
 	var err error
-	if pi.Candidate, err = release.CandidateRef(im, cand, short); err != nil {
+	if pi.Candidate, err = candidateRef(im, cand, short); err != nil {
 		return pi, err
 	}
 	if pi.tag, err = name.NewTag(im.Repository + ":" + short); err != nil {
@@ -292,7 +295,7 @@ func publishResolve(ctx context.Context, cmp *detect.Comparer, pi *PublishedImag
 
 // publishCheck runs the image checks on the candidate of pi.
 func publishCheck(ctx context.Context, cmp *detect.Comparer, pi *PublishedImage) error {
-	reps, err := check.Run(ctx, cmp, pi.Candidate, check.Options{})
+	reps, err := preflight.Run(ctx, cmp, pi.Candidate, preflight.Options{})
 	if err != nil {
 		return fmt.Errorf("image %s: checking %s: %w", pi.Name, pi.Candidate, err)
 	}

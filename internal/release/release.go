@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -29,7 +30,9 @@ type Status struct {
 	Repository string `json:"repository"`
 }
 
-// UnknownVarError is a pin of a variable no image has.
+// UnknownVarError is a <VAR>_VER assignment of the pin file that no image
+// of the config owns (VRO's own CURRENT_RELEASE_VER, say). It is a warning,
+// never a reason to refuse the file: imgver keeps the line byte for byte.
 type UnknownVarError struct {
 	File string
 	Line int
@@ -37,29 +40,33 @@ type UnknownVarError struct {
 }
 
 func (e *UnknownVarError) Error() string {
-	return fmt.Sprintf("%s:%d: %s_VER pins no image of the config (no image has var %q)", e.File, e.Line, e.Var, e.Var)
+	return fmt.Sprintf("%s:%d: %s_VER pins no image of the config (no image has var %q); left as it is", e.File, e.Line, e.Var, e.Var)
 }
 
-// Check verifies that every pin of f belongs to an image of cfg.
-func Check(cfg *config.Config, f *pinfile.File) error {
-	for _, p := range f.Pins() {
-		if _, ok := cfg.ImageByVar(p.Var); !ok {
-			return &UnknownVarError{File: f.Name(), Line: p.Line, Var: p.Var}
-		}
+// Owned is the pin file option that names the variables the images of cfg
+// own: an assignment to any other NAME_VER variable is not a pin (see
+// UnknownVars).
+func Owned(cfg *config.Config) pinfile.Option {
+	vars := make([]string, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		vars = append(vars, im.Var)
 	}
-	return nil
+	return pinfile.Owned(vars...)
 }
 
-// Load reads the pin file of cfg and checks it against cfg.
+// UnknownVars returns the NAME_VER assignments of f, read with Owned, that
+// no image owns.
+func UnknownVars(f *pinfile.File) []*UnknownVarError {
+	var out []*UnknownVarError
+	for _, u := range f.Unowned() {
+		out = append(out, &UnknownVarError{File: f.Name(), Line: u.Line, Var: u.Var})
+	}
+	return out
+}
+
+// Load reads the pin file of cfg.
 func Load(cfg *config.Config) (*pinfile.File, error) {
-	f, err := pinfile.Read(cfg.PinFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := Check(cfg, f); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return pinfile.Read(cfg.PinFile, Owned(cfg))
 }
 
 // Statuses returns the state of every image of cfg, in config order.
@@ -92,9 +99,9 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("version %s does not match release_pattern %s", clip.Quote(e.Version), e.Pattern)
 }
 
-// CheckVersion verifies that version can be pinned: it must be a valid image
-// tag, and match the release pattern unless force is set.
-func CheckVersion(cfg *config.Config, version string, force bool) error {
+// ValidateVersion verifies that version can be pinned: it must be a valid
+// image tag, and match the release pattern unless force is set.
+func ValidateVersion(cfg *config.Config, version string, force bool) error {
 	if !pinfile.ValidVersion(version) {
 		return fmt.Errorf("version %s is not a valid image tag", clip.Quote(version))
 	}
@@ -104,14 +111,9 @@ func CheckVersion(cfg *config.Config, version string, force bool) error {
 	return nil
 }
 
-// update runs change on the checked pin file of cfg under its lock.
+// update runs change on the pin file of cfg under its lock.
 func update(ctx context.Context, cfg *config.Config, change func(*pinfile.File) (bool, error)) error {
-	return pinfile.Update(ctx, cfg.PinFile, func(f *pinfile.File) (bool, error) {
-		if err := Check(cfg, f); err != nil {
-			return false, err
-		}
-		return change(f)
-	})
+	return pinfile.Update(ctx, cfg.PinFile, change, Owned(cfg))
 }
 
 // Change is what a command did to one image.
@@ -128,7 +130,7 @@ func Pin(ctx context.Context, cfg *config.Config, name, version string, manual, 
 	if err != nil {
 		return Change{}, err
 	}
-	if err := CheckVersion(cfg, version, force); err != nil {
+	if err := ValidateVersion(cfg, version, force); err != nil {
 		return Change{}, err
 	}
 	im := ims[0]
@@ -166,14 +168,8 @@ func UnpinThen(ctx context.Context, cfg *config.Config, names []string, then fun
 	}
 	var cs []Change
 	err = update(ctx, cfg, func(f *pinfile.File) (bool, error) {
-		cs = cs[:0]
-		changed := false
-		for _, im := range ims {
-			c := Change{Name: im.Name, Before: status(im, f)}
-			changed = f.Remove(im.Var) || changed
-			c.After = status(im, f)
-			cs = append(cs, c)
-		}
+		var changed bool
+		cs, changed = unpin(f, ims)
 		if then != nil {
 			if err := then(); err != nil {
 				return false, err
@@ -184,11 +180,57 @@ func UnpinThen(ctx context.Context, cfg *config.Config, names []string, then fun
 	return cs, err
 }
 
+// PinFileChangedError is returned by UnpinIfUnchanged when the pin file is
+// no longer what the caller read: another imgver or a person changed it
+// meanwhile. Nothing is written; the decision must be made again.
+type PinFileChangedError struct {
+	File string
+}
+
+func (e *PinFileChangedError) Error() string {
+	return fmt.Sprintf("pin file %s changed while the run compared (another imgver or a hand edit): nothing written; run again", e.File)
+}
+
+// UnpinIfUnchanged unpins the named images as Unpin does, under the pin
+// file's lock, only when the file is still byte for byte read, the file the
+// caller decided on; otherwise it writes nothing and returns a
+// *PinFileChangedError. With no names it only makes that check.
+func UnpinIfUnchanged(ctx context.Context, cfg *config.Config, read *pinfile.File, names []string) ([]Change, error) {
+	ims, err := cfg.Lookup(names...)
+	if err != nil {
+		return nil, err
+	}
+	var cs []Change
+	err = update(ctx, cfg, func(f *pinfile.File) (bool, error) {
+		if !bytes.Equal(f.Bytes(), read.Bytes()) {
+			return false, &PinFileChangedError{File: cfg.PinFile}
+		}
+		var changed bool
+		cs, changed = unpin(f, ims)
+		return changed, nil
+	})
+	return cs, err
+}
+
+// unpin removes the pins of ims from f; it returns what happened to each
+// image and whether f changed.
+func unpin(f *pinfile.File, ims []*config.Image) ([]Change, bool) {
+	cs := make([]Change, 0, len(ims))
+	changed := false
+	for _, im := range ims {
+		c := Change{Name: im.Name, Before: status(im, f)}
+		changed = f.Remove(im.Var) || changed
+		c.After = status(im, f)
+		cs = append(cs, c)
+	}
+	return cs, changed
+}
+
 // Release pins every unpinned image to version under one header; manual and
 // automatic pins stay as they are. With dryRun it writes nothing. It returns
 // the images it pinned (or would pin): none when run a second time.
 func Release(ctx context.Context, cfg *config.Config, version string, dryRun bool, now time.Time) ([]Status, error) {
-	if err := CheckVersion(cfg, version, false); err != nil {
+	if err := ValidateVersion(cfg, version, false); err != nil {
 		return nil, err
 	}
 	var pinned []Status

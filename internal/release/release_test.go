@@ -77,12 +77,72 @@ func TestHeadCommitErrorOneLine(t *testing.T) {
 	}
 }
 
-func TestCheckUnknownVar(t *testing.T) {
-	cfg := testConfig(t, "r.example/acme", "# x\nzz_VER=\"v1.0.0\"\n")
-	_, err := Load(cfg)
-	var ue *UnknownVarError
-	if !errors.As(err, &ue) || ue.Line != 2 || ue.Var != "zz" {
-		t.Fatalf("Load error = %v, want UnknownVarError at line 2", err)
+// TestUnknownVars: a variable no image owns is reported, and kept byte for
+// byte by every write; it is never a reason to refuse the file (issue 9).
+func TestUnknownVars(t *testing.T) {
+	const pins = "# x\nCURRENT_RELEASE_VER=\"v3.1.0\"\na_VER=\"v1.0.0\"\n"
+	cfg := testConfig(t, "r.example/acme", pins)
+	f, err := Load(cfg)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := []*UnknownVarError{{File: cfg.PinFile, Line: 2, Var: "CURRENT_RELEASE"}}
+	if diff := cmp.Diff(want, UnknownVars(f)); diff != "" {
+		t.Errorf("UnknownVars (-want +got):\n%s", diff)
+	}
+	if _, err := Unpin(t.Context(), cfg, []string{"a"}); err != nil {
+		t.Fatalf("Unpin: %v", err)
+	}
+	if _, err := Release(t.Context(), cfg, "v1.1.0", false, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	data, _ := os.ReadFile(cfg.PinFile)
+	if !strings.HasPrefix(string(data), "# x\nCURRENT_RELEASE_VER=\"v3.1.0\"\n\n# 2026-01-02T03:04:05Z -- v1.1.0\n") {
+		t.Errorf("pin file:\n%s", data)
+	}
+}
+
+// TestUnpinIfUnchanged: the pins are removed only when the file is still
+// byte for byte what was read; otherwise nothing is written.
+func TestUnpinIfUnchanged(t *testing.T) {
+	const pins = "a_VER=\"v1.0.0\"\nb_VER=\"v1.0.0\"\n"
+	for _, tc := range []struct {
+		name, edit string // edit: the file when UnpinIfUnchanged runs; "" for none
+		names      []string
+		want       string
+	}{
+		{name: "unchanged", names: []string{"a"}, want: "b_VER=\"v1.0.0\"\n"},
+		{name: "unchanged, nothing to unpin", want: pins},
+		{name: "another pin removed", edit: "a_VER=\"v1.0.0\"\n", names: []string{"a"}},
+		{name: "a comment added", edit: pins + "# x\n", names: []string{"a"}},
+		{name: "changed, nothing to unpin", edit: "b_VER=\"v1.0.1\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, "r.example/acme", pins)
+			read, err := Load(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.edit != "" {
+				if err := os.WriteFile(cfg.PinFile, []byte(tc.edit), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = UnpinIfUnchanged(t.Context(), cfg, read, tc.names)
+			want := tc.want
+			if tc.edit != "" {
+				var ce *PinFileChangedError
+				if !errors.As(err, &ce) {
+					t.Fatalf("error %v, want a *PinFileChangedError", err)
+				}
+				want = tc.edit
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(cfg.PinFile); string(b) != want {
+				t.Errorf("pin file %q, want %q", b, want)
+			}
+		})
 	}
 }
 

@@ -107,7 +107,7 @@ type releaseTag struct {
 // only after every tag is in place, so a failed run changes no file and can
 // simply be run again.
 func ReleaseRetag(ctx context.Context, cfg *config.Config, version string, o RetagOptions) ([]Status, []Tagging, error) {
-	if err := CheckVersion(cfg, version, false); err != nil {
+	if err := ValidateVersion(cfg, version, false); err != nil {
 		return nil, nil, err
 	}
 	short, err := ShortSHA(cfg, o.Commit)

@@ -1,4 +1,4 @@
-package check
+package preflight
 
 import (
 	"archive/tar"
@@ -63,7 +63,14 @@ func checkImage(t *testing.T, img v1.Image, o Options) []Problem {
 	if reports[0].OK != (len(reports[0].Problems) == 0) {
 		t.Errorf("OK = %v with %d problems", reports[0].OK, len(reports[0].Problems))
 	}
-	return reports[0].Problems
+	ps := reports[0].Problems
+	for i := range ps {
+		if ps[i].Platform != reports[0].Platform {
+			t.Errorf("problem %d: platform %q, want the report's %q", i, ps[i].Platform, reports[0].Platform)
+		}
+		ps[i].Platform = ""
+	}
+	return ps
 }
 
 func TestCheck(t *testing.T) {
@@ -76,65 +83,65 @@ func TestCheck(t *testing.T) {
 	}{
 		{"entrypoint 0755", ep, []ib.File{ib.Exe("/containerssh", "\x7fELF")}, nil},
 		{"entrypoint 0644 (ContainerSSH 2021)", ep, []ib.File{ib.Reg("/containerssh", "\x7fELF")},
-			[]Problem{{"entrypoint", "/containerssh", "/containerssh is not executable by root (mode 0644, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/containerssh", Message: "/containerssh is not executable by root (mode 0644, owner 0:0)"}}},
 		{"entrypoint missing", ep, nil,
-			[]Problem{{"entrypoint", "/containerssh", "/containerssh: /containerssh does not exist"}}},
+			[]Problem{{Check: "entrypoint", Path: "/containerssh", Message: "/containerssh: /containerssh does not exist"}}},
 		{"entrypoint is a directory", ep, []ib.File{ib.Dir("/containerssh")},
-			[]Problem{{"entrypoint", "/containerssh", "/containerssh is a dir, not a regular file"}}},
+			[]Problem{{Check: "entrypoint", Path: "/containerssh", Message: "/containerssh is a dir, not a regular file"}}},
 		{"symlinked entrypoint", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}},
 			[]ib.File{ib.Dir("/usr/local/bin"), ib.Dir("/opt/app"), ib.Exe("/opt/app/app-1.2", "\x7fELF"), ib.Symlink("/usr/local/bin/app", "../../../opt/app/app-1.2")}, nil},
 		{"symlinked entrypoint to a 0644 file", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}},
 			[]ib.File{ib.Dir("/usr/local/bin"), ib.Reg("/opt/app-1.2", "\x7fELF"), ib.Symlink("/usr/local/bin/app", "/opt/app-1.2")},
-			[]Problem{{"entrypoint", "/opt/app-1.2", "/opt/app-1.2 is not executable by root (mode 0644, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/opt/app-1.2", Message: "/opt/app-1.2 is not executable by root (mode 0644, owner 0:0)"}}},
 		{"dangling symlink", ib.Config{Entrypoint: []string{"/app"}}, []ib.File{ib.Symlink("/app", "/nowhere")},
-			[]Problem{{"entrypoint", "/app", "/app: /nowhere does not exist"}}},
+			[]Problem{{Check: "entrypoint", Path: "/app", Message: "/app: /nowhere does not exist"}}},
 		{"symlink loop", ib.Config{Entrypoint: []string{"/a"}}, []ib.File{ib.Symlink("/a", "/b"), ib.Symlink("/b", "/a")},
-			[]Problem{{"entrypoint", "/a", "/a: too many levels of symbolic links at /a"}}},
+			[]Problem{{Check: "entrypoint", Path: "/a", Message: "/a: too many levels of symbolic links at /a"}}},
 		{"bare name found in PATH", ib.Config{Cmd: []string{"app", "--serve"}, Env: []string{"PATH=/opt/bin:/usr/bin"}},
 			[]ib.File{ib.Dir("/opt/bin"), ib.Exe("/opt/bin/app", "\x7fELF")}, nil},
 		{"bare name not in PATH", ib.Config{Cmd: []string{"app"}, Env: []string{"PATH=/usr/bin"}},
 			[]ib.File{ib.Dir("/opt/bin"), ib.Exe("/opt/bin/app", "\x7fELF")},
-			[]Problem{{"entrypoint", "app", `"app" is not an executable file in PATH (PATH=/usr/bin)`}}},
+			[]Problem{{Check: "entrypoint", Path: "app", Message: `"app" is not an executable file in PATH (PATH=/usr/bin)`}}},
 		{"script whose interpreter is missing", ib.Config{Entrypoint: []string{"/entrypoint.sh"}},
 			[]ib.File{ib.Exe("/entrypoint.sh", "#!/bin/bash\nexec app\n")},
-			[]Problem{{"interpreter", "/bin/bash", "/bin/bash: /bin/bash does not exist"}}},
+			[]Problem{{Check: "interpreter", Path: "/bin/bash", Message: "/bin/bash: /bin/bash does not exist"}}},
 		{"script with its interpreter", ib.Config{Entrypoint: []string{"/entrypoint.sh"}},
 			[]ib.File{ib.Exe("/entrypoint.sh", "#!/bin/sh -e\nexec app\n")}, nil},
 		{"env interpreter missing", ib.Config{Entrypoint: []string{"/run.py"}},
 			[]ib.File{ib.Exe("/run.py", "#!/usr/bin/env python3\nprint(1)\n")},
-			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+			[]Problem{{Check: "interpreter", Path: "python3", Message: `"python3" is not an executable file in PATH (default PATH)`}}},
 		{"user not in /etc/passwd", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "appuser"}, nil,
-			[]Problem{{"user", "/etc/passwd", `user "appuser" is not in /etc/passwd`}}},
+			[]Problem{{Check: "user", Path: "/etc/passwd", Message: `user "appuser" is not in /etc/passwd`}}},
 		{"numeric user", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "4242:4242"}, nil, nil},
 		{"empty group after the colon", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:"}, nil, nil},
 		{"group not in /etc/group", ib.Config{Entrypoint: []string{"/bin/sh"}, User: "app:staff"}, nil,
-			[]Problem{{"user", "/etc/group", `group "staff" is not in /etc/group`}}},
+			[]Problem{{Check: "user", Path: "/etc/group", Message: `group "staff" is not in /etc/group`}}},
 		{"owner-only exec, other user", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o700)},
-			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user app (mode 0700, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/srv/run", Message: "/srv/run is not executable by user app (mode 0700, owner 0:0)"}}},
 		{"owner-only exec, owner", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o700).Owned(1000, 1000)}, nil},
 		{"group exec via supplementary group", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750).Owned(0, 2000)}, nil},
 		{"directory not searchable", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app"},
 			[]ib.File{ib.Dir("/srv").WithMode(0o700), ib.Exe("/srv/run", "\x7fELF")},
-			[]Problem{{"entrypoint", "/srv", "directory /srv is not searchable by user app (mode 0700, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/srv", Message: "directory /srv is not searchable by user app (mode 0700, owner 0:0)"}}},
 		{"working dir missing: the runtime creates it", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, nil, nil},
 		{"working dir under a file", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app/data"}, []ib.File{ib.Reg("/app", "x")},
-			[]Problem{{"workdir", "/app/data", "working directory /app/data: /app is not a directory"}}},
+			[]Problem{{Check: "workdir", Path: "/app/data", Message: "working directory /app/data: /app is not a directory"}}},
 		{"working dir is a file", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/app"}, []ib.File{ib.Reg("/app", "x")},
-			[]Problem{{"workdir", "/app", "working directory /app is a file, not a directory"}}},
+			[]Problem{{Check: "workdir", Path: "/app", Message: "working directory /app is a file, not a directory"}}},
 		{"relative exec from working dir", ib.Config{Entrypoint: []string{"./run"}, WorkingDir: "/app"},
 			[]ib.File{ib.Dir("/app"), ib.Exe("/app/run", "\x7fELF")}, nil},
 		{"world-writable file", ib.Config{Entrypoint: []string{"/bin/sh"}},
 			[]ib.File{ib.Dir("/etc/app"), ib.Reg("/etc/app/conf", "x").WithMode(0o666), ib.Reg("/tmp/scratch", "x").WithMode(0o666),
 				ib.Dir("/var/tmp").WithMode(0o777), ib.Dir("/srv/drop").WithMode(0o1777)},
-			[]Problem{{"world-writable", "/etc/app/conf", "/etc/app/conf is writable by everyone (mode 0666)"}}},
+			[]Problem{{Check: "world-writable", Path: "/etc/app/conf", Message: "/etc/app/conf is writable by everyone (mode 0666)"}}},
 		{"file over the size limit", ib.Config{Entrypoint: []string{"/bin/sh"}},
 			[]ib.File{ib.Reg("/big", string(make([]byte, 1<<20+1)))},
-			[]Problem{{"size", "/big", "/big is 1048577 bytes, over the limit of 1048576"}}},
+			[]Problem{{Check: "size", Path: "/big", Message: "/big is 1048577 bytes, over the limit of 1048576"}}},
 		{"no entrypoint", ib.Config{}, nil,
-			[]Problem{{"entrypoint", "", "the image has neither Entrypoint nor Cmd"}}},
+			[]Problem{{Check: "entrypoint", Path: "", Message: "the image has neither Entrypoint nor Cmd"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -168,43 +175,43 @@ func TestCheckRuntime(t *testing.T) {
 	}{
 		{"CRLF shebang: the kernel looks for \"/bin/sh\\r\"", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh\r\necho hi\r\n")},
-			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel looks for the interpreter "/bin/sh\r"`}}},
+			[]Problem{{Check: "interpreter", Path: "/run.sh", Message: `/run.sh has CRLF line endings: the kernel looks for the interpreter "/bin/sh\r"`}}},
 		{"CRLF shebang with an argument", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#!/bin/sh -e\r\necho hi\r\n")},
-			[]Problem{{"interpreter", "/run.sh", `/run.sh has CRLF line endings: the kernel passes "-e\r" to /bin/sh`}}},
+			[]Problem{{Check: "interpreter", Path: "/run.sh", Message: `/run.sh has CRLF line endings: the kernel passes "-e\r" to /bin/sh`}}},
 		{"tab after the interpreter", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#! /bin/sh\t-e  \nexec app\n")}, nil},
 		{"env gets \"python3 -u\" as one argument", ib.Config{Entrypoint: []string{"/run.py"}},
 			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env python3 -u\nprint(1)\n")},
-			[]Problem{{"interpreter", "python3 -u", `"python3 -u" is not an executable file in PATH (default PATH)`}}},
+			[]Problem{{Check: "interpreter", Path: "python3 -u", Message: `"python3 -u" is not an executable file in PATH (default PATH)`}}},
 		{"env -S splits its argument", ib.Config{Entrypoint: []string{"/run.py"}},
 			[]ib.File{ib.Exe("/usr/bin/python3", "\x7fELF"), ib.Exe("/run.py", "#!/usr/bin/env -S python3 -u\nprint(1)\n")}, nil},
 		{"env -S with a missing command", ib.Config{Entrypoint: []string{"/run.py"}},
 			[]ib.File{ib.Exe("/run.py", "#!/usr/bin/env -S VAR=1 python3 -u\nprint(1)\n")},
-			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+			[]Problem{{Check: "interpreter", Path: "python3", Message: `"python3" is not an executable file in PATH (default PATH)`}}},
 		{"env that is a busybox symlink", ib.Config{Entrypoint: []string{"/run.py"}},
 			[]ib.File{ib.Exe("/bin/busybox", "\x7fELF"), ib.Symlink("/usr/local/bin/env", "/bin/busybox"),
 				ib.Exe("/run.py", "#!/usr/local/bin/env python3\nprint(1)\n")},
-			[]Problem{{"interpreter", "python3", `"python3" is not an executable file in PATH (default PATH)`}}},
+			[]Problem{{Check: "interpreter", Path: "python3", Message: `"python3" is not an executable file in PATH (default PATH)`}}},
 		{"bare #! interpreter is opened from the working dir, not PATH", ib.Config{Entrypoint: []string{"/run.sh"}},
 			[]ib.File{ib.Exe("/run.sh", "#!sh\necho\n")},
-			[]Problem{{"interpreter", "/sh", "/sh: /sh does not exist"}}},
+			[]Problem{{Check: "interpreter", Path: "/sh", Message: "/sh: /sh does not exist"}}},
 		{"script the user cannot read", app,
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "#!/bin/sh\necho\n").WithMode(0o711)},
-			[]Problem{{"entrypoint", "/srv/run", "/srv/run is a #! script that user app cannot read (mode 0711, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/srv/run", Message: "/srv/run is a #! script that user app cannot read (mode 0711, owner 0:0)"}}},
 		{"binary the user cannot read is fine", app,
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o711)}, nil},
 		{"numeric user without passwd entry has gid 0 (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "65532"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)}, nil},
 		{"numeric user with passwd entry has its gid", ib.Config{Entrypoint: []string{"/srv/run"}, User: "1000"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750)},
-			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user 1000 (mode 0750, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/srv/run", Message: "/srv/run is not executable by user 1000 (mode 0750, owner 0:0)"}}},
 		{"explicit group drops supplementary groups (runc)", ib.Config{Entrypoint: []string{"/srv/run"}, User: "app:app"},
 			[]ib.File{ib.Dir("/srv"), ib.Reg("/srv/run", "\x7fELF").WithMode(0o750).Owned(0, 2000)},
-			[]Problem{{"entrypoint", "/srv/run", "/srv/run is not executable by user app:app (mode 0750, owner 0:2000)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/srv/run", Message: "/srv/run is not executable by user app:app (mode 0750, owner 0:2000)"}}},
 		{"directory reached through a symlink must be searchable", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}, User: "app"},
 			[]ib.File{ib.Exe("/opt/app", "\x7fELF"), ib.Dir("/usr/local/bin").WithMode(0o700), ib.Symlink("/usr/local/bin/app", "/opt/app")},
-			[]Problem{{"entrypoint", "/usr/local/bin", "directory /usr/local/bin is not searchable by user app (mode 0700, owner 0:0)"}}},
+			[]Problem{{Check: "entrypoint", Path: "/usr/local/bin", Message: "directory /usr/local/bin is not searchable by user app (mode 0700, owner 0:0)"}}},
 		{"link in a parent directory", ib.Config{Entrypoint: []string{"/app/bin/run"}},
 			[]ib.File{ib.Dir("/opt/app-1/bin"), ib.Exe("/opt/app-1/bin/run", "\x7fELF"), ib.Symlink("/app", "opt/app-1")}, nil},
 		{"absolute link resolves inside the image, .. stops at /", ib.Config{Entrypoint: []string{"/usr/bin/run"}},
@@ -212,14 +219,14 @@ func TestCheckRuntime(t *testing.T) {
 		{"shell form: /bin/sh -c is what runs", ib.Config{Entrypoint: []string{"/bin/sh", "-c", "exec missing-app"}}, nil, nil},
 		{"Entrypoint + Cmd: Cmd[0] is an argument", ib.Config{Entrypoint: []string{"/bin/sh"}, Cmd: []string{"missing"}}, nil, nil},
 		{"Cmd alone runs Cmd[0]", ib.Config{Cmd: []string{"/missing", "--serve"}}, nil,
-			[]Problem{{"entrypoint", "/missing", "/missing: /missing does not exist"}}},
+			[]Problem{{Check: "entrypoint", Path: "/missing", Message: "/missing: /missing does not exist"}}},
 		{".. after a symlinked directory is the target's parent", ib.Config{Entrypoint: []string{"/opt/cur/../bin/app"}},
 			[]ib.File{ib.Dir("/srv/v2"), ib.Dir("/srv/bin"), ib.Exe("/srv/bin/app", "\x7fELF"), ib.Dir("/opt"), ib.Symlink("/opt/cur", "/srv/v2")}, nil},
 		{"link target with .. after a symlink", ib.Config{Entrypoint: []string{"/usr/local/bin/app"}, WorkingDir: "/w"},
 			[]ib.File{ib.Dir("/srv/v2"), ib.Dir("/srv/bin"), ib.Exe("/srv/bin/app", "\x7fELF"), ib.Dir("/opt"), ib.Symlink("/opt/cur", "/srv/v2"),
 				ib.Dir("/usr/local/bin"), ib.Symlink("/usr/local/bin/app", "/opt/cur/../bin/app")}, nil},
 		{"relative exec missing, shown clean", ib.Config{Entrypoint: []string{"./run"}, WorkingDir: "/app"}, []ib.File{ib.Dir("/app")},
-			[]Problem{{"entrypoint", "/app/run", "/app/run: /app/run does not exist"}}},
+			[]Problem{{Check: "entrypoint", Path: "/app/run", Message: "/app/run: /app/run does not exist"}}},
 		{"working dir /", ib.Config{Entrypoint: []string{"/bin/sh"}, WorkingDir: "/"}, nil, nil},
 		{"world-writable symlink and sticky /run/lock are fine", ib.Config{Entrypoint: []string{"/bin/sh"}},
 			[]ib.File{ib.Dir("/run/lock").WithMode(0o1777), ib.Symlink("/var/lock", "/run/lock").WithMode(0o777)}, nil},
@@ -272,11 +279,11 @@ func TestCheckExecFormat(t *testing.T) {
 		{"amd64 binary", ib.Exe("/app", elf(62)), nil},
 		{"386 binary in an amd64 image", ib.Exe("/app", elf(3)), nil},
 		{"arm64 binary in an amd64 image", ib.Exe("/app", elf(183)),
-			[]Problem{{"entrypoint", "/app", `/app is an ELF binary for machine 183, not for amd64 (62): exec fails with "exec format error"`}}},
+			[]Problem{{Check: "entrypoint", Path: "/app", Message: `/app is an ELF binary for machine 183, not for amd64 (62): exec fails with "exec format error"`}}},
 		{"script without #!", ib.Exe("/app", "set -e\nexec server\n"),
-			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+			[]Problem{{Check: "entrypoint", Path: "/app", Message: `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
 		{"empty file", ib.Exe("/app", ""),
-			[]Problem{{"entrypoint", "/app", `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
+			[]Problem{{Check: "entrypoint", Path: "/app", Message: `/app is neither an ELF binary nor a #! script: exec fails with "exec format error"`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -292,7 +299,7 @@ func TestCheckLongShebang(t *testing.T) {
 	ep := ib.Config{Entrypoint: []string{"/run"}}
 	long := "/opt/" + strings.Repeat("x", 300)
 	got := run(t, ep, ib.Exe("/run", "#!"+long+"\necho\n"))
-	want := []Problem{{"interpreter", "/run", `/run: the #! line is longer than the kernel's 255 bytes and cuts the interpreter's name: exec fails with "exec format error"`}}
+	want := []Problem{{Check: "interpreter", Path: "/run", Message: `/run: the #! line is longer than the kernel's 255 bytes and cuts the interpreter's name: exec fails with "exec format error"`}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("long interpreter (-want +got):\n%s", diff)
 	}

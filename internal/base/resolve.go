@@ -8,12 +8,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/userfile"
@@ -117,35 +120,105 @@ type Report struct {
 	file *Dockerfile
 }
 
-// ErrNoDockerfile is returned by Check for an image without a dockerfile.
+// ErrNoDockerfile is returned for an image without a dockerfile.
 var ErrNoDockerfile = errors.New("image has no dockerfile")
 
-// Check resolves every external base image of img's Dockerfile and returns a
-// Result for each. A reference that cannot be resolved is a Result with
-// StatusError, not an error; the error is for a Dockerfile that cannot be
-// read or parsed, and ErrNoDockerfile. The CI flow finds rebuilt bases as the
-// results with StatusPinnedStale.
-func Check(ctx context.Context, img *config.Image, opts ...Option) ([]Result, error) {
-	if img.Dockerfile == "" {
-		return nil, fmt.Errorf("checking %q: %w", img.Name, ErrNoDockerfile)
-	}
-	reps, err := CheckImages(ctx, []*config.Image{img}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return reps[0].Results, nil
+// A Resolver resolves the base images of Dockerfiles for one run: each
+// Dockerfile is parsed once and each tag resolved once, whoever asks (base
+// check and update, and the cause analysis and staleness check of the CI
+// flow). It is safe for concurrent use, by the calls of one run under one
+// context: what the registry answered is kept with the context it was asked
+// with.
+type Resolver struct {
+	o *options
+
+	mu    sync.Mutex
+	files map[string]*parsed
+	gets  map[string]*got
+	sf    singleflight.Group
 }
 
-// CheckImages is Check for several images at once: each reference is
-// resolved once, with at most WithJobs requests at a time. An image without a
-// dockerfile gets a Report with Skipped set.
-func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]Report, error) {
+// parsed is a Dockerfile read and parsed, or why it could not be.
+type parsed struct {
+	df  *Dockerfile
+	err error
+}
+
+// got is what the registry said about a reference.
+type got struct {
+	desc *remote.Descriptor
+	err  error
+}
+
+// NewResolver returns a Resolver.
+func NewResolver(opts ...Option) (*Resolver, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	return &Resolver{o: o, files: map[string]*parsed{}, gets: map[string]*got{}}, nil
+}
+
+// Dockerfile returns the parsed Dockerfile of img, read and parsed on the
+// first call only.
+func (rv *Resolver) Dockerfile(img *config.Image) (*Dockerfile, error) {
+	if img.Dockerfile == "" {
+		return nil, fmt.Errorf("image %s: %w", img.Name, ErrNoDockerfile)
+	}
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	p, ok := rv.files[img.Dockerfile]
+	if !ok {
+		p = &parsed{}
+		data, err := userfile.ReadFile(img.Dockerfile)
+		switch {
+		case err != nil:
+			p.err = fmt.Errorf("reading Dockerfile of %q: %w", img.Name, err)
+		default:
+			if p.df, err = Parse(data); err != nil {
+				p.err = fmt.Errorf("parsing %s of %q: %w", img.Dockerfile, img.Name, err)
+			}
+		}
+		rv.files[img.Dockerfile] = p
+	}
+	return p.df, p.err
+}
+
+// get is Puller.Get, asked once per reference in the life of rv (a tag is
+// resolved once per run); an error is kept too, but not a cancelled one.
+func (rv *Resolver) get(ctx context.Context, ref name.Reference) (*remote.Descriptor, error) {
+	key := ref.Name()
+	rv.mu.Lock()
+	g, ok := rv.gets[key]
+	rv.mu.Unlock()
+	if ok {
+		return g.desc, g.err
+	}
+	v, err, _ := rv.sf.Do(key, func() (any, error) {
+		desc, err := rv.o.puller.Get(ctx, ref)
+		if ctx.Err() == nil {
+			rv.mu.Lock()
+			rv.gets[key] = &got{desc, err}
+			rv.mu.Unlock()
+		}
+		return desc, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*remote.Descriptor), nil
+}
+
+// Resolve resolves every external base image of each image's Dockerfile and
+// returns a Report per image, with a Result per FROM: each reference is
+// resolved once, with at most 4 requests at a time. An image without
+// a dockerfile gets a Report with Skipped set. A reference that cannot be
+// resolved is a Result with StatusError, not an error; the error is for a
+// Dockerfile that cannot be read or parsed. The CI flow finds rebuilt bases
+// as the results with StatusPinnedStale.
+func (rv *Resolver) Resolve(ctx context.Context, imgs []*config.Image) ([]Report, error) {
+	o := rv.o
 	reps := make([]Report, len(imgs))
-	parsed := map[string]*Dockerfile{}
 	var jobs []*job
 	byKey := map[jobKey]*job{}
 	type pending struct {
@@ -159,17 +232,9 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 			reps[i].Skipped = "no dockerfile"
 			continue
 		}
-		df, ok := parsed[img.Dockerfile]
-		if !ok {
-			data, err := userfile.ReadFile(img.Dockerfile)
-			if err != nil {
-				return nil, fmt.Errorf("reading Dockerfile of %q: %w", img.Name, err)
-			}
-			df, err = Parse(data)
-			if err != nil {
-				return nil, fmt.Errorf("parsing %s of %q: %w", img.Dockerfile, img.Name, err)
-			}
-			parsed[img.Dockerfile] = df
+		df, err := rv.Dockerfile(img)
+		if err != nil {
+			return nil, err
 		}
 		reps[i].file = df
 		for k, f := range df.Froms {
@@ -194,12 +259,14 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 		}
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// ctx, not a context of the group: a descriptor rv keeps reads what
+	// it reads later (a config) with the context it was got with.
+	var g errgroup.Group
 	g.SetLimit(o.jobs)
 	for _, j := range jobs {
 		g.Go(func() error {
-			j.out, j.err = resolve(gctx, o.puller, j.key)
-			return gctx.Err()
+			j.out, j.err = rv.resolve(ctx, j.key)
+			return ctx.Err()
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -210,6 +277,41 @@ func CheckImages(ctx context.Context, imgs []*config.Image, opts ...Option) ([]R
 		apply(r, w.j)
 	}
 	return reps, nil
+}
+
+// ImagesWith returns the names of the images of reps with a base of
+// status s.
+func ImagesWith(reps []Report, s Status) []string {
+	var names []string
+	for _, rep := range reps {
+		if slices.ContainsFunc(rep.Results, func(r Result) bool { return r.Status == s }) {
+			names = append(names, rep.Image)
+		}
+	}
+	return names
+}
+
+// Stale reports whether a FROM of img's Dockerfile is pinned to a digest its
+// tag no longer points to. A reference that cannot be resolved is an error:
+// its *ResolveError.
+func (rv *Resolver) Stale(ctx context.Context, img *config.Image) (bool, error) {
+	if img.Dockerfile == "" {
+		return false, fmt.Errorf("image %s: %w", img.Name, ErrNoDockerfile)
+	}
+	reps, err := rv.Resolve(ctx, []*config.Image{img})
+	if err != nil {
+		return false, err
+	}
+	stale := false
+	for _, r := range reps[0].Results {
+		switch r.Status {
+		case StatusError:
+			return false, r.Err
+		case StatusPinnedStale:
+			stale = true
+		}
+	}
+	return stale, nil
 }
 
 // jobKey is what is resolved: a tag for a platform, with the pinned digest
@@ -357,7 +459,7 @@ func platformOf(df *Dockerfile, f From, env mapEnv, def v1.Platform) (v1.Platfor
 
 // resolve asks the registry what k's tag points to now and classifies the
 // pinned digest.
-func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
+func (rv *Resolver) resolve(ctx context.Context, k jobKey) (outcome, error) {
 	var out outcome
 	tag, err := name.NewTag(k.tag)
 	if err != nil {
@@ -367,7 +469,7 @@ func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	desc, err := p.Get(ctx, tag)
+	desc, err := rv.get(ctx, tag)
 	if err != nil {
 		return out, fmt.Errorf("resolving %q: %w", k.tag, err)
 	}
@@ -397,14 +499,14 @@ func resolve(ctx context.Context, p Puller, k jobKey) (outcome, error) {
 	// The pin is neither: it may be an earlier index whose manifest for
 	// this platform is still the current one (in the current index, or
 	// now the tag's single manifest).
-	if old, err := p.Get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
+	if old, err := rv.get(ctx, tag.Context().Digest(k.pinned)); err == nil && old.MediaType.IsIndex() {
 		if d, err := platformChild(old.Manifest, *pl); err == nil && d == image {
 			out.match = MatchIndexMoved
 			return out, nil
 		}
 	}
 	out.stale = true
-	out.created = created(ctx, p, tag.Context().Digest(image))
+	out.created = rv.created(ctx, tag.Context().Digest(image))
 	return out, nil
 }
 
@@ -467,8 +569,8 @@ func normalizePlatform(p v1.Platform) v1.Platform {
 
 // created returns the creation time in the config of the image d, or nil
 // when the registry does not give it.
-func created(ctx context.Context, p Puller, d name.Digest) *time.Time {
-	desc, err := p.Get(ctx, d)
+func (rv *Resolver) created(ctx context.Context, d name.Digest) *time.Time {
+	desc, err := rv.get(ctx, d)
 	if err != nil {
 		return nil
 	}

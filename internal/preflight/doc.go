@@ -1,9 +1,12 @@
-// Package check finds what stops a built image from starting, before it is
+// Package preflight finds what stops a built image from starting, before it is
 // pushed: an entrypoint that is missing or not executable for the image's
 // user (the 2021 ContainerSSH images failed with `exec: "/containerssh":
 // permission denied` after an unpacking step lost the exec bit), a script
 // whose #! interpreter is missing, a working directory that is not a
-// directory, a user that /etc/passwd does not know.
+// directory, a user that /etc/passwd does not know. These are the checks of
+// imgver check (the command keeps that name), and those imgver detect runs
+// on every fresh build it reads (internal/flow). Each Problem names its
+// check and the platform image it was found in.
 //
 // The checks, each with its name:
 //
@@ -41,4 +44,4 @@
 // The merged file system is read once (internal/detect's streaming reader);
 // the few files whose bytes matter (/etc/passwd, /etc/group, the first line
 // of the executable) are then read from only the layers that hold them.
-package check
+package preflight

@@ -1,9 +1,13 @@
-package release
+package flow
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,13 +18,19 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imgver/imgver/internal/check"
+	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/release"
 )
 
 const testSHA = "abcdef0123456789abcdef0123456789abcdef01"
@@ -77,25 +87,64 @@ func baseFiles(ca string) [][]imagebuild.File {
 	}
 }
 
-// comparer returns a CompareFunc over one real Comparer that records the
-// images it was asked to compare.
-func comparer(t *testing.T, cfg *config.Config) (CompareFunc, *detect.Comparer, func() []string) {
-	t.Helper()
-	c := must[*detect.Comparer](t)(detect.New(detect.WithBaseDir(cfg.Dir)))
-	var mu sync.Mutex
-	var seen []string
-	f := func(ctx context.Context, im *config.Image, a, b string) (*detect.Result, error) {
-		mu.Lock()
-		seen = append(seen, im.Name)
-		mu.Unlock()
-		return c.Diff(ctx, a, b)
-	}
-	return f, c, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
+// recorder is a Comparer: a real detect.Comparer whose Diffs the test sees
+// and may act on before each one (onDiff).
+type recorder struct {
+	*detect.Comparer
+	onDiff func(ctx context.Context, a, b string) (*detect.Result, error) // nil: just compare
+
+	mu   sync.Mutex
+	seen []string
 }
+
+func (r *recorder) Diff(ctx context.Context, a, b string) (*detect.Result, error) {
+	r.mu.Lock()
+	r.seen = append(r.seen, a)
+	r.mu.Unlock()
+	if r.onDiff != nil {
+		if res, err := r.onDiff(ctx, a, b); res != nil || err != nil {
+			return res, err
+		}
+	}
+	return r.Comparer.Diff(ctx, a, b)
+}
+
+// compared returns the baselines compared, sorted.
+func (r *recorder) compared() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(slices.Values(r.seen))
+}
+
+// newRecorder returns a recorder over a real Comparer for cfg's monorepo.
+func newRecorder(t *testing.T, cfg *config.Config) *recorder {
+	t.Helper()
+	return &recorder{Comparer: must[*detect.Comparer](t)(detect.New(detect.WithBaseDir(cfg.Dir)))}
+}
+
+// fakeComparer compares nothing: Diff answers with verdict(a, b), and no
+// image can be read.
+type fakeComparer struct {
+	verdict func(a, b string) (detect.Verdict, error)
+}
+
+func (f fakeComparer) Diff(_ context.Context, a, b string) (*detect.Result, error) {
+	v, err := f.verdict(a, b)
+	if err != nil {
+		return nil, err
+	}
+	return &detect.Result{A: a, B: b, Verdict: v}, nil
+}
+
+func (fakeComparer) Snapshot(_ context.Context, ref string) ([]*detect.Snapshot, error) {
+	return nil, fmt.Errorf("fakeComparer cannot read %s", ref)
+}
+
+// counter is a Progress that counts the images done.
+type counter struct{ done atomic.Int32 }
+
+func (c *counter) ImageDone(string) { c.done.Add(1) }
+func (c *counter) LayersRead(int64) {}
 
 // TestDetectCause: the cause told for each kind of change, through the real
 // comparer, the in-process registry and the Dockerfiles.
@@ -115,7 +164,7 @@ func TestDetectCause(t *testing.T) {
 		oldMode, newMode int64
 		newEnv           []string
 		newExtra         int // layers added on top of the candidate
-		want             string
+		want             Cause
 	}{
 		{name: "app", dockerfile: "FROM {base}\n", oldBase: baseNew, newBase: baseNew, oldMode: 0o755, newMode: 0o775, want: CauseApp},
 		{name: "config", dockerfile: "FROM {base}\n", oldBase: baseNew, newBase: baseNew, oldMode: 0o755, newMode: 0o755, newEnv: []string{"MODE=debug"}, want: CauseConfig},
@@ -155,46 +204,12 @@ func TestDetectCause(t *testing.T) {
 			if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "a"), cand); err != nil {
 				t.Fatal(err)
 			}
-			cmpf, c, _ := comparer(t, cfg)
-			bl := &BaseLayers{Snapshotter: func(*config.Image) (Snapshotter, error) { return c, nil }}
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, BaseLayers: bl.Count})
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := rep.Images[0]; got.Verdict != detect.Changed || got.Cause != tc.want {
 				t.Errorf("verdict %s, cause %q; want changed, %q\nreasons: %v", got.Verdict, got.Cause, tc.want, got.Reasons)
-			}
-		})
-	}
-}
-
-func TestFinalBase(t *testing.T) {
-	for _, tc := range []struct{ name, dockerfile, want, err string }{
-		{"one stage", "FROM r.example/x:1\n", "r.example/x:1", ""},
-		{"last stage counts", "FROM r.example/build:1 AS build\nFROM r.example/run:2\n", "r.example/run:2", ""},
-		{"aliases followed", "FROM r.example/a:1 AS one\nFROM one AS two\nFROM two\n", "r.example/a:1", ""},
-		{"alias names the latest stage", "FROM r.example/a:1 AS s\nFROM r.example/b:1 AS s\nFROM s\n", "r.example/b:1", ""},
-		{"ARG default", "ARG V=3\nFROM r.example/x:$V\n", "r.example/x:3", ""},
-		{"scratch", "FROM r.example/build:1 AS b\nFROM scratch\n", "", ""},
-		{"alias of scratch", "FROM scratch AS s\nFROM s\n", "", ""},
-		{"unset ARG", "ARG V\nFROM r.example/x:$V\n", "", "ARG V has no default"},
-		{"no FROM", "RUN true\n", "", "no FROM"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "Dockerfile")
-			if err := os.WriteFile(p, []byte(tc.dockerfile), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			got, err := FinalBase(&config.Image{Name: "x", Dockerfile: p})
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("FinalBase = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
@@ -241,19 +256,19 @@ func TestDetectStates(t *testing.T) {
 	for _, write := range []bool{false, true} {
 		t.Run(fmt.Sprintf("write=%v", write), func(t *testing.T) {
 			cfg := statesSetup(t, statesPins)
-			cmpf, _, seen := comparer(t, cfg)
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, Write: write})
+			rec := newRecorder(t, cfg)
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Comparer: rec, Write: write})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"a", "b"}, slices.Sorted(slices.Values(seen()))); diff != "" {
+			if diff := cmp.Diff([]string{cfg.Images[0].Repository + ":v1.0.0", cfg.Images[1].Repository + ":v1.0.0"}, rec.compared()); diff != "" {
 				t.Errorf("compared (-want +got):\n%s", diff)
 			}
 			type row struct {
 				Name                  string
-				Before                State
-				Verdict               string
-				After                 State
+				Before                release.State
+				Verdict               detect.Verdict
+				After                 release.State
 				Version               string
 				Publish               bool
 				HasCandidate, HasBase bool
@@ -263,10 +278,10 @@ func TestDetectStates(t *testing.T) {
 				got = append(got, row{di.Name, di.StateBefore, di.Verdict, di.StateAfter, di.Version, di.Publish, di.Candidate != "", di.Baseline != ""})
 			}
 			want := []row{
-				{"a", Pinned, detect.Same, Pinned, "v1.0.0", false, true, true},
-				{"b", Pinned, detect.Changed, Unpinned, "abcdef0", true, true, true},
-				{"m", Manual, NotCompared, Manual, "v1.0.0", false, false, false},
-				{"u", Unpinned, NotCompared, Unpinned, "abcdef0", true, true, false},
+				{"a", release.Pinned, detect.Same, release.Pinned, "v1.0.0", false, true, true},
+				{"b", release.Pinned, detect.Changed, release.Unpinned, "abcdef0", true, true, true},
+				{"m", release.Manual, NotCompared, release.Manual, "v1.0.0", false, false, false},
+				{"u", release.Unpinned, NotCompared, release.Unpinned, "abcdef0", true, true, false},
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("images (-want +got):\n%s", diff)
@@ -327,14 +342,14 @@ func TestDetectCandidates(t *testing.T) {
 			const pins = "svc_a_VER=v1.0.0\n"
 			cfg := writeMonorepo(t, hcl, pins, nil)
 			var got string
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Candidates: tc.override, Write: true,
-				Compare: func(_ context.Context, _ *config.Image, a, b string) (*detect.Result, error) {
+			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Candidates: tc.override, Write: true, NoCheck: true,
+				Comparer: fakeComparer{func(a, b string) (detect.Verdict, error) {
 					if a != "r.example/acme/svc-a:v1.0.0" {
 						t.Errorf("baseline %q", a)
 					}
 					got = b
-					return &detect.Result{A: a, B: b, Verdict: detect.Changed}, nil
-				}})
+					return detect.Changed, nil
+				}}})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one with %q", err, tc.err)
@@ -374,8 +389,7 @@ func TestDetectErrorsWriteNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cmpf, _, _ := comparer(t, cfg)
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Compare: cmpf, Write: true})
+			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true})
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("error %v, want one with %q", err, tc.err)
 			}
@@ -390,34 +404,67 @@ func TestDetectErrorsWriteNothing(t *testing.T) {
 	}
 }
 
-// TestDetectPinChangedMeanwhile: a pin changed by hand while its image was
-// compared stops the write; the hand-made change stays.
+// TestDetectPinChangedMeanwhile: a pin file changed while the run
+// compared, by hand or by another imgver, and whatever pin it touched (the
+// one to unpin or another), stops the write (issue 9): nothing is written,
+// the change made meanwhile stays, and no report says otherwise.
 func TestDetectPinChangedMeanwhile(t *testing.T) {
 	for _, tc := range []struct{ name, edited string }{
 		{"repinned", strings.Replace(statesPins, "b_VER=\"v1.0.0\"", "b_VER=\"v1.0.1\"", 1)},
 		{"made manual", strings.Replace(statesPins, "b_VER=\"v1.0.0\"", "export b_VER=\"v1.0.0\"", 1)},
 		{"unpinned", strings.Replace(statesPins, "b_VER=\"v1.0.0\" # released\n", "", 1)},
+		{"another image unpinned", strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1)},
+		{"a manual pin changed", strings.Replace(statesPins, "export m_VER=\"v1.0.0\"", "export m_VER=\"v1.0.1\"", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := statesSetup(t, statesPins)
-			cmpf, _, _ := comparer(t, cfg)
+			rec := newRecorder(t, cfg)
 			var once sync.Once
-			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1,
-				Compare: func(ctx context.Context, im *config.Image, a, b string) (*detect.Result, error) {
-					once.Do(func() {
-						if err := os.WriteFile(cfg.PinFile, []byte(tc.edited), 0o644); err != nil {
-							t.Error(err)
-						}
-					})
-					return cmpf(ctx, im, a, b)
-				}})
-			if err == nil || !strings.Contains(err.Error(), "image b: its pin changed while it was compared") {
-				t.Fatalf("error %v, want one saying b's pin changed", err)
+			rec.onDiff = func(context.Context, string, string) (*detect.Result, error) {
+				once.Do(func() {
+					if err := os.WriteFile(cfg.PinFile, []byte(tc.edited), 0o644); err != nil {
+						t.Error(err)
+					}
+				})
+				return nil, nil
+			}
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1, Comparer: rec})
+			var ce *release.PinFileChangedError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "run again") || rep != nil {
+				t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError that says to run again", rep, err)
 			}
 			if got := readFile(t, cfg.PinFile); got != tc.edited {
 				t.Errorf("pin file:\n%s\nwant the hand-edited one:\n%s", got, tc.edited)
 			}
 		})
+	}
+	// What imgver unpin does, run while the comparison goes on.
+	t.Run("imgver unpin meanwhile", func(t *testing.T) {
+		cfg := statesSetup(t, statesPins)
+		rec := newRecorder(t, cfg)
+		var once sync.Once
+		rec.onDiff = func(ctx context.Context, _, _ string) (*detect.Result, error) {
+			var err error
+			once.Do(func() { _, err = release.Unpin(ctx, cfg, []string{"a"}) })
+			return nil, err
+		}
+		rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, Jobs: 1, Comparer: rec})
+		var ce *release.PinFileChangedError
+		if !errors.As(err, &ce) || rep != nil {
+			t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError", rep, err)
+		}
+		if got, want := readFile(t, cfg.PinFile), strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1); got != want {
+			t.Errorf("pin file:\n%s\nwant only a unpinned:\n%s", got, want)
+		}
+	})
+	// Without --write the pin file is neither read again nor written.
+	cfg := statesSetup(t, statesPins)
+	rec := newRecorder(t, cfg)
+	rec.onDiff = func(context.Context, string, string) (*detect.Result, error) {
+		return nil, os.WriteFile(cfg.PinFile, []byte("# emptied\n"), 0o644)
+	}
+	if _, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Comparer: rec}); err != nil {
+		t.Errorf("dry run: %v", err)
 	}
 }
 
@@ -436,9 +483,9 @@ func TestDetectJobs(t *testing.T) {
 			var inFlight, most atomic.Int32
 			all := make(chan struct{})
 			var once sync.Once
-			var done atomic.Int32
-			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, Write: true,
-				Compare: func(_ context.Context, im *config.Image, a, b string) (*detect.Result, error) {
+			var progress counter
+			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, Write: true, NoCheck: true, Progress: &progress,
+				Comparer: fakeComparer{func(a, _ string) (detect.Verdict, error) {
 					now := inFlight.Add(1)
 					defer inFlight.Add(-1)
 					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
@@ -449,16 +496,14 @@ func TestDetectJobs(t *testing.T) {
 					select {
 					case <-all:
 					case <-time.After(20 * time.Second):
-						return nil, fmt.Errorf("never %d images compared at once", jobs)
+						return "", fmt.Errorf("never %d images compared at once", jobs)
 					}
 					time.Sleep(time.Millisecond)
-					v := detect.Same
-					if im.Name == "i2" || im.Name == "i5" {
-						v = detect.Changed
+					if strings.Contains(a, "/i2:") || strings.Contains(a, "/i5:") {
+						return detect.Changed, nil
 					}
-					return &detect.Result{A: a, B: b, Verdict: v}, nil
-				},
-				Done: func(string) { done.Add(1) },
+					return detect.Same, nil
+				}},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -466,8 +511,8 @@ func TestDetectJobs(t *testing.T) {
 			if m := most.Load(); m != int32(jobs) {
 				t.Errorf("at most %d compared at once, want %d", m, jobs)
 			}
-			if d := done.Load(); d != n {
-				t.Errorf("Done called %d times, want %d", d, n)
+			if d := progress.done.Load(); d != n {
+				t.Errorf("ImageDone called %d times, want %d", d, n)
 			}
 			if diff := cmp.Diff([]string{"i2", "i5"}, rep.Changed); diff != "" {
 				t.Errorf("changed (-want +got):\n%s", diff)
@@ -481,7 +526,8 @@ func TestDetectJobs(t *testing.T) {
 
 // TestDetectChecksAndBase: every candidate read is checked (imgver check),
 // unpinned ones included; an unpinned image that was not built is a
-// warning; a base that cannot be looked at leaves base_stale unknown.
+// warning; a base that cannot be looked up leaves base_stale unknown, with
+// a warning that keeps the base's error.
 func TestDetectChecksAndBase(t *testing.T) {
 	cfg := statesSetup(t, statesPins)
 	// b's fresh build lost its entrypoint's exec bit for other users, as
@@ -494,35 +540,36 @@ func TestDetectChecksAndBase(t *testing.T) {
 	if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "b"), bad); err != nil {
 		t.Fatal(err)
 	}
+	// a's base was rebuilt upstream since it was pinned; the others' is
+	// not in the registry.
+	host, _, _ := strings.Cut(cfg.Images[0].Repository, "/")
+	old := regtest.Push(t, host+"/base:1", must[v1.Image](t)(oldBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 1\n")...)))
+	regtest.Push(t, host+"/base:1", must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 2\n")...)))
 	for i := range cfg.Images {
-		cfg.Images[i].Dockerfile = filepath.Join(cfg.Dir, cfg.Images[i].Name, "Dockerfile") // the hook reads none
+		im := &cfg.Images[i]
+		from := host + "/nope:1"
+		if im.Name == "a" {
+			from = host + "/base:1@" + old.String()
+		}
+		im.Dockerfile = filepath.Join(cfg.Dir, im.Name, "Dockerfile")
+		if err := os.MkdirAll(filepath.Dir(im.Dockerfile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(im.Dockerfile, []byte("FROM "+from+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cmpf, c, _ := comparer(t, cfg)
-	var checked []string
-	var mu sync.Mutex
-	rep, err := Detect(t.Context(), cfg, DetectOptions{
-		Commit: testSHA, Compare: cmpf,
-		Check: func(ctx context.Context, im *config.Image, cand string) ([]check.Problem, error) {
-			mu.Lock()
-			checked = append(checked, im.Name)
-			mu.Unlock()
-			reps, err := check.Run(ctx, c, cand, check.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return reps[0].Problems, nil
-		},
-		BaseStale: func(_ context.Context, im *config.Image) (bool, error) {
-			if im.Name == "a" {
-				return true, nil
-			}
-			return false, errors.New("registry unreachable")
-		},
-	})
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"a", "b", "u"}, slices.Sorted(slices.Values(checked))); diff != "" {
+	var checked []string
+	for _, di := range rep.Images {
+		if di.Checked {
+			checked = append(checked, di.Name)
+		}
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, checked); diff != "" {
 		t.Errorf("checked (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"b"}, rep.Broken); diff != "" {
@@ -532,10 +579,15 @@ func TestDetectChecksAndBase(t *testing.T) {
 	for _, di := range rep.Images {
 		byName[di.Name] = di
 	}
-	if ps := byName["b"].Problems; len(ps) != 1 || ps[0].Check != "entrypoint" {
+	if ps := byName["b"].Problems; len(ps) != 1 || ps[0].Check != "entrypoint" || ps[0].Platform != "" {
 		t.Errorf("b problems = %+v", ps)
 	}
-	if ws := byName["u"].Warnings; len(ws) != 2 || !strings.Contains(ws[0], "not found: not checked") || !strings.Contains(ws[1], "base images not checked: registry unreachable") {
+	ws := byName["u"].Warnings
+	var nb *NotBuiltError
+	var bu *BaseUnknownError
+	var re *base.ResolveError
+	if len(ws) != 2 || !errors.As(ws[0], &nb) || !detect.IsNotFound(ws[0]) || !errors.As(ws[1], &bu) || !errors.As(ws[1], &re) ||
+		!strings.Contains(ws[1].Error(), "base images not checked: "+host+"/nope:1: resolving") {
 		t.Errorf("u warnings = %v", ws)
 	}
 	if byName["b"].BaseStale != nil {
@@ -543,5 +595,117 @@ func TestDetectChecksAndBase(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a"}, rep.BaseStale); diff != "" {
 		t.Errorf("base_stale (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectReadBound: --jobs bounds the layers read at once across every
+// image of the run, not per image: 4 images of 4 layers each, compared 2 at
+// a time, never read more than 2 layer blobs at once (without the shared
+// bound, each of the 2 comparisons would read 2 at once).
+func TestDetectReadBound(t *testing.T) {
+	const jobs, images, layers = 2, 4, 4
+	layerBlobs := map[string]bool{}
+	var inFlight, most atomic.Int32
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := strings.LastIndex(r.URL.Path, "/blobs/")
+		if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
+			now := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			time.Sleep(20 * time.Millisecond) // long enough for the others to start
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	var hcl, pins strings.Builder
+	fmt.Fprintf(&hcl, "registry = %q\npin_file = \"pins.src\"\n", host+"/acme")
+	for i := range images {
+		fmt.Fprintf(&hcl, "image \"i%d\" {\n  candidate = \"%s/acme/i%d:new\"\n}\n", i, host, i)
+		fmt.Fprintf(&pins, "i%d_VER=v1.0.0\n", i)
+	}
+	cfg := writeMonorepo(t, hcl.String(), pins.String(), nil)
+	pushed := map[string]v1.Image{}
+	for i := range images {
+		for _, side := range []struct {
+			tag string
+			b   imagebuild.Build
+		}{{"v1.0.0", oldBuild}, {"new", freshBuild}} {
+			var ls [][]imagebuild.File
+			for l := range layers {
+				ls = append(ls, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/i%d/l%d", i, l), side.tag)})
+			}
+			img := must[v1.Image](t)(side.b.Image(nil, appCfg, ls...))
+			for _, l := range must[*v1.Manifest](t)(img.Manifest()).Layers {
+				layerBlobs[l.Digest.String()] = true
+			}
+			pushed[fmt.Sprintf("%s/acme/i%d:%s", host, i, side.tag)] = img
+		}
+	}
+	for ref, img := range pushed {
+		regtest.Push(t, ref, img)
+	}
+	most.Store(0)
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, NoCheck: true, NoBase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changed) != images {
+		t.Errorf("changed %v, want every image", rep.Changed)
+	}
+	if m := most.Load(); m > jobs || m < 2 {
+		t.Errorf("at most %d layers read at once, want %d", m, jobs)
+	}
+}
+
+// TestDetectUnknownVar: a _VER variable no image owns is a warning of the
+// report, not a reason to refuse the pin file, and a write keeps its line
+// (issue 9).
+func TestDetectUnknownVar(t *testing.T) {
+	const pins = "CURRENT_RELEASE_VER=\"v3.1.0\"\nsvc_a_VER=v1.0.0\n"
+	cfg := writeMonorepo(t, "registry = \"r.example/acme\"\npin_file = \"pins.src\"\nimage \"svc-a\" {\n  candidate = \"oci:build/{name}\"\n}\n", pins, nil)
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, NoCheck: true,
+		Comparer: fakeComparer{func(string, string) (detect.Verdict, error) { return detect.Changed, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ue *release.UnknownVarError
+	if len(rep.Warnings) != 1 || !errors.As(rep.Warnings[0], &ue) || ue.Var != "CURRENT_RELEASE" || ue.Line != 1 {
+		t.Errorf("warnings = %v", rep.Warnings)
+	}
+	if got := readFile(t, cfg.PinFile); got != "CURRENT_RELEASE_VER=\"v3.1.0\"\n" {
+		t.Errorf("pin file %q", got)
+	}
+}
+
+// TestDetectProblemPlatform: a problem of a multi-platform candidate names
+// its platform in a field of its own (not glued to its message); that of a
+// single-platform one names none.
+func TestDetectProblemPlatform(t *testing.T) {
+	host := regtest.Start(t)
+	cfg := writeMonorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"u\" {\n  candidate = \"%s/acme/u:new\"\n}\n", host+"/acme", host), "", nil)
+	good := must[v1.Image](t)(freshBuild.Image(nil, appCfg, app(0o755)))
+	// The arm64 build lost its entrypoint.
+	bad := must[v1.Image](t)(freshBuild.Image(nil, appCfg, []imagebuild.File{imagebuild.Dir("/app")}))
+	cf := must[*v1.ConfigFile](t)(bad.ConfigFile()).DeepCopy()
+	cf.Architecture = "arm64"
+	bad = must[v1.Image](t)(mutate.ConfigFile(bad, cf))
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: good, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: bad, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	ref := must[name.Reference](t)(name.ParseReference(host + "/acme/u:new"))
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, NoBase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := rep.Images[0].Problems
+	if len(ps) != 1 || ps[0].Platform != "linux/arm64" || ps[0].Check != "entrypoint" || strings.Contains(ps[0].Message, "arm64") {
+		t.Errorf("problems = %+v, want one entrypoint problem of linux/arm64", ps)
 	}
 }

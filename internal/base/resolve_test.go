@@ -1,6 +1,7 @@
 package base
 
 import (
+	"context"
 	"errors"
 	"math/rand"
 	"os"
@@ -117,9 +118,35 @@ func verdicts(rs []Result) []verdict {
 	return out
 }
 
+// resolveOne resolves the bases of img with a Resolver of its own.
+func resolveOne(ctx context.Context, img *config.Image, opts ...Option) ([]Result, error) {
+	rv, err := NewResolver(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if img.Dockerfile == "" {
+		_, err := rv.Dockerfile(img)
+		return nil, err
+	}
+	reps, err := rv.Resolve(ctx, []*config.Image{img})
+	if err != nil {
+		return nil, err
+	}
+	return reps[0].Results, nil
+}
+
+// updatePlan plans the update of imgs with a Resolver of its own.
+func updatePlan(ctx context.Context, imgs []*config.Image) (*Plan, error) {
+	rv, err := NewResolver()
+	if err != nil {
+		return nil, err
+	}
+	return rv.Update(ctx, imgs)
+}
+
 func check(t *testing.T, img *config.Image, opts ...Option) []Result {
 	t.Helper()
-	rs, err := Check(t.Context(), img, opts...)
+	rs, err := resolveOne(t.Context(), img, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +155,7 @@ func check(t *testing.T, img *config.Image, opts ...Option) []Result {
 
 func update(t *testing.T, img *config.Image) *Plan {
 	t.Helper()
-	p, err := Update(t.Context(), []*config.Image{img})
+	p, err := updatePlan(t.Context(), []*config.Image{img})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +165,9 @@ func update(t *testing.T, img *config.Image) *Plan {
 	return p
 }
 
-// TestCheckUpdateCycle: update pins, check says current, a rebuild under the
+// TestResolveUpdateCycle: update pins, check says current, a rebuild under the
 // same tag makes the pin stale, update fixes it.
-func TestCheckUpdateCycle(t *testing.T) {
+func TestResolveUpdateCycle(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/app:1.2.3"
@@ -188,10 +215,10 @@ func TestCheckUpdateCycle(t *testing.T) {
 	}
 }
 
-// TestCheckMultiPlatform: an index that only gains an architecture is not a
+// TestResolveMultiPlatform: an index that only gains an architecture is not a
 // rebuild for linux/amd64, whether the pin is the platform's manifest or
 // the old index; a rebuilt amd64 image is.
-func TestCheckMultiPlatform(t *testing.T) {
+func TestResolveMultiPlatform(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/multi:20.11.1"
@@ -234,7 +261,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 
 	// update refreshes the index-moved pin to the current index and
 	// leaves the current platform pins alone (this plan is not written).
-	p, err := Update(t.Context(), []*config.Image{img})
+	p, err := updatePlan(t.Context(), []*config.Image{img})
 	if err != nil || len(p.Files) != 1 {
 		t.Fatalf("Update: %v, %d files", err, len(p.Files))
 	}
@@ -272,7 +299,7 @@ func TestCheckMultiPlatform(t *testing.T) {
 	}
 }
 
-func TestCheckNoPlatformInIndex(t *testing.T) {
+func TestResolveNoPlatformInIndex(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/armonly:1.0.0"
@@ -295,7 +322,7 @@ func TestUpdateUnresolvable(t *testing.T) {
 	b := writeDockerfile(t, "FROM "+good+"\nRUN x\nFROM "+reg+"/lib/missing:1.0.0 AS m\n")
 	b.Name = "b"
 
-	p, err := Update(t.Context(), []*config.Image{a, b})
+	p, err := updatePlan(t.Context(), []*config.Image{a, b})
 	var ue *UnresolvedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("Update error = %v, want *UnresolvedError", err)
@@ -314,7 +341,7 @@ func TestUpdateUnresolvable(t *testing.T) {
 	}
 }
 
-func TestCheckWithoutRegistry(t *testing.T) {
+func TestResolveWithoutRegistry(t *testing.T) {
 	t.Parallel()
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 	img := writeDockerfile(t, "ARG V\n"+
@@ -339,10 +366,10 @@ func TestCheckWithoutRegistry(t *testing.T) {
 		}
 	}
 
-	if _, err := Check(t.Context(), &config.Image{Name: "x"}); !errors.Is(err, ErrNoDockerfile) {
-		t.Errorf("Check without dockerfile: %v, want ErrNoDockerfile", err)
+	if _, err := resolveOne(t.Context(), &config.Image{Name: "x"}); !errors.Is(err, ErrNoDockerfile) {
+		t.Errorf("Resolve without dockerfile: %v, want ErrNoDockerfile", err)
 	}
-	if _, err := Check(t.Context(), img, WithPlatform("amd64")); err == nil {
+	if _, err := resolveOne(t.Context(), img, WithPlatform("amd64")); err == nil {
 		t.Error("WithPlatform(amd64): no error")
 	}
 }
@@ -436,7 +463,7 @@ func TestWriteAllOrNothing(t *testing.T) {
 	b.Name = "b"
 	srcA, srcB := readFile(t, a.Dockerfile), readFile(t, b.Dockerfile)
 
-	p, err := Update(t.Context(), []*config.Image{a, b})
+	p, err := updatePlan(t.Context(), []*config.Image{a, b})
 	if err != nil || len(p.Files) != 2 {
 		t.Fatalf("Update: %v, %d files", err, len(p.Files))
 	}

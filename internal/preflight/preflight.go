@@ -1,4 +1,4 @@
-package check
+package preflight
 
 import (
 	"bytes"
@@ -16,9 +16,11 @@ import (
 
 // Problem is one thing that is wrong with an image.
 type Problem struct {
-	Check   string `json:"check"`
-	Path    string `json:"path,omitempty"`
-	Message string `json:"message"`
+	Check string `json:"check"`
+	// Platform is the platform image the problem is in.
+	Platform string `json:"platform,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Message  string `json:"message"`
 }
 
 // Report is the outcome for one platform of an image.
@@ -89,7 +91,7 @@ type checker struct {
 }
 
 func (k *checker) problem(check, p, format string, args ...any) {
-	k.r.Problems = append(k.r.Problems, Problem{Check: check, Path: p, Message: fmt.Sprintf(format, args...)})
+	k.r.Problems = append(k.r.Problems, Problem{Check: check, Platform: k.s.Platform, Path: p, Message: fmt.Sprintf(format, args...)})
 }
 
 // parseColonFile splits /etc/passwd or /etc/group into fields.
@@ -382,18 +384,18 @@ func (k *checker) executable(check, name string) (string, bool) {
 		}
 		p = found
 	}
-	e, resolved, dirs, err := k.walk(p)
+	e, target, dirs, err := k.walk(p)
 	if err != nil {
 		p = path.Clean(p) // to show; the walk took ".." after symlinks
 		k.problem(check, p, "%s: %v", p, err)
 		return "", false
 	}
 	if e.Type != detect.TypeFile {
-		k.problem(check, resolved, "%s is a %s, not a regular file", resolved, e.Type)
+		k.problem(check, target, "%s is a %s, not a regular file", target, e.Type)
 		return "", false
 	}
 	if !k.canExec(e) {
-		k.problem(check, resolved, "%s is not executable by %s (mode %04o, owner %d:%d)", resolved, k.who(), e.Mode, e.UID, e.GID)
+		k.problem(check, target, "%s is not executable by %s (mode %04o, owner %d:%d)", target, k.who(), e.Mode, e.UID, e.GID)
 		return "", false
 	}
 	for _, d := range dirs {
@@ -402,7 +404,7 @@ func (k *checker) executable(check, name string) (string, bool) {
 			return "", false
 		}
 	}
-	return resolved, true
+	return target, true
 }
 
 func (k *checker) pathValue() string {
@@ -453,8 +455,8 @@ func (k *checker) can(e *detect.Entry, bit detect.Mode) bool {
 
 // resolve follows symlinks in every component of p, inside the image.
 func (k *checker) resolve(p string) (*detect.Entry, string, error) {
-	e, resolved, _, err := k.walk(p)
-	return e, resolved, err
+	e, target, _, err := k.walk(p)
+	return e, target, err
 }
 
 // walk is resolve that also returns every directory the lookup searched,
