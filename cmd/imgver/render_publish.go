@@ -96,7 +96,7 @@ func renderPublishText(w io.Writer, rep *flow.PublishReport) {
 		}
 		fmt.Fprintf(w, "\n%s fails imgver check (%s):\n", pi.Name, pi.Candidate)
 		for _, p := range pi.Problems {
-			fmt.Fprintf(w, "  %-14s %s\n", p.Check, p.Message)
+			renderProblem(w, p)
 		}
 	}
 	counts := map[string]int{}

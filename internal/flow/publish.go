@@ -125,16 +125,7 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 	if mode != "changed" && mode != "all" {
 		return nil, fmt.Errorf("unknown publish mode %s (want changed or all)", clip.Quote(string(mode)))
 	}
-	short, err := release.ShortSHA(cfg, o.Commit)
-	if err != nil {
-		return nil, err
-	}
-	for n := range o.Candidates {
-		if _, ok := cfg.Image(n); !ok {
-			return nil, &config.UnknownImageError{Name: n, Known: cfg.Names()}
-		}
-	}
-	f, err := release.Load(cfg)
+	short, f, err := start(cfg, o.Commit, o.Candidates)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +294,7 @@ func publishCheck(ctx context.Context, cmp *detect.Comparer, pi *PublishedImage)
 	for _, r := range reps {
 		for _, p := range r.Problems {
 			if len(reps) > 1 {
-				p.Message = r.Platform + ": " + p.Message
+				p.Platform = r.Platform
 			}
 			pi.Problems = append(pi.Problems, p)
 		}
