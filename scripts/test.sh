@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of imgver: go vet, the gofmt check, the linters, then the unit and
+# Runs every test of imgver: go vet, the gofmt check, the linters (actionlint
+# over every GitHub Actions workflow too), then the unit and
 # end-to-end tests with the race detector. The end-to-end tests need a real
 # registry: this script starts one on 127.0.0.1 (scripts/registry.sh, which
 # installs Debian's docker-registry when it is missing), hands its address to
@@ -37,6 +38,32 @@ if [ -n "$dead" ]; then
   echo "$dead" >&2
   exit 1
 fi
+
+echo "== actionlint (every GitHub Actions workflow, and action.yml through them)"
+# actionlint is pinned in a tools module of its own (tools/actionlint/go.mod:
+# it needs another YAML library version than golangci-lint's dependencies);
+# it runs shellcheck on the run: scripts when shellcheck is there (installed
+# with apt, as root, when missing).
+actionlint() { go tool -modfile=tools/actionlint/go.mod actionlint "$@"; }
+if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends shellcheck >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; } ||
+    echo "actionlint: shellcheck could not be installed; run: scripts are not checked" >&2
+fi
+workflows=(.github/workflows/*.yml scripts/ci-example/github/*.yml)
+actionlint "${workflows[@]}"
+# A linter that cannot fail checks nothing: a workflow with an unknown
+# context must fail it.
+bad=$(mktemp -d "${TMPDIR:-/tmp}/imgver-actionlint.XXXXXX")
+printf 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.no_such_thing }}"\n' >"$bad/bad.yml"
+if actionlint "$bad/bad.yml" >/dev/null 2>&1; then
+  rm -rf "$bad"
+  echo "actionlint passed a broken workflow" >&2
+  exit 1
+fi
+rm -rf "$bad"
+echo "${#workflows[@]} workflows clean"
 
 echo "== the demo (the README's first command)"
 # Before the Go tests, so that their summary stays the last thing printed.

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/flow"
-	"github.com/imgver/imgver/internal/release"
 )
 
 // exitBaselineMissing: a pinned release is not in the registry yet.
@@ -19,19 +17,14 @@ const exitBaselineMissing = 3
 // detectOptions are the flags of imgver detect.
 type detectOptions struct {
 	*globalOptions
-	commit     string
-	candidates []string
-	write      bool
-	format     string
-	jobs       int
-	exitCode   bool
-	verbose    bool
-	progress   bool
-	platform   string
-	history    bool
-	noCheck    bool
-	noBase     bool
-	timeout    time.Duration
+	ciFlags
+	write    bool
+	exitCode bool
+	verbose  bool
+	platform string
+	history  bool
+	noCheck  bool
+	noBase   bool
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -68,7 +61,9 @@ nothing is written.
 --format github appends changed=<comma list>, publish=<JSON array of
 {name, repository, tag}>, broken=<comma list> and base_stale=<comma list> to
 $GITHUB_OUTPUT and a markdown table to $GITHUB_STEP_SUMMARY (each printed when
-its variable is unset).`,
+its variable is unset). --format dotenv prints the same as short_sha=,
+changed=, publish=, broken= and base_stale= lines for GitLab's
+artifacts:reports:dotenv.`,
 		Example: `  imgver detect                                   # dry run: what would be unpinned
   imgver detect --write --format github --commit "$GITHUB_SHA"
   imgver detect --candidate api-gateway=oci:build/api-gateway --verbose
@@ -80,7 +75,7 @@ its variable is unset).`,
 	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
 	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
 	f.BoolVar(&o.write, "write", false, "unpin the changed images in the pin file")
-	f.StringVar(&o.format, "format", "text", "output format: text, json or github")
+	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
 	f.IntVar(&o.jobs, "jobs", 0, "images compared at once (default: number of CPUs)")
 	f.BoolVar(&o.exitCode, "exit-code", false, "exit 1 when an image changed")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every difference (text), include the full comparison (json)")
@@ -94,42 +89,12 @@ its variable is unset).`,
 }
 
 func (o *detectOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
-		return err
-	}
-	if o.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
-			return err
-		}
-	}
-	if o.jobs < 0 {
-		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
-	}
-	if o.timeout < 0 {
-		return fmt.Errorf("--timeout must be positive, not %s", o.timeout)
-	}
-	cands := map[string]string{}
-	for _, c := range o.candidates {
-		n, ref, ok := strings.Cut(c, "=")
-		if !ok || n == "" || ref == "" {
-			return fmt.Errorf("--candidate %q: want NAME=REF", c)
-		}
-		cands[n] = ref
-	}
-	cfg, err := o.load()
+	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, &timeoutError{o.timeout})
-		defer cancel()
-	}
-	sha, err := release.Commit(ctx, cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
-	if err != nil {
-		return err
-	}
+	defer r.cancel()
+	ctx, cfg, sha, cands := r.ctx, r.cfg, r.sha, r.cands
 	opts := flow.DetectOptions{
 		Commit:     sha,
 		Candidates: cands,
@@ -163,21 +128,12 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// timeoutError is the cause of a run cut short by --timeout.
-type timeoutError struct{ after time.Duration }
-
-func (e *timeoutError) Error() string { return fmt.Sprintf("timed out after %s (--timeout)", e.after) }
-
 // detectError maps Detect's errors to exit codes: 3 when every error is a
 // missing baseline, 2 otherwise. A run cut short by --timeout is exit 2
 // whatever else failed, and says so.
 func detectError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// Say why, unless the error already does (ggcr wraps the cause).
-		if c := context.Cause(ctx); !errors.Is(err, c) {
-			err = fmt.Errorf("%w: %w", c, err)
-		}
-		return err
+		return timedOut(ctx, err)
 	}
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {

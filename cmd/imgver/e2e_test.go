@@ -189,6 +189,14 @@ func mkdirAll(t *testing.T, dir string) {
 // "skopeo copy oci:build/NAME docker://REF" does.
 func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 	t.Helper()
+	img, d := layoutImage(t, dir)
+	regtest.Push(t, ref, img)
+	return d
+}
+
+// layoutImage returns the one image of the OCI layout dir and its digest.
+func layoutImage(t *testing.T, dir string) (v1.Image, v1.Hash) {
+	t.Helper()
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -205,8 +213,7 @@ func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	regtest.Push(t, ref, img)
-	return m.Manifests[0].Digest
+	return img, m.Manifests[0].Digest
 }
 
 // headDigest returns the manifest digest ref points at in the registry.

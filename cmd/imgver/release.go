@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,11 +12,13 @@ import (
 
 type releaseOptions struct {
 	*globalOptions
-	dryRun bool
-	format string
-	retag  bool
-	commit string
-	force  bool
+	dryRun   bool
+	format   string
+	retag    bool
+	commit   string
+	force    bool
+	floating bool
+	dated    bool
 }
 
 func newReleaseCmd(g *globalOptions) *cobra.Command {
@@ -33,10 +36,19 @@ the manifest published as <repository>:<short SHA> is tagged
 <repository>:VERSION, by manifest, without pulling or pushing a layer. Every
 source and target is checked first; a VERSION tag that already points at
 another image is an error unless --force. The pin file is written only after
-every tag is in place, so a failed run changes nothing and can be run again.`,
+every tag is in place, so a failed run changes nothing and can be run again.
+
+--dated also tags VERSION-YYYYMMDD (today, UTC): an immutable tag, pinned to
+exactly this build. --floating also tags the floating tags users follow for
+fixes: for v1.2.3, v1.2 and v1 (for release-1.2.3, release-1.2 and
+release-1). A floating tag moves only forward, in semantic version order: when
+it points at a higher release of the repository (v1.5.0 exists and v1 points
+at it), it is left there and the output says so. A pre-release
+(v1.2.3-rc.1) never moves a floating tag.`,
 		Example: `  imgver release v3.5.0 --dry-run
   imgver release v3.5.0
-  imgver release v3.5.0 --retag --commit "$GITHUB_SHA"`,
+  imgver release v3.5.0 --retag --commit "$GITHUB_SHA"
+  imgver release v3.5.0 --retag --floating --dated`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
@@ -44,7 +56,9 @@ every tag is in place, so a failed run changes nothing and can be run again.`,
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&o.retag, "retag", false, "tag <repository>:<short SHA> as <repository>:VERSION in the registry")
 	cmd.Flags().StringVar(&o.commit, "commit", "", "with --retag: the commit the images were published under (default: git rev-parse HEAD)")
-	cmd.Flags().BoolVar(&o.force, "force", false, "with --retag: move a VERSION tag that points at another image")
+	cmd.Flags().BoolVar(&o.force, "force", false, "with --retag: move a VERSION (or dated) tag that points at another image")
+	cmd.Flags().BoolVar(&o.floating, "floating", false, "with --retag: also tag vX.Y and vX (moved only forward)")
+	cmd.Flags().BoolVar(&o.dated, "dated", false, "with --retag: also tag VERSION-YYYYMMDD (UTC)")
 	return cmd
 }
 
@@ -56,8 +70,8 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	if err != nil {
 		return err
 	}
-	if !o.retag && (cmd.Flags().Changed("commit") || o.force) {
-		return fmt.Errorf("--commit and --force go with --retag")
+	if !o.retag && (cmd.Flags().Changed("commit") || o.force || o.floating || o.dated) {
+		return fmt.Errorf("--commit, --force, --floating and --dated go with --retag")
 	}
 	var (
 		pinned []release.Status
@@ -69,7 +83,8 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 			return err
 		}
 		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{
-			Commit: sha, Force: o.force, DryRun: o.dryRun, Now: time.Now(), Remote: remoteOptions(cmd.Context()),
+			Commit: sha, Force: o.force, DryRun: o.dryRun, Floating: o.floating, Dated: o.dated,
+			Now: time.Now(), Remote: remoteOptions(cmd.Context()),
 		})
 	} else {
 		pinned, err = release.Release(cmd.Context(), cfg, version, o.dryRun, time.Now())
@@ -91,6 +106,8 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 	}
 	for _, t := range tags {
 		switch {
+		case t.Kept != "":
+			fmt.Fprintf(w, "left %s where it is: it points at %s, a higher release\n", t.Target, t.Kept)
 		case t.Existed:
 			fmt.Fprintf(w, "%s already tagged as %s (%s)\n", t.Source, t.Target, t.Digest)
 		case o.dryRun:
@@ -98,6 +115,9 @@ func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
 		default:
 			fmt.Fprintf(w, "tagged %s as %s (%s)\n", t.Source, t.Target, t.Digest)
 		}
+	}
+	if o.floating && len(pinned) > 0 && !slices.ContainsFunc(tags, func(t release.Tagging) bool { return t.Kind == release.TagFloating }) {
+		fmt.Fprintf(w, "no floating tag moved: %s is a pre-release\n", version)
 	}
 	verb := "pinned"
 	if o.dryRun {

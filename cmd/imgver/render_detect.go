@@ -24,7 +24,7 @@ func renderDetectWarnings(w io.Writer, rep *flow.DetectReport) {
 	}
 }
 
-// renderDetect renders rep in format: text, json or github.
+// renderDetect renders rep in format: text, json, github or dotenv.
 func renderDetect(w io.Writer, rep *flow.DetectReport, format string, verbose bool) error {
 	if format == "json" {
 		if !verbose {
@@ -34,13 +34,22 @@ func renderDetect(w io.Writer, rep *flow.DetectReport, format string, verbose bo
 		}
 		return writeJSON(w, rep)
 	}
-	renderDetectText(w, rep, verbose)
-	if format != "github" {
-		return nil
-	}
 	publish, err := jsonLine(rep.Publish)
 	if err != nil {
 		return err
+	}
+	if format == "dotenv" {
+		return writeDotenv(w, []dotenvVar{
+			{"short_sha", rep.ShortSHA},
+			{"changed", strings.Join(rep.Changed, ",")},
+			{"publish", publish},
+			{"broken", strings.Join(rep.Broken, ",")},
+			{"base_stale", strings.Join(rep.BaseStale, ",")},
+		})
+	}
+	renderDetectText(w, rep, verbose)
+	if format != "github" {
+		return nil
 	}
 	if err := writeGitHubOutput(w, func(w io.Writer) {
 		fmt.Fprintf(w, "changed=%s\n", strings.Join(rep.Changed, ","))

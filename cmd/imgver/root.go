@@ -155,6 +155,9 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newBaseCmd(g),
 		newDiffCmd(g),
 		newFingerprintCmd(g),
+		newPublishCmd(g),
+		newVersionCmd(),
+		newCompletionCmd(),
 	)
 	wrapArgs(root)
 	return root

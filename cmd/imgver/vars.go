@@ -31,21 +31,23 @@ Resolution order, strongest first: an explicit <var>_VER in the environment
 
 Formats: shell prints export lines that bash can source; json prints an array
 of {name, variable, version, source}; github appends variable=version lines to
-the file named by $GITHUB_OUTPUT (and prints them when it is unset).`,
+the file named by $GITHUB_OUTPUT (and prints them when it is unset); dotenv
+prints variable=version lines for GitLab's artifacts:reports:dotenv.`,
 		Example: `  source <(imgver vars)
   imgver vars --commit "$GITHUB_SHA" --format github
-  apigateway_VER=v3.3.9 imgver vars --env-overrides`,
+  apigateway_VER=v3.3.9 imgver vars --env-overrides
+  imgver vars --format dotenv > vars.env   # GitLab: artifacts:reports:dotenv: vars.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	cmd.Flags().StringVar(&o.commit, "commit", "", "commit SHA (default: git rev-parse HEAD)")
-	cmd.Flags().StringVar(&o.format, "format", "shell", "output format: shell, json or github")
+	cmd.Flags().StringVar(&o.format, "format", "shell", "output format: shell, json, github or dotenv")
 	cmd.Flags().BoolVar(&o.envOverrides, "env-overrides", false, "let an environment variable <var>_VER override the pin and the SHA")
 	return cmd
 }
 
 func (o *varsOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "shell", "json", "github"); err != nil {
+	if err := checkFormat(o.format, "shell", "json", "github", "dotenv"); err != nil {
 		return err
 	}
 	cfg, err := o.load()
@@ -75,6 +77,12 @@ func (o *varsOptions) run(cmd *cobra.Command) error {
 	switch o.format {
 	case "json":
 		return writeJSON(w, vars)
+	case "dotenv":
+		var dv []dotenvVar
+		for _, v := range vars {
+			dv = append(dv, dotenvVar{v.Variable, v.Version})
+		}
+		return writeDotenv(w, dv)
 	case "github":
 		return writeGitHubOutput(w, func(w io.Writer) {
 			for _, v := range vars {

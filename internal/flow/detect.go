@@ -16,6 +16,7 @@ import (
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/packages"
+	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/preflight"
 	"github.com/imgver/imgver/internal/release"
 )
@@ -183,6 +184,25 @@ func candidateRef(im *config.Image, ref, short string) (string, error) {
 	return out, nil
 }
 
+// start is how Detect and Publish begin: the short SHA of commit, every
+// image named in cands known, the pin file read and checked.
+func start(cfg *config.Config, commit string, cands map[string]string) (string, *pinfile.File, error) {
+	short, err := release.ShortSHA(cfg, commit)
+	if err != nil {
+		return "", nil, err
+	}
+	for n := range cands {
+		if _, ok := cfg.Image(n); !ok {
+			return "", nil, &config.UnknownImageError{Name: n, Known: cfg.Names()}
+		}
+	}
+	f, err := release.Load(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	return short, f, nil
+}
+
 // Detect compares the candidate of every automatically pinned image with its
 // pinned release in the registry, checks every candidate it reads, looks up
 // whether the bases of each image are stale and, with Write, unpins the
@@ -193,16 +213,7 @@ func candidateRef(im *config.Image, ref, short string) (string, error) {
 // errors are returned joined (a *BaselineMissingError for a release not yet
 // published).
 func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectReport, error) {
-	short, err := release.ShortSHA(cfg, o.Commit)
-	if err != nil {
-		return nil, err
-	}
-	for n := range o.Candidates {
-		if _, ok := cfg.Image(n); !ok {
-			return nil, &config.UnknownImageError{Name: n, Known: cfg.Names()}
-		}
-	}
-	f, err := release.Load(cfg)
+	short, f, err := start(cfg, o.Commit, o.Candidates)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,13 @@
 // Dockerfiles and, when asked, unpins the images whose base was stale, under
 // the pin file's lock.
 //
+// Publish is what CI runs after detect --write: it pushes the fresh build of
+// every image to publish under <repository>:<short SHA>, by manifest and
+// blobs, after resolving every target (a tag already holding the candidate is
+// skipped, one holding another image stops the run) and checking every
+// candidate with internal/preflight, so that nothing is pushed when anything
+// is wrong and a rerun finishes an interrupted publish.
+//
 // The flow decides; internal/release holds the pin policy it applies
 // (states, unpinning, unknown variables), and the command renders.
 package flow

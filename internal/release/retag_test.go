@@ -38,7 +38,7 @@ func retagSetup(t *testing.T, pins string) (*config.Config, map[string]v1.Hash) 
 
 func tagDigest(t *testing.T, ref string) (v1.Hash, bool) {
 	t.Helper()
-	d, err := headDigest(mustRef(t, ref), nil)
+	d, err := HeadDigest(mustRef(t, ref), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

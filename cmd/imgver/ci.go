@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/release"
+)
+
+// ciFlags are the flags of the CI commands (detect, publish).
+type ciFlags struct {
+	commit     string
+	candidates []string
+	format     string
+	jobs       int
+	timeout    time.Duration
+	progress   bool
+}
+
+// ciRun is what a CI command runs with, made by ciFlags.start.
+type ciRun struct {
+	ctx    context.Context // bounded by --timeout
+	cancel context.CancelFunc
+	cfg    *config.Config
+	sha    string            // --commit, or git rev-parse HEAD
+	cands  map[string]string // --candidate NAME=REF
+}
+
+// start checks the flags (--format one of formats), loads the config, bounds
+// the command's context by --timeout and finds the commit. The caller must
+// call cancel.
+func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string) (*ciRun, error) {
+	if err := checkFormat(c.format, formats...); err != nil {
+		return nil, err
+	}
+	if c.format == "github" {
+		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
+			return nil, err
+		}
+	}
+	if c.jobs < 0 {
+		return nil, fmt.Errorf("--jobs must be positive, not %d", c.jobs)
+	}
+	if c.timeout < 0 {
+		return nil, fmt.Errorf("--timeout must be positive, not %s", c.timeout)
+	}
+	cands, err := parseCandidates(c.candidates)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return nil, err
+	}
+	r := &ciRun{cfg: cfg, cands: cands}
+	r.ctx, r.cancel = context.WithCancel(cmd.Context())
+	if c.timeout > 0 {
+		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, &timeoutError{c.timeout})
+	}
+	if r.sha, err = release.Commit(r.ctx, cfg.Dir, c.commit, cmd.Flags().Changed("commit")); err != nil {
+		r.cancel()
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseCandidates reads --candidate NAME=REF flags.
+func parseCandidates(flags []string) (map[string]string, error) {
+	cands := map[string]string{}
+	for _, c := range flags {
+		n, ref, ok := strings.Cut(c, "=")
+		if !ok || n == "" || ref == "" {
+			return nil, fmt.Errorf("--candidate %q: want NAME=REF", c)
+		}
+		cands[n] = ref
+	}
+	return cands, nil
+}
+
+// timeoutError is the cause of a run cut short by --timeout.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("timed out after %s (--timeout)", e.after) }
+
+// timedOut says that a run was cut short by --timeout, unless err already
+// does (ggcr wraps the cause); other errors are returned as they are.
+func timedOut(ctx context.Context, err error) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	if c := context.Cause(ctx); !errors.Is(err, c) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}
