@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,22 +18,9 @@ import (
 // image, and `imgver base update --unpin` pinning the new digest and
 // unpinning the image.
 func TestE2EBaseRebuiltUpstream(t *testing.T) {
-	addr := e2eRegistry(t)
-	prefix := fmt.Sprintf("%s/acme/b%d", addr, time.Now().UnixNano())
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
-pin_file = "pins.src"
-image "svc" {
-  dockerfile = "svc/Dockerfile"
-  candidate  = "oci:build/svc"
-}
-`, prefix))
-	mkdirAll(t, filepath.Join(dir, "svc"))
+	dir, prefix := svcMonorepo(t, "b")
 	dockerfile := "# syntax=docker/dockerfile:1\r\nFROM " + prefix + "/python:3.13.8-slim AS run\r\nCOPY . /app\r\n"
-	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), dockerfile)
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-qm", "svc")
+	commitDockerfile(t, dir, dockerfile)
 
 	build := func(stamp int64, ca string) string {
 		img := mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,

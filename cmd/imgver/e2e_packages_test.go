@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,17 +20,7 @@ import (
 // `imgver detect` explains the rebuilt app image by that package (JSON and
 // GitHub step summary), and `imgver base check` the stale base.
 func TestE2EPackages(t *testing.T) {
-	addr := e2eRegistry(t)
-	prefix := fmt.Sprintf("%s/acme/p%d", addr, time.Now().UnixNano())
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
-pin_file = "pins.src"
-image "svc" {
-  dockerfile = "svc/Dockerfile"
-  candidate  = "oci:build/svc"
-}
-`, prefix))
-	mkdirAll(t, filepath.Join(dir, "svc"))
+	dir, prefix := svcMonorepo(t, "p")
 
 	// The base, and its rebuild with libssl3 from -security.
 	status := func(libssl string) string {
@@ -51,10 +40,7 @@ image "svc" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), "FROM "+baseRef+"@"+oldDigest.String()+"\nCOPY . /app\n")
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-qm", "svc")
+	commitDockerfile(t, dir, "FROM "+baseRef+"@"+oldDigest.String()+"\nCOPY . /app\n")
 
 	// The release, built on the old base; then the base rebuilt upstream,
 	// and the app rebuilt on it from the same sources.

@@ -178,6 +178,34 @@ func mustImage(t *testing.T) func(v1.Image, error) v1.Image {
 	}
 }
 
+// svcMonorepo makes a monorepo of one image, svc (svc/Dockerfile,
+// candidate oci:build/svc, pin file pins.src), whose repositories live under
+// a fresh prefix on the e2e registry, named with tag ("b", "p", ...).
+func svcMonorepo(t *testing.T, tag string) (dir, prefix string) {
+	t.Helper()
+	prefix = fmt.Sprintf("%s/acme/%s%d", e2eRegistry(t), tag, time.Now().UnixNano())
+	dir = t.TempDir()
+	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
+pin_file = "pins.src"
+image "svc" {
+  dockerfile = "svc/Dockerfile"
+  candidate  = "oci:build/svc"
+}
+`, prefix))
+	mkdirAll(t, filepath.Join(dir, "svc"))
+	return dir, prefix
+}
+
+// commitDockerfile writes svc/Dockerfile of a svcMonorepo and commits the
+// monorepo (detect needs a commit for its short SHA).
+func commitDockerfile(t *testing.T, dir, content string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "svc")
+}
+
 func mkdirAll(t *testing.T, dir string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
