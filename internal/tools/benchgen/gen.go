@@ -93,7 +93,8 @@ func gen(ctx context.Context, dir string, p genParams) ([]genStats, error) {
 
 	var stats []genStats
 	for i, im := range images {
-		st, err := assemble(paths[i], im.name, im.plan, results[i])
+		sp := imageSpec{name: im.name, ref: "latest", created: im.plan.created, hist: history(im.plan), cmd: serverCmd}
+		st, err := assemble(paths[i], sp, results[i])
 		if err != nil {
 			return nil, fmt.Errorf("writing image %q: %w", im.name, err)
 		}
@@ -111,10 +112,34 @@ func gen(ctx context.Context, dir string, p genParams) ([]genStats, error) {
 	return stats, nil
 }
 
+// history is the history of ip's layers, one entry a layer, a minute apart.
+func history(ip *imagePlan) []v1.History {
+	hs := make([]v1.History, len(ip.layers))
+	for j, l := range ip.layers {
+		hs[j] = v1.History{
+			Created:   v1.Time{Time: ip.created.Add(time.Duration(j) * time.Minute)},
+			CreatedBy: "benchgen: " + l.name,
+		}
+	}
+	return hs
+}
+
+// imageSpec is what an image has besides its layers.
+type imageSpec struct {
+	name    string // for stats and messages
+	ref     string // its ref name in the layout
+	created time.Time
+	hist    []v1.History // one entry a layer
+	cmd     []string
+}
+
+// serverCmd is the Cmd of gen's images.
+var serverCmd = []string{"/app/lib/server"}
+
 // assemble builds the image from its written layers and adds it to the
 // layout.
-func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (genStats, error) {
-	st := genStats{name: name, layers: len(rs)}
+func assemble(lp layout.Path, sp imageSpec, rs []layerResult) (genStats, error) {
+	st := genStats{name: sp.name, layers: len(rs)}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	var adds []mutate.Addendum
@@ -132,13 +157,7 @@ func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (gen
 		if d, _ := l.DiffID(); d != r.diffID {
 			return st, fmt.Errorf("layer %d: diff_id %s, ggcr says %s", j, r.diffID, d)
 		}
-		adds = append(adds, mutate.Addendum{
-			Layer: l,
-			History: v1.History{
-				Created:   v1.Time{Time: ip.created.Add(time.Duration(j) * time.Minute)},
-				CreatedBy: "benchgen: " + ip.layers[j].name,
-			},
-		})
+		adds = append(adds, mutate.Addendum{Layer: l, History: sp.hist[j]})
 		st.files += r.files
 		st.entries += r.entries
 		st.uncompressedBytes += r.uncompressedBytes
@@ -155,14 +174,14 @@ func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (gen
 	cf = cf.DeepCopy()
 	cf.Architecture = "amd64"
 	cf.OS = "linux"
-	cf.Created = v1.Time{Time: ip.created}
+	cf.Created = v1.Time{Time: sp.created}
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = []string{"/app/lib/server"}
+	cf.Config.Cmd = sp.cmd
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return st, err
 	}
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{
-		"org.opencontainers.image.ref.name": "latest",
+		"org.opencontainers.image.ref.name": sp.ref,
 	})); err != nil {
 		return st, err
 	}
@@ -252,7 +271,12 @@ func writeLayer(ctx context.Context, lp layout.Path, v *vocab, ip *imagePlan, j 
 		r.entries++
 		if hdr.Typeflag == tar.TypeReg {
 			r.files++
-			if err := cw.write(tw, n.size, n.seed, n.kind); err != nil {
+			if n.data != nil {
+				_, err = tw.Write(n.data)
+			} else {
+				err = cw.write(tw, n.size, n.seed, n.kind)
+			}
+			if err != nil {
 				return r, err
 			}
 		}
