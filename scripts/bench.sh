@@ -244,11 +244,13 @@ bench() {
 
 # ---------------------------------------------------------------- registry modes
 
+# help CMD: imgver CMD --help (read whole: grep -q would end the pipe early).
+help() { "$imgver" "$1" --help 2>/dev/null || true; }
 # has_flag CMD FLAG: does `imgver CMD --help` list FLAG?
-has_flag() { "$imgver" "$1" --help 2>/dev/null | grep -qE -- "$2([^a-z-]|\$)"; }
+has_flag() { grep -qE -- "$2([^a-z-]|\$)" <<<"$(help "$1")"; }
 # has_command CMD: does imgver have the command CMD? (An unknown command
 # prints the root help, which has no "imgver CMD" usage line.)
-has_command() { "$imgver" "$1" --help 2>/dev/null | grep -q "^  imgver $1"; }
+has_command() { grep -q "^  imgver $1" <<<"$(help "$1")"; }
 
 # scenario_flags SCENARIO CACHE_DIR: the detect flags of SCENARIO, or exit 2
 # naming what the binary lacks. cold on a binary without summaries and
@@ -286,6 +288,17 @@ scenario_flags() {
     warm) printf '%s\n' --cache-dir "$cache" ;;
   esac
   return 0
+}
+
+# plan_scenarios WORK: the detect flags of each of BENCH_SCENARIOS into
+# sflags, before any data is made: exit 2 when the binary lacks one.
+declare -A sflags=()
+plan_scenarios() {
+  local sc flags
+  for sc in ${BENCH_SCENARIOS:-cold summary warm}; do
+    flags=$(scenario_flags "$sc" "$1/cache") || exit 2
+    sflags[$sc]=$(tr '\n' ' ' <<<"$flags")
+  done
 }
 
 # start_registry: the bench's own registry, access log on; sets reg (its
@@ -355,10 +368,13 @@ timed() {
   return $rc
 }
 
-# sources FILE: how often each source_a value (what a baseline was read
-# from: summary, cache, layers, none) appears in a detect JSON output.
+# sources FILE: how often each baseline source (what a baseline was read
+# from: summary, cache, layers, none) appears in a detect JSON output: the
+# images' baseline_source, else the platforms' source_a (--verbose).
 sources() {
-  grep -o '"source_a": *"[a-z]*"' "$1" 2>/dev/null | sed 's/.*"\([a-z]*\)"$/\1/' | sort | uniq -c |
+  local key=baseline_source
+  grep -q "\"$key\"" "$1" 2>/dev/null || key=source_a
+  grep -o "\"$key\": *\"[a-z]*\"" "$1" 2>/dev/null | sed 's/.*"\([a-z]*\)"$/\1/' | sort | uniq -c |
     awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $2, $1 } END { if (NR == 0) printf "-" }'
 }
 
@@ -368,14 +384,9 @@ bench_registry() {
   local mode=$1 layout=$2 work=$3 nimages=$4
   local scenarios=${BENCH_SCENARIOS:-cold summary warm}
   local cache=$work/cache results=$work/results-$stamp.txt
-  local sc i rc want=0 flags
-  local -A sflags=()
+  local sc i rc want=0
   rm -rf "$cache" "$work/xdg-cache"
   : >"$results"
-  for sc in $scenarios; do
-    flags=$(scenario_flags "$sc" "$cache") || exit 2
-    sflags[$sc]=$(tr '\n' ' ' <<<"$flags")
-  done
   local detect=(detect --commit 0123456789abcdef0123456789abcdef01234567 --exit-code --format json)
   # shellcheck disable=SC2206 # split on purpose: extra arguments
   local extra=(${BENCH_DETECT_ARGS:-})
@@ -473,6 +484,7 @@ bench_registry() {
 mode_monorepo() {
   local images=${BENCH_IMAGES:-50}
   local data=$bench_dir/monorepo work=$bench_dir/monorepo-work
+  plan_scenarios "$work"
   ensure_gen "$data" monorepo --images "$images" --seed "$seed" \
     --base-files "${BENCH_BASE_FILES:-6000}" --base-size "${BENCH_BASE_SIZE:-70MiB}" \
     --files "${BENCH_IMAGE_FILES:-2500}" --size "${BENCH_IMAGE_SIZE:-30MiB}"
@@ -495,6 +507,7 @@ mode_pair600() {
   local dir=${BENCH600_DIR:-/var/tmp/imgver-bench600}
   case $dir in "$root" | "$root"/*) die "BENCH600_DIR=$dir: must be outside the repository" ;; esac
   local a=$dir/oci/bench600-a b=$dir/oci/bench600-b work=$bench_dir/pair600-work
+  plan_scenarios "$work"
   if [[ ! -f $a/index.json || ! -f $b/index.json ]]; then
     [[ $(id -u) == 0 ]] || die "the pair600 images are not built in $dir, and building them needs root: run as root"
     note "building the pair600 images (buildah, minutes) into $dir ..."
