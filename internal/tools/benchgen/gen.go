@@ -37,6 +37,7 @@ type genStats struct {
 
 // layerResult is one written layer blob.
 type layerResult struct {
+	layer             v1.Layer // the blob, its digests checked by ggcr
 	digest, diffID    v1.Hash
 	compressedBytes   int64
 	uncompressedBytes int64
@@ -144,20 +145,7 @@ func assemble(lp layout.Path, sp imageSpec, rs []layerResult) (genStats, error) 
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	var adds []mutate.Addendum
 	for j, r := range rs {
-		blob := filepath.Join(string(lp), "blobs", r.digest.Algorithm, r.digest.Hex)
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
-			tarball.WithMediaType(types.OCILayer))
-		if err != nil {
-			return st, err
-		}
-		// ggcr computes the digests again from the blob: a check of ours.
-		if d, _ := l.Digest(); d != r.digest {
-			return st, fmt.Errorf("layer %d: digest %s, ggcr says %s", j, r.digest, d)
-		}
-		if d, _ := l.DiffID(); d != r.diffID {
-			return st, fmt.Errorf("layer %d: diff_id %s, ggcr says %s", j, r.diffID, d)
-		}
-		adds = append(adds, mutate.Addendum{Layer: l, History: sp.hist[j]})
+		adds = append(adds, mutate.Addendum{Layer: r.layer, History: sp.hist[j]})
 		st.files += r.files
 		st.entries += r.entries
 		st.uncompressedBytes += r.uncompressedBytes
@@ -297,8 +285,22 @@ func writeLayer(ctx context.Context, lp layout.Path, v *vocab, ip *imagePlan, j 
 	r.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(tarHash.Sum(nil))}
 	r.compressedBytes = comp.n
 	r.uncompressedBytes = unc.n
-	if err := os.Rename(f.Name(), filepath.Join(blobDir, r.digest.Hex)); err != nil {
+	blob := filepath.Join(blobDir, r.digest.Hex)
+	if err := os.Rename(f.Name(), blob); err != nil {
 		return r, err
+	}
+	// ggcr computes the digests again from the blob (once: the layer is
+	// shared by every image that has it): a check of ours.
+	r.layer, err = tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return r, err
+	}
+	if d, _ := r.layer.Digest(); d != r.digest {
+		return r, fmt.Errorf("digest %s, ggcr says %s", r.digest, d)
+	}
+	if d, _ := r.layer.DiffID(); d != r.diffID {
+		return r, fmt.Errorf("diff_id %s, ggcr says %s", r.diffID, d)
 	}
 	return r, nil
 }

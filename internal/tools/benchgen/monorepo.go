@@ -145,6 +145,9 @@ func genMonorepo(ctx context.Context, dir string, p monoParams) ([]genStats, err
 	var stats []genStats
 	baseHist := history(base)
 	for i, ap := range apps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		for s, ip := range []*imagePlan{&ap.a, &ap.b} {
 			name := monoImageName(i)
 			rs := append(append([]layerResult(nil), baseRes...), appRes[i][s]...)
