@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // fetchCounts is what a registry's access log says was fetched.
@@ -68,48 +67,22 @@ func countFetched(r io.Reader, layers map[v1.Hash]bool) (fetchCounts, error) {
 }
 
 // layoutLayers returns the digests of the layers of every image in the OCI
-// layouts dirs (nested indexes followed).
+// layouts dirs.
 func layoutLayers(dirs []string) (map[v1.Hash]bool, error) {
 	out := map[v1.Hash]bool{}
-	var walk func(idx v1.ImageIndex) error
-	walk = func(idx v1.ImageIndex) error {
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return err
-		}
-		for _, desc := range im.Manifests {
-			switch {
-			case desc.MediaType.IsIndex():
-				child, err := idx.ImageIndex(desc.Digest)
-				if err != nil {
-					return err
-				}
-				if err := walk(child); err != nil {
-					return err
-				}
-			case desc.MediaType.IsImage():
-				img, err := idx.Image(desc.Digest)
-				if err != nil {
-					return err
-				}
-				m, err := img.Manifest()
-				if err != nil {
-					return err
-				}
-				for _, l := range m.Layers {
-					out[l.Digest] = true
-				}
-			}
-		}
-		return nil
-	}
 	for _, dir := range dirs {
-		idx, err := layout.ImageIndexFromPath(dir)
+		_, imgs, err := readLayout(dir)
 		if err != nil {
-			return nil, fmt.Errorf("reading layout %q: %w", dir, err)
+			return nil, err
 		}
-		if err := walk(idx); err != nil {
-			return nil, fmt.Errorf("reading layout %q: %w", dir, err)
+		for _, li := range imgs {
+			m, err := li.img.Manifest()
+			if err != nil {
+				return nil, fmt.Errorf("reading manifest %s of %q: %w", li.desc.Digest, dir, err)
+			}
+			for _, l := range m.Layers {
+				out[l.Digest] = true
+			}
 		}
 	}
 	return out, nil

@@ -123,17 +123,23 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	return generate(fs, stdout, stderr, func(dir string) ([]genStats, error) { return gen(ctx, dir, p) })
+}
+
+// generate runs make on the one DIR argument of fs and prints what it
+// wrote and how long it took.
+func generate(fs *flag.FlagSet, stdout, stderr io.Writer, make func(dir string) ([]genStats, error)) error {
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "benchgen gen: want one DIR, got %d arguments\n", fs.NArg())
+		fmt.Fprintf(stderr, "%s: want one DIR, got %d arguments\n", fs.Name(), fs.NArg())
 		return errUsage
 	}
 	start := time.Now()
-	stats, err := gen(ctx, fs.Arg(0), p)
+	stats, err := make(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	printStats(stdout, stats)
-	fmt.Fprintf(stdout, "gen seconds=%.3f\n", time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "%s seconds=%.3f\n", strings.TrimPrefix(fs.Name(), "benchgen "), time.Since(start).Seconds())
 	return nil
 }
 
@@ -154,20 +160,9 @@ func runMonorepo(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "benchgen monorepo: want one DIR, got %d arguments\n", fs.NArg())
-		return errUsage
-	}
 	// Image i's own layers use seed base+1+i: no two images alike.
 	p.app.seed = p.base.seed + 1
-	start := time.Now()
-	stats, err := genMonorepo(ctx, fs.Arg(0), p)
-	if err != nil {
-		return err
-	}
-	printStats(stdout, stats)
-	fmt.Fprintf(stdout, "monorepo seconds=%.3f\n", time.Since(start).Seconds())
-	return nil
+	return generate(fs, stdout, stderr, func(dir string) ([]genStats, error) { return genMonorepo(ctx, dir, p) })
 }
 
 func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -28,21 +27,13 @@ var smallMono = monoParams{
 // layoutImages reads every image of a layout by its ref name.
 func layoutImages(t *testing.T, dir string) map[string]v1.Image {
 	t.Helper()
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
+	_, imgs, err := readLayout(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]v1.Image{}
-	for _, d := range im.Manifests {
-		img, err := idx.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[d.Annotations["org.opencontainers.image.ref.name"]] = img
+	for _, li := range imgs {
+		out[li.desc.Annotations["org.opencontainers.image.ref.name"]] = li.img
 	}
 	return out
 }

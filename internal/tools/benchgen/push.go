@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -23,36 +22,29 @@ type pushed struct {
 // and a blob the registry has is not sent at all: pushing again is cheap.
 // The registry is spoken to over plain http (it is a local one).
 func push(ctx context.Context, dir, prefix, tag, as string) ([]pushed, error) {
-	idx, err := layout.ImageIndexFromPath(dir)
+	_, imgs, err := readLayout(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading layout %q: %w", dir, err)
+		return nil, err
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading layout %q: %w", dir, err)
-	}
-	if as != "" && len(im.Manifests) != 1 {
-		return nil, fmt.Errorf("--as %q: layout %q has %d images, want 1", as, dir, len(im.Manifests))
+	if as != "" && len(imgs) != 1 {
+		return nil, fmt.Errorf("--as %q: layout %q has %d images, want 1", as, dir, len(imgs))
 	}
 	mounts := map[v1.Hash]name.Reference{}
 	var out []pushed
-	for _, desc := range im.Manifests {
+	for _, li := range imgs {
 		repo := as
 		if repo == "" {
-			repo = desc.Annotations["org.opencontainers.image.ref.name"]
+			repo = li.desc.Annotations["org.opencontainers.image.ref.name"]
 		}
 		if repo == "" {
-			return nil, fmt.Errorf("layout %q: image %s has no ref name (org.opencontainers.image.ref.name): use --as", dir, desc.Digest)
+			return nil, fmt.Errorf("layout %q: image %s has no ref name (org.opencontainers.image.ref.name): use --as", dir, li.desc.Digest)
 		}
 		ref, err := name.NewTag(prefix+"/"+repo+":"+tag, name.Insecure)
 		if err != nil {
-			return nil, fmt.Errorf("naming image %s of %q: %w", desc.Digest, filepath.Base(dir), err)
+			return nil, fmt.Errorf("naming image %s of %q: %w", li.desc.Digest, filepath.Base(dir), err)
 		}
-		img, err := idx.Image(desc.Digest)
+		img, err := mountable(li.img, mounts)
 		if err != nil {
-			return nil, fmt.Errorf("reading image %s of %q: %w", repo, dir, err)
-		}
-		if img, err = mountable(img, mounts); err != nil {
 			return nil, fmt.Errorf("reading image %s of %q: %w", repo, dir, err)
 		}
 		if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
