@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -69,21 +68,13 @@ func countFetched(r io.Reader, layers map[v1.Hash]bool) (fetchCounts, error) {
 // layoutLayers returns the digests of the layers of every image in the OCI
 // layouts dirs.
 func layoutLayers(dirs []string) (map[v1.Hash]bool, error) {
+	jobs, err := floorJobs(dirs)
+	if err != nil {
+		return nil, err
+	}
 	out := map[v1.Hash]bool{}
-	for _, dir := range dirs {
-		_, imgs, err := readLayout(dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, li := range imgs {
-			m, err := li.img.Manifest()
-			if err != nil {
-				return nil, fmt.Errorf("reading manifest %s of %q: %w", li.desc.Digest, dir, err)
-			}
-			for _, l := range m.Layers {
-				out[l.Digest] = true
-			}
-		}
+	for _, j := range jobs {
+		out[j.digest] = true
 	}
 	return out, nil
 }
