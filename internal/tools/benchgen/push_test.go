@@ -1,0 +1,129 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgver/imgver/internal/regtest"
+)
+
+func TestPush(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := genMonorepo(t.Context(), dir, smallMono); err != nil {
+		t.Fatal(err)
+	}
+	prefix := regtest.Start(t) + "/bench"
+
+	ps, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := layoutImages(t, filepath.Join(dir, "baseline"))
+	if len(ps) != len(local) {
+		t.Fatalf("%d images pushed, want %d", len(ps), len(local))
+	}
+	for _, p := range ps {
+		n := strings.TrimPrefix(p.ref.RepositoryStr(), "bench/")
+		want, err := local[n].Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(p.ref.String(), name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := remote.Head(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Digest != want || p.digest != want {
+			t.Errorf("%s: registry has %s, push said %s, layout has %s", p.ref, got.Digest, p.digest, want)
+		}
+	}
+	// Pushing again is fine: every blob is there.
+	if _, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// --as names a one-image layout's repository; a layout of more is refused.
+	if _, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "one"); err == nil {
+		t.Error("push --as of a 3-image layout: no error")
+	}
+	pair := t.TempDir()
+	if _, err := gen(t.Context(), pair, small); err != nil {
+		t.Fatal(err)
+	}
+	ps, err = push(t.Context(), filepath.Join(pair, "a"), prefix, "v2", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ps[0].ref.String(), prefix+"/one:v2"; len(ps) != 1 || got != want {
+		t.Errorf("push --as one pushed %v, want %s", ps, want)
+	}
+}
+
+// TestMountable: a layer pushed before is offered for mounting from where
+// it was pushed (ggcr's in-process registry shares blobs between
+// repositories, so TestPush cannot see it; distribution mounts them).
+func TestMountable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := genMonorepo(t.Context(), dir, smallMono); err != nil {
+		t.Fatal(err)
+	}
+	img := layoutImages(t, filepath.Join(dir, "baseline"))["svc-01"]
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := name.ParseReference("127.0.0.1:5001/bench/svc-00:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := map[v1.Hash]name.Reference{}
+	for _, l := range ls[:4] {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts[d] = from
+	}
+	got, err := mountable(img, mounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gls, err := got.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marked []bool
+	for _, l := range gls {
+		_, ok := l.(*remote.MountableLayer)
+		marked = append(marked, ok)
+	}
+	if diff := cmp.Diff([]bool{true, true, true, true, false, false, false, false}, marked); diff != "" {
+		t.Errorf("layers marked mountable (-want +got):\n%s", diff)
+	}
+	for _, im := range []v1.Image{img, got} {
+		if d, err := im.Digest(); err != nil || d != mustDigest(t, img) {
+			t.Errorf("digest changed: %v, %v", d, err)
+		}
+	}
+}
+
+func mustDigest(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
