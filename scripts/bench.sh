@@ -297,7 +297,7 @@ plan_scenarios() {
   local sc flags
   for sc in ${BENCH_SCENARIOS:-cold summary warm}; do
     flags=$(scenario_flags "$sc" "$1/cache") || exit 2
-    sflags[$sc]=$(tr '\n' ' ' <<<"$flags")
+    sflags[$sc]=$(paste -sd' ' - <<<"$flags")
   done
 }
 
