@@ -56,10 +56,7 @@ func TestCountFetched(t *testing.T) {
 
 func TestLayoutLayers(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := genMonorepo(t.Context(), dir, smallMono); err != nil {
-		t.Fatal(err)
-	}
+	dir := smallMonoGen(t).dir
 	got, err := layoutLayers([]string{filepath.Join(dir, "baseline")})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,9 +13,36 @@ import (
 
 // smallMono is a tiny monorepo with every kind of entry in base and apps.
 var smallMono = monoParams{
-	images: 3,
-	base:   genParams{files: 300, size: 3 << 20, seed: 1},
-	app:    genParams{files: 200, size: 2 << 20, seed: 2},
+	images: 2,
+	base:   genParams{files: 150, size: 1 << 20, seed: 1},
+	app:    genParams{files: 80, size: 512 << 10, seed: 2},
+}
+
+// monoGen is smallMono, generated once for every test that reads it, and
+// removed by TestMain.
+type monoGen struct {
+	dir   string
+	stats []genStats
+}
+
+var (
+	monoOnce    sync.Once
+	monoFixture monoGen
+	monoErr     error
+)
+
+// smallMonoGen returns smallMono, generated on first use.
+func smallMonoGen(t *testing.T) monoGen {
+	t.Helper()
+	monoOnce.Do(func() {
+		if monoFixture.dir, monoErr = os.MkdirTemp("", "benchgen-mono-"); monoErr == nil {
+			monoFixture.stats, monoErr = genMonorepo(context.Background(), monoFixture.dir, smallMono)
+		}
+	})
+	if monoErr != nil {
+		t.Fatal(monoErr)
+	}
+	return monoFixture
 }
 
 // layoutImages reads every image of a layout by its ref name.
@@ -31,11 +61,8 @@ func layoutImages(t *testing.T, dir string) map[string]v1.Image {
 
 func TestMonorepo(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	stats, err := genMonorepo(t.Context(), dir, smallMono)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := smallMonoGen(t)
+	dir, stats := g.dir, g.stats
 	if len(stats) != 2*smallMono.images {
 		t.Fatalf("%d images written, want %d", len(stats), 2*smallMono.images)
 	}

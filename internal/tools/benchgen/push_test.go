@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/regtest"
@@ -15,10 +17,7 @@ import (
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := genMonorepo(t.Context(), dir, smallMono); err != nil {
-		t.Fatal(err)
-	}
+	dir := smallMonoGen(t).dir
 	prefix := regtest.Start(t) + "/bench"
 
 	ps, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "")
@@ -54,13 +53,16 @@ func TestPush(t *testing.T) {
 
 	// --as names a one-image layout's repository; a layout of more is refused.
 	if _, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "one"); err == nil {
-		t.Error("push --as of a 3-image layout: no error")
+		t.Error("push --as of a layout of several images: no error")
 	}
-	pair := t.TempDir()
-	if _, err := gen(t.Context(), pair, small); err != nil {
+	one, err := layout.Write(t.TempDir(), empty.Index)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err = push(t.Context(), filepath.Join(pair, "a"), prefix, "v2", "one")
+	if err := one.AppendImage(local["svc-00"]); err != nil {
+		t.Fatal(err)
+	}
+	ps, err = push(t.Context(), string(one), prefix, "v2", "one")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,7 @@ func TestPush(t *testing.T) {
 // repositories, so TestPush cannot see it; distribution mounts them).
 func TestMountable(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := genMonorepo(t.Context(), dir, smallMono); err != nil {
-		t.Fatal(err)
-	}
+	dir := smallMonoGen(t).dir
 	img := layoutImages(t, filepath.Join(dir, "baseline"))["svc-01"]
 	ls, err := img.Layers()
 	if err != nil {
