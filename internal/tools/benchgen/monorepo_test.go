@@ -150,4 +150,3 @@ var cmpSorted = cmp.Transformer("sorted", func(in []string) []string {
 	}
 	return out
 })
-

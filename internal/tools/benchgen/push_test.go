@@ -125,4 +125,3 @@ func mustDigest(t *testing.T, img v1.Image) v1.Hash {
 	}
 	return d
 }
-
