@@ -18,6 +18,11 @@ var smallMono = monoParams{
 	app:    genParams{files: 80, size: 512 << 10, seed: 2},
 }
 
+var wantSmallMono = []string{
+	"baseline/svc-00 sha256:391c953329f38ac09cfe890b3c3a62a34a7ab7e2ca5548b05515d1924634efc7",
+	"candidate/svc-00 sha256:170db13bc69bf7bd98baef2156ecc24d019cfc1885554611ee3300f753e23697",
+}
+
 // monoGen is smallMono, generated once for every test that reads it, and
 // removed by TestMain.
 type monoGen struct {
@@ -65,6 +70,15 @@ func TestMonorepo(t *testing.T) {
 	dir, stats := g.dir, g.stats
 	if len(stats) != 2*smallMono.images {
 		t.Fatalf("%d images written, want %d", len(stats), 2*smallMono.images)
+	}
+	// The manifests of smallMono's first image. Like wantSmallA, they change
+	// only when the generator's output does: if that was meant, update them.
+	var got []string
+	for _, st := range stats[:2] {
+		got = append(got, st.name+" "+st.manifest.String())
+	}
+	if diff := cmp.Diff(wantSmallMono, got); diff != "" {
+		t.Errorf("manifest digests of smallMono's first image (-want +got):\n%s", diff)
 	}
 	// Deterministic: a second run writes the same manifests.
 	again, err := genMonorepo(t.Context(), t.TempDir(), smallMono)
