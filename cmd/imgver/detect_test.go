@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/flow"
@@ -56,13 +53,7 @@ type detectRepo struct {
 
 func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRepo {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	r := &detectRepo{dir: t.TempDir(), host: strings.TrimPrefix(srv.URL, "http://")}
+	r := &detectRepo{dir: t.TempDir(), host: regtest.StartBehind(t, wrap)}
 	r.cfg = filepath.Join(r.dir, "images.hcl")
 	var hcl strings.Builder
 	fmt.Fprintf(&hcl, "registry = %q\n", r.host+"/acme")
@@ -320,6 +311,12 @@ type fault struct {
 	times     int32
 	layer     atomic.Pointer[string]
 	seen      atomic.Int32 // matching requests
+}
+
+// wrap puts f in front of next, for regtest.StartBehind.
+func (f *fault) wrap(next http.Handler) http.Handler {
+	f.next = next
+	return f
 }
 
 func (f *fault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
