@@ -108,6 +108,15 @@ func (r *detectRepo) detect(t *testing.T, args ...string) result {
 	return imgver(t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA}, args...)...)
 }
 
+// outputs are the outputs of detect (github, dotenv) but short_sha when
+// changed were unpinned: b and c (changed since their release) and u
+// (unpinned all along) are to be published.
+func (r *detectRepo) outputs(changed string) string {
+	h := r.host + "/acme/"
+	return "changed=" + changed + "\npublish=" +
+		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
+}
+
 func TestDetectText(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -213,10 +222,7 @@ func TestDetectGitHub(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
-	h := r.host + "/acme/"
-	want := "earlier=1\nchanged=b,c\npublish=" +
-		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
-	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+	if diff := cmp.Diff("earlier=1\n"+r.outputs("b,c"), readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}
 	golden(t, "detect-github-summary", readString(t, summary))
@@ -227,9 +233,21 @@ func TestDetectGitHub(t *testing.T) {
 	if res := r.detect(t, "--format", "github"); res.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
 	}
-	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
-	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+	if diff := cmp.Diff(r.outputs(""), readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectDotenv: detect --format dotenv prints the GitHub outputs as
+// KEY=value lines for GitLab, and nothing else.
+func TestDetectDotenv(t *testing.T) {
+	r := newDetectRepo(t, nil)
+	res := r.detect(t, "--format", "dotenv", "--write")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	if diff := cmp.Diff("short_sha=0123456\n"+r.outputs("b,c"), res.stdout); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
 	}
 }
 
