@@ -111,6 +111,19 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// gitCommit makes dir a git repository with one commit of paths (every
+// file when none are named) and returns its SHA.
+func gitCommit(t *testing.T, dir, msg string, paths ...string) string {
+	t.Helper()
+	if len(paths) == 0 {
+		paths = []string{"-A"}
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, append([]string{"add"}, paths...)...)
+	git(t, dir, "commit", "-qm", msg)
+	return git(t, dir, "rev-parse", "HEAD")
+}
+
 // TestBinaryDemo runs the real binary on a temp copy of the bundled demo
 // monorepo, as a new user would from the README.
 func TestBinaryDemo(t *testing.T) {
@@ -118,16 +131,11 @@ func TestBinaryDemo(t *testing.T) {
 	if out, err := exec.Command("cp", "-r", "../../images.hcl", "../../demo", repo).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	if err := os.MkdirAll(filepath.Join(repo, "scripts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	mkdirAll(t, filepath.Join(repo, "scripts"))
 	pinsPath := filepath.Join(repo, "scripts", "image_versions.src")
 	orig := readString(t, "../../scripts/image_versions.src")
 	writeFile(t, pinsPath, orig)
-	git(t, repo, "init", "-q")
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "-qm", "demo")
-	sha := git(t, repo, "rev-parse", "HEAD")
+	sha := gitCommit(t, repo, "demo")
 	sub := filepath.Join(repo, "demo", "api-gateway") // images.hcl is found in a parent
 
 	r := runBinary(t, sub, nil, "list")

@@ -169,10 +169,7 @@ image "reports" {
 			t.Fatal(err)
 		}
 	}
-	git(t, r.dir, "init", "-q")
-	git(t, r.dir, "add", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
-	git(t, r.dir, "commit", "-qm", "four images")
-	r.sha = git(t, r.dir, "rev-parse", "HEAD")
+	r.sha = gitCommit(t, r.dir, "four images", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
 	return r
 }
 
@@ -209,9 +206,7 @@ image "svc" {
 func commitDockerfile(t *testing.T, dir, content string) {
 	t.Helper()
 	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-qm", "svc")
+	gitCommit(t, dir, "svc")
 }
 
 func mkdirAll(t *testing.T, dir string) {
