@@ -448,7 +448,7 @@ bench_registry() {
     BEGIN { fail = 0 }
     { sc[NR] = $1; w[$1] = $2; wm[$1] = $3; c[$1] = $4; r[$1] = $5 / 1024; lb[$1] = $6; ob[$1] = $7; ld[$1] = $8; ex[$1] = $9; src[$1] = $10; rows = NR }
     END {
-      printf "\n== %s: %s detect of %d images, their releases in a local registry\n", mode, imgver, n
+      printf "\n== %s: %s detect of %d image%s, the release%s in a local registry\n", mode, imgver, n, n == 1 ? "" : "s", n == 1 ? "" : "s"
       printf "   %d runs; %s CPUs; load average %s at start, %s at end (a shared machine: see min wall and CPU)\n", runs, ncpu, load0, load1
       printf "%-10s %11s %9s %11s %9s %14s %12s %11s %5s  %s\n", "", "median wall", "min wall", "median cpu", "peak RSS", "baseline layer", "other blobs", "load (1 min)", "exit", "baselines from"
       printf "%-10s %11s %9s %11s %9s %14s %12s %11s %5s\n", "", "s", "s", "s", "MiB", "MiB fetched", "KiB fetched", "", ""

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,7 +20,15 @@ import (
 func TestPush(t *testing.T) {
 	t.Parallel()
 	dir := smallMonoGen(t).dir
-	prefix := regtest.Start(t) + "/bench"
+	var uploads atomic.Int64
+	prefix := regtest.StartBehind(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+				uploads.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}) + "/bench"
 
 	ps, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "")
 	if err != nil {
@@ -46,9 +56,16 @@ func TestPush(t *testing.T) {
 			t.Errorf("%s: registry has %s, push said %s, layout has %s", p.ref, got.Digest, p.digest, want)
 		}
 	}
-	// Pushing again is fine: every blob is there.
+	// Pushing again uploads nothing: every blob is there.
+	before := uploads.Load()
+	if before == 0 {
+		t.Fatal("the first push uploaded no blob: the counter counts nothing")
+	}
 	if _, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", ""); err != nil {
 		t.Fatal(err)
+	}
+	if n := uploads.Load() - before; n != 0 {
+		t.Errorf("pushing again uploaded %d blobs, want 0", n)
 	}
 
 	// --as names a one-image layout's repository; a layout of more is refused.
