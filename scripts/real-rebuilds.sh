@@ -16,7 +16,9 @@
 #
 # Usage (as root): scripts/real-rebuilds.sh [CASE...]
 #   CASE is a case name from the summary table (e.g. pyapp-same); a prefix
-#   such as "pyapp" selects every case starting with it. Default: all.
+#   such as "pyapp" selects every case starting with it. Default: all but
+#   bench600 (the ~600 MB image of scripts/bench.sh pair600: built only when
+#   named, it takes minutes).
 #
 # Environment:
 #   REBUILDS_WORK=/var/tmp/imgver-rebuilds  work dir: debootstrap cache, buildah
