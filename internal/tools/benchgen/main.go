@@ -126,15 +126,15 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return generate(fs, stdout, stderr, func(dir string) ([]genStats, error) { return gen(ctx, dir, p) })
 }
 
-// generate runs make on the one DIR argument of fs and prints what it
+// generate runs write on the one DIR argument of fs and prints what it
 // wrote and how long it took.
-func generate(fs *flag.FlagSet, stdout, stderr io.Writer, make func(dir string) ([]genStats, error)) error {
+func generate(fs *flag.FlagSet, stdout, stderr io.Writer, write func(dir string) ([]genStats, error)) error {
 	if fs.NArg() != 1 {
 		fmt.Fprintf(stderr, "%s: want one DIR, got %d arguments\n", fs.Name(), fs.NArg())
 		return errUsage
 	}
 	start := time.Now()
-	stats, err := make(fs.Arg(0))
+	stats, err := write(fs.Arg(0))
 	if err != nil {
 		return err
 	}
