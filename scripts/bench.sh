@@ -357,7 +357,8 @@ timed() {
   mkdir -p "$bench_dir/out"
   off=$(stat -c %s "$reg_log")
   l0=$(loadavg | cut -d' ' -f1)
-  (cd "$work" && XDG_CACHE_HOME=$work/xdg-cache "$benchgen" measure --out "$bench_dir/out/measure.txt" -- "$imgver" "$@") \
+  # No cache of the caller's: the scenario's flags alone decide.
+  (cd "$work" && env -u IMGVER_CACHE_DIR XDG_CACHE_HOME="$work/xdg-cache" "$benchgen" measure --out "$bench_dir/out/measure.txt" -- "$imgver" "$@") \
     >"$bench_dir/out/$name.stdout" 2>"$bench_dir/out/$name.stderr" || rc=$?
   m=$(tail -n 1 "$bench_dir/out/measure.txt")
   # The access log is written as the registry answers: let it catch up.
