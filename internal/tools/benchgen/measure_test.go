@@ -20,8 +20,8 @@ func TestMain(m *testing.M) {
 		os.Exit(code + int(b[len(b)-4096]) - 1)
 	}
 	code := m.Run()
-	if monoFixture.dir != "" {
-		os.RemoveAll(monoFixture.dir)
+	if monoDir != "" {
+		os.RemoveAll(monoDir)
 	}
 	os.Exit(code)
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // smallMono is a tiny monorepo with every kind of entry in base and apps.
@@ -23,31 +25,34 @@ var wantSmallMono = []string{
 	"candidate/svc-00 sha256:170db13bc69bf7bd98baef2156ecc24d019cfc1885554611ee3300f753e23697",
 }
 
-// monoGen is smallMono, generated once for every test that reads it, and
-// removed by TestMain.
+// monoGen is smallMono as generated: where, and what genMonorepo said.
 type monoGen struct {
 	dir   string
 	stats []genStats
 }
 
-var (
-	monoOnce    sync.Once
-	monoFixture monoGen
-	monoErr     error
-)
+// monoDir is where smallMono was generated, for TestMain to remove.
+var monoDir string
+
+// smallMonoOnce generates smallMono once for every test that reads it.
+var smallMonoOnce = sync.OnceValues(func() (monoGen, error) {
+	dir, err := os.MkdirTemp("", "benchgen-mono-")
+	if err != nil {
+		return monoGen{}, err
+	}
+	monoDir = dir
+	stats, err := genMonorepo(context.Background(), dir, smallMono)
+	return monoGen{dir: dir, stats: stats}, err
+})
 
 // smallMonoGen returns smallMono, generated on first use.
 func smallMonoGen(t *testing.T) monoGen {
 	t.Helper()
-	monoOnce.Do(func() {
-		if monoFixture.dir, monoErr = os.MkdirTemp("", "benchgen-mono-"); monoErr == nil {
-			monoFixture.stats, monoErr = genMonorepo(context.Background(), monoFixture.dir, smallMono)
-		}
-	})
-	if monoErr != nil {
-		t.Fatal(monoErr)
+	g, err := smallMonoOnce()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return monoFixture
+	return g
 }
 
 // layoutImages reads every image of a layout by its ref name.
@@ -164,3 +169,58 @@ var cmpSorted = cmp.Transformer("sorted", func(in []string) []string {
 	}
 	return out
 })
+
+// TestMountable: a layer pushed before is offered for mounting from where
+// it was pushed (ggcr's in-process registry shares blobs between
+// repositories, so TestPush cannot see it; distribution mounts them).
+func TestMountable(t *testing.T) {
+	t.Parallel()
+	dir := smallMonoGen(t).dir
+	img := layoutImages(t, filepath.Join(dir, "baseline"))["svc-01"]
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := name.ParseReference("127.0.0.1:5001/bench/svc-00:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := map[v1.Hash]name.Reference{}
+	for _, l := range ls[:4] {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts[d] = from
+	}
+	got, err := mountable(img, mounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gls, err := got.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marked []bool
+	for _, l := range gls {
+		_, ok := l.(*remote.MountableLayer)
+		marked = append(marked, ok)
+	}
+	if diff := cmp.Diff([]bool{true, true, true, true, false, false, false, false}, marked); diff != "" {
+		t.Errorf("layers marked mountable (-want +got):\n%s", diff)
+	}
+	for _, im := range []v1.Image{img, got} {
+		if d, err := im.Digest(); err != nil || d != mustDigest(t, img) {
+			t.Errorf("digest changed: %v, %v", d, err)
+		}
+	}
+}
+
+func mustDigest(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

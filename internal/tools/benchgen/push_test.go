@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -44,11 +41,7 @@ func TestPush(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := name.ParseReference(p.ref.String(), name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := remote.Head(ref)
+		got, err := remote.Head(p.ref)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,59 +79,4 @@ func TestPush(t *testing.T) {
 	if got, want := ps[0].ref.String(), prefix+"/one:v2"; len(ps) != 1 || got != want {
 		t.Errorf("push --as one pushed %v, want %s", ps, want)
 	}
-}
-
-// TestMountable: a layer pushed before is offered for mounting from where
-// it was pushed (ggcr's in-process registry shares blobs between
-// repositories, so TestPush cannot see it; distribution mounts them).
-func TestMountable(t *testing.T) {
-	t.Parallel()
-	dir := smallMonoGen(t).dir
-	img := layoutImages(t, filepath.Join(dir, "baseline"))["svc-01"]
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, err := name.ParseReference("127.0.0.1:5001/bench/svc-00:v1", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mounts := map[v1.Hash]name.Reference{}
-	for _, l := range ls[:4] {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		mounts[d] = from
-	}
-	got, err := mountable(img, mounts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gls, err := got.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var marked []bool
-	for _, l := range gls {
-		_, ok := l.(*remote.MountableLayer)
-		marked = append(marked, ok)
-	}
-	if diff := cmp.Diff([]bool{true, true, true, true, false, false, false, false}, marked); diff != "" {
-		t.Errorf("layers marked mountable (-want +got):\n%s", diff)
-	}
-	for _, im := range []v1.Image{img, got} {
-		if d, err := im.Digest(); err != nil || d != mustDigest(t, img) {
-			t.Errorf("digest changed: %v, %v", d, err)
-		}
-	}
-}
-
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
