@@ -1,8 +1,10 @@
 package regtest
 
 import (
+	"errors"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Start starts a quiet in-process registry, stopped when the test ends, and
@@ -31,11 +34,7 @@ type Artifact interface {
 // Push pushes an image or an index as ref and returns its digest.
 func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Push(r, a); err != nil {
+	if err := remote.Push(parse(t, ref), a); err != nil {
 		t.Fatal(err)
 	}
 	d, err := a.Digest()
@@ -43,4 +42,45 @@ func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Tag points tag (a full reference, host/repo:tag) at the manifest that ref
+// names, as `crane tag` does.
+func Tag(t testing.TB, ref, tag string) {
+	t.Helper()
+	desc, err := remote.Get(parse(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Tag(nt, desc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Digest returns the digest of the manifest that ref names, and false when
+// the registry has none (404).
+func Digest(t testing.TB, ref string) (v1.Hash, bool) {
+	t.Helper()
+	desc, err := remote.Head(parse(t, ref))
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return v1.Hash{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc.Digest, true
+}
+
+func parse(t testing.TB, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
