@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/schollz/progressbar/v3"
@@ -65,5 +66,45 @@ func layersBar(w io.Writer) ([]detect.Option, func()) {
 		if bar != nil {
 			_ = bar.Finish()
 		}
+	}
+}
+
+// publishBar draws the images imgver publish is done with and the bytes of
+// blobs in place; it is a flow.Progress.
+type publishBar struct {
+	bar   *progressbar.ProgressBar
+	done  int
+	bytes int64
+}
+
+var _ flow.Progress = (*publishBar)(nil)
+
+// newPublishBar returns a bar on w when w is a terminal or force is set; nil
+// otherwise.
+func newPublishBar(w io.Writer, force bool) *publishBar {
+	if !force && !isTerminal(w) {
+		return nil
+	}
+	return &publishBar{bar: progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("publishing"),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+func (b *publishBar) ImageDone(string) { b.done++; b.describe() }
+
+func (b *publishBar) LayersRead(bytes int64) { b.bytes = bytes; b.describe() }
+
+func (b *publishBar) describe() {
+	b.bar.Describe(fmt.Sprintf("publishing: %d images done, %s of blobs in place", b.done, byteSize(b.bytes)))
+	_ = b.bar.Add(0)
+}
+
+// finish removes the bar; b may be nil.
+func (b *publishBar) finish() {
+	if b != nil {
+		_ = b.bar.Finish()
 	}
 }

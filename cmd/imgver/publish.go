@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/clip"
@@ -86,28 +85,16 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	}
 	defer r.cancel()
 	ctx := r.ctx
-	var bar *progressbar.ProgressBar
-	if o.progress || isTerminal(cmd.ErrOrStderr()) {
-		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-			progressbar.OptionSetDescription("publishing"),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	rep, err := flow.Publish(ctx, r.cfg, flow.PublishOptions{
+	opts := flow.PublishOptions{
 		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: r.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
-		Progress: func(done, total int, bytes int64) {
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("publishing: %d of %d images, %s of blobs in place", done, total, byteSize(bytes)))
-				_ = bar.Add(0)
-			}
-		},
-	})
-	if bar != nil {
-		_ = bar.Finish()
 	}
+	bar := newPublishBar(cmd.ErrOrStderr(), o.progress)
+	if bar != nil {
+		opts.Progress = bar
+	}
+	rep, err := flow.Publish(ctx, r.cfg, opts)
+	bar.finish()
 	if err != nil {
 		return timedOut(ctx, err)
 	}

@@ -117,11 +117,15 @@ func (fakeComparer) Snapshot(_ context.Context, ref string) ([]*detect.Snapshot,
 	return nil, fmt.Errorf("fakeComparer cannot read %s", ref)
 }
 
-// counter is a Progress that counts the images done.
-type counter struct{ done atomic.Int32 }
+// counter is a Progress that counts the images done and keeps the last
+// byte count.
+type counter struct {
+	done  atomic.Int32
+	bytes atomic.Int64
+}
 
-func (c *counter) ImageDone(string) { c.done.Add(1) }
-func (c *counter) LayersRead(int64) {}
+func (c *counter) ImageDone(string)       { c.done.Add(1) }
+func (c *counter) LayersRead(bytes int64) { c.bytes.Store(bytes) }
 
 // TestDetectCause: the cause told for each kind of change, through the real
 // comparer, the in-process registry and the Dockerfiles.

@@ -77,9 +77,13 @@ func TestPublishSources(t *testing.T) {
 		h, _ := d.Digest()
 		want[n] = "pushed " + h.String()
 	}
-	rep, err := Publish(t.Context(), cfg, PublishOptions{Commit: publishTestSHA, NoCheck: true})
+	var progress counter
+	rep, err := Publish(t.Context(), cfg, PublishOptions{Commit: publishTestSHA, NoCheck: true, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if int(progress.done.Load()) != len(rep.Images) || progress.bytes.Load() == 0 {
+		t.Errorf("progress: %d images done, %d bytes in place; want %d images and some bytes", progress.done.Load(), progress.bytes.Load(), len(rep.Images))
 	}
 	got := map[string]string{}
 	for _, pi := range rep.Images {
