@@ -79,18 +79,20 @@ type publishBar struct {
 
 var _ flow.Progress = (*publishBar)(nil)
 
-// newPublishBar returns a bar on w when w is a terminal or force is set; nil
-// otherwise.
-func newPublishBar(w io.Writer, force bool) *publishBar {
+// newPublishBar returns the progress of imgver publish drawn on w when w is a
+// terminal or force is set (nil otherwise), and the function that removes
+// the bar.
+func newPublishBar(w io.Writer, force bool) (flow.Progress, func()) {
 	if !force && !isTerminal(w) {
-		return nil
+		return nil, func() {}
 	}
-	return &publishBar{bar: progressbar.NewOptions(-1,
+	b := &publishBar{bar: progressbar.NewOptions(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("publishing"),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionClearOnFinish(),
 	)}
+	return b, func() { _ = b.bar.Finish() }
 }
 
 func (b *publishBar) ImageDone(string) { b.done++; b.describe() }
@@ -100,11 +102,4 @@ func (b *publishBar) LayersRead(bytes int64) { b.bytes = bytes; b.describe() }
 func (b *publishBar) describe() {
 	b.bar.Describe(fmt.Sprintf("publishing: %d images done, %s of blobs in place", b.done, byteSize(b.bytes)))
 	_ = b.bar.Add(0)
-}
-
-// finish removes the bar; b may be nil.
-func (b *publishBar) finish() {
-	if b != nil {
-		_ = b.bar.Finish()
-	}
 }

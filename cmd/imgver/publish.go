@@ -90,16 +90,13 @@ func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string)
 	}
 	defer r.cancel()
 	ctx := r.ctx
-	opts := flow.PublishOptions{
+	progress, finish := newPublishBar(cmd.ErrOrStderr(), o.progress)
+	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
 		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: o.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
-	}
-	bar := newPublishBar(cmd.ErrOrStderr(), o.progress)
-	if bar != nil {
-		opts.Progress = bar
-	}
-	rep, err := flow.Publish(ctx, cfg, opts)
-	bar.finish()
+		Progress: progress,
+	})
+	finish()
 	if err != nil {
 		return timedOut(ctx, err)
 	}

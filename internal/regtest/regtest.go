@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,19 +56,11 @@ func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 	return d
 }
 
-// Tag points tag (a full reference, host/repo:tag) at the manifest that ref
-// names, as `crane tag` does.
+// Tag points tag (a full reference, host/repo:tag, in any repository of the
+// registry) at the manifest that ref names, copying what the manifest needs.
 func Tag(t testing.TB, ref, tag string) {
 	t.Helper()
-	desc, err := remote.Get(parse(t, ref))
-	if err != nil {
-		t.Fatal(err)
-	}
-	nt, err := name.NewTag(tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Tag(nt, desc); err != nil {
+	if err := crane.Copy(ref, tag); err != nil {
 		t.Fatal(err)
 	}
 }
