@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/imgver/imgver/internal/imagebuild"
 )
 
 // genStats describes what gen wrote.
@@ -155,17 +157,11 @@ func assemble(lp layout.Path, sp imageSpec, rs []layerResult) (genStats, error) 
 	if err != nil {
 		return st, err
 	}
-	cf, err := img.ConfigFile()
+	img, err = imagebuild.Configure(img, sp.created, imagebuild.Config{
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd: sp.cmd,
+	})
 	if err != nil {
-		return st, err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture = "amd64"
-	cf.OS = "linux"
-	cf.Created = v1.Time{Time: sp.created}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = sp.cmd
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return st, err
 	}
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{
