@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,7 +362,8 @@ func (d *decoder) path() string {
 }
 
 func validPath(p string) bool {
-	return p != "" && len(p) < pathMax && p[0] == '/' && cleanPath(p) == p && strings.IndexByte(p, 0) < 0
+	// path.Clean does not allocate for a clean path.
+	return p != "" && len(p) < pathMax && p[0] == '/' && path.Clean(p) == p && strings.IndexByte(p, 0) < 0
 }
 
 // maxField bounds a name or version (tar bounds a PAX record to 1 MiB).
@@ -390,24 +392,24 @@ func (d *decoder) hash() v1.Hash {
 
 // validDigest reports whether s is "sha256:" and 64 lowercase hex digits.
 func validDigest(s string) bool {
-	if len(s) != len("sha256:")+64 || !strings.HasPrefix(s, "sha256:") {
-		return false
-	}
-	for _, c := range []byte(s[len("sha256:"):]) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return len(s) == len("sha256:")+64 && s[:len("sha256:")] == "sha256:" && validHex(s[len("sha256:"):])
 }
+
+// lowerHex marks the lowercase hex digits.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // validHex reports whether s is lowercase hex of whole bytes.
 func validHex(s string) bool {
 	if len(s)%2 != 0 {
 		return false
 	}
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+	for i := 0; i < len(s); i++ {
+		if !lowerHex[s[i]] {
 			return false
 		}
 	}
