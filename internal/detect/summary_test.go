@@ -76,7 +76,7 @@ func richSpec(t testing.TB, version string) spec {
 			dir("bin/"), ping, dir("etc/"), file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
 			{name: "dev/null", typ: tar.TypeChar, mode: 0o666, devmaj: 1, devmin: 3},
 			{name: "dev/sda", typ: tar.TypeBlock, mode: 0o660, devmaj: 8, gid: 6},
-			{name: "run/fifo", typ: tar.TypeFifo, mode: 0o600},
+			{name: "run/fifo", typ: tar.TypeFifo, mode: 0o600, uid: 1 << 32, gid: 1<<31 + 1}, // beyond 32 bits: PAX
 			symlink("usr/lib/libx.so", "libx.so.1"), file("usr/lib/libx.so.1", "ELF"),
 			{name: "usr/lib/libx.so.hard", typ: tar.TypeLink, link: "usr/lib/libx.so.1"},
 			dir("var/lib/dpkg/"), file("var/lib/dpkg/status", imagebuild.DpkgStatus("libssl3="+version, "tzdata=2024a")),

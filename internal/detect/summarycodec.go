@@ -316,11 +316,12 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
-// int32 reads a varint that must fit in an int32 (uids, gids).
-func (d *decoder) int32() int {
+// id reads a uid or gid: any number a tar header can hold (base-256
+// fields and PAX records reach 64 bits).
+func (d *decoder) id() int {
 	v := d.varint()
-	if v < math.MinInt32 || v > math.MaxInt32 {
-		d.fail("number %d out of range", v)
+	if int64(int(v)) != v {
+		d.fail("id %d out of range", v)
 		return 0
 	}
 	return int(v)
@@ -476,8 +477,8 @@ func (d *decoder) layer() *layerSummary {
 		} else {
 			e.Mode = Mode(m)
 		}
-		e.UID = d.int32()
-		e.GID = d.int32()
+		e.UID = d.id()
+		e.GID = d.id()
 		switch e.Type {
 		case TypeFile:
 			size := d.uvarint()
