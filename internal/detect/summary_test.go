@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -235,17 +233,16 @@ type countingRegistry struct {
 func startCountingRegistry(t *testing.T) *countingRegistry {
 	t.Helper()
 	cr := &countingRegistry{gets: map[string]int{}}
-	reg := registry.New(registry.Logger(discardLogger()))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if i := strings.Index(r.URL.Path, "/blobs/"); i >= 0 && r.Method == http.MethodGet {
-			cr.mu.Lock()
-			cr.gets[r.URL.Path[i+len("/blobs/"):]]++
-			cr.mu.Unlock()
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	cr.host = strings.TrimPrefix(srv.URL, "http://")
+	cr.host = regtest.StartBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i := strings.Index(r.URL.Path, "/blobs/"); i >= 0 && r.Method == http.MethodGet {
+				cr.mu.Lock()
+				cr.gets[r.URL.Path[i+len("/blobs/"):]]++
+				cr.mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	return cr
 }
 
