@@ -41,7 +41,16 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// No test reads or fills the user's cache; runs that do not name a
+	// cache (the binaries the tests start) share this one.
+	cacheDir, err := os.MkdirTemp("", "imgver-test-cache")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Setenv(cacheDirEnv, cacheDir)
 	code := m.Run()
+	os.RemoveAll(cacheDir)
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -53,7 +62,8 @@ func runBinary(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), cacheDirEnv+"="+t.TempDir()) // a cache of its own, as imgver() gives
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
