@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,20 +25,7 @@ import (
 // it is unset; a registry that is named but does not answer fails them.
 func e2eRegistry(t *testing.T) string {
 	t.Helper()
-	addr := os.Getenv("IMGVER_E2E_REGISTRY")
-	if addr == "" {
-		t.Skip("IMGVER_E2E_REGISTRY is not set; scripts/test.sh starts a registry and sets it")
-	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get("http://" + addr + "/v2/")
-	if err != nil {
-		t.Fatalf("IMGVER_E2E_REGISTRY=%s does not answer: %v", addr, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("IMGVER_E2E_REGISTRY=%s: GET /v2/ gave %s", addr, resp.Status)
-	}
-	return addr
+	return regtest.Real(t)
 }
 
 // The files of the test images. Base images have two layers; each app image

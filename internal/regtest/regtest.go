@@ -3,9 +3,12 @@ package regtest
 import (
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -14,12 +17,34 @@ import (
 )
 
 // Start starts a quiet in-process registry, stopped when the test ends, and
-// returns its host:port.
-func Start(t testing.TB) string {
+// returns its host:port. opts are more options of the registry (e.g.
+// registry.WithReferrersSupport).
+func Start(t testing.TB, opts ...registry.Option) string {
 	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	s := httptest.NewServer(registry.New(append([]registry.Option{registry.Logger(log.New(io.Discard, "", 0))}, opts...)...))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// Real returns the address of the real registry scripts/test.sh starts
+// (IMGVER_E2E_REGISTRY). The end-to-end tests are skipped only when it is
+// unset; a registry that is named but does not answer fails them.
+func Real(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("IMGVER_E2E_REGISTRY")
+	if addr == "" {
+		t.Skip("IMGVER_E2E_REGISTRY is not set; scripts/test.sh starts a registry and sets it")
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/v2/")
+	if err != nil {
+		t.Fatalf("IMGVER_E2E_REGISTRY=%s does not answer: %v", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IMGVER_E2E_REGISTRY=%s: GET /v2/ gave %s", addr, resp.Status)
+	}
+	return addr
 }
 
 // Artifact is what Push pushes: an image or an index.
