@@ -20,6 +20,10 @@ type Snapshot struct {
 	Config Config `json:"config"`
 	// History holds the created_by line of each history entry.
 	History []string `json:"history,omitempty"`
+	// Source says where the layers came from, as PlatformResult.SourceA;
+	// Warnings why a summary was not used.
+	Source   string   `json:"source,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	c      *Comparer
 	pi     *platformImage
@@ -65,6 +69,7 @@ func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error
 		for _, d := range pi.diffIDs {
 			s.DiffIDs = append(s.DiffIDs, d.String())
 		}
+		s.Source, s.Warnings = pi.source(), pi.takeWarnings()
 		out = append(out, s)
 	}
 	return out, nil
