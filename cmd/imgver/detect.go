@@ -23,8 +23,9 @@ type detectOptions struct {
 	verbose  bool
 	platform string
 	history  bool
-	noCheck  bool
-	noBase   bool
+	noCheck   bool
+	noBase    bool
+	noSummary bool
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -49,6 +50,13 @@ The candidate of an image is --candidate NAME=REF, else its candidate attribute
 in images.hcl, where {name}, {var} and {sha} (the short SHA) are replaced.
 References use skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,
 docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
+
+The baseline is judged from its summaries when the registry holds them
+(attached by imgver publish or imgver summarize, made with the same rules):
+no layer of it is read. A summary that cannot be used is a warning, and the
+layers are read. --no-summary always reads the layers. The JSON says what was
+read per image (baseline_source: summary, cache, layers, none); the text says
+it with --verbose.
 
 --timeout bounds the whole run: a registry that stops answering fails it
 (exit 2) instead of hanging CI.
@@ -84,6 +92,7 @@ artifacts:reports:dotenv.`,
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
+	f.BoolVar(&o.noSummary, "no-summary", false, "read the baselines' layers even where the registry holds their summaries")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
@@ -104,6 +113,7 @@ func (o *detectOptions) run(cmd *cobra.Command) error {
 		History:    o.history,
 		NoCheck:    o.noCheck,
 		NoBase:     o.noBase,
+		NoSummary:  o.noSummary,
 		Remote:     remoteOptions(ctx),
 	}
 	bar := newDetectBar(cmd.ErrOrStderr(), o.progress, len(cfg.Images))

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,16 +54,18 @@ func statuses(rep *flow.PublishReport) map[string]string {
 	return out
 }
 
-// counter counts the requests that pass through it, by method, and the
-// bytes of request bodies.
+// counter counts the requests that pass through it, by method, the bytes
+// of request bodies, and the GETs of each blob.
 type counter struct {
 	next     http.Handler
 	requests map[string]*atomic.Int64
 	bytes    atomic.Int64
+	mu       sync.Mutex
+	blobGets map[string]int // by digest
 }
 
 func newCounter(next http.Handler) *counter {
-	c := &counter{next: next, requests: map[string]*atomic.Int64{}}
+	c := &counter{next: next, requests: map[string]*atomic.Int64{}, blobGets: map[string]int{}}
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 		c.requests[m] = new(atomic.Int64)
 	}
@@ -76,6 +79,11 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > 0 {
 		c.bytes.Add(r.ContentLength)
 	}
+	if _, d, ok := strings.Cut(r.URL.Path, "/blobs/"); ok && r.Method == http.MethodGet {
+		c.mu.Lock()
+		c.blobGets[d]++
+		c.mu.Unlock()
+	}
 	c.next.ServeHTTP(w, r)
 }
 
@@ -84,6 +92,20 @@ func (c *counter) reset() {
 		n.Store(0)
 	}
 	c.bytes.Store(0)
+	c.mu.Lock()
+	clear(c.blobGets)
+	c.mu.Unlock()
+}
+
+// gets returns how many GETs of the blobs digests passed through.
+func (c *counter) gets(digests []v1.Hash) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, d := range digests {
+		n += c.blobGets[d.String()]
+	}
+	return n
 }
 
 // proxyTo returns a reverse proxy to the registry at addr: requests keep
