@@ -18,11 +18,11 @@ const exitBaselineMissing = 3
 type detectOptions struct {
 	*globalOptions
 	ciFlags
-	write    bool
-	exitCode bool
-	verbose  bool
-	platform string
-	history  bool
+	write     bool
+	exitCode  bool
+	verbose   bool
+	platform  string
+	history   bool
 	noCheck   bool
 	noBase    bool
 	noSummary bool

@@ -14,9 +14,9 @@ import (
 type publishOptions struct {
 	*globalOptions
 	ciFlags
-	mode     string
-	alsoTags []string
-	dryRun   bool
+	mode      string
+	alsoTags  []string
+	dryRun    bool
 	force     bool
 	noCheck   bool
 	noSummary bool
