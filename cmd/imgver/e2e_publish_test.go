@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,18 +32,25 @@ func layoutDigest(t *testing.T, dir string) v1.Hash {
 	return d
 }
 
-// publishJSON runs imgver publish --format json and decodes its report.
-func publishJSON(t *testing.T, dir string, args ...string) (*flow.PublishReport, result) {
+// binaryJSON runs the binary with args and --format json and, when it
+// exits 0, decodes its output as a T.
+func binaryJSON[T any](t *testing.T, dir string, args ...string) (*T, result) {
 	t.Helper()
-	res := runBinary(t, dir, nil, append([]string{"publish", "--format", "json"}, args...)...)
+	res := runBinary(t, dir, nil, append(slices.Clip(args), "--format", "json")...)
 	if res.code != 0 {
 		return nil, res
 	}
-	var rep flow.PublishReport
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("publish --format json: %v\n%s", err, res.stdout)
+	v := new(T)
+	if err := json.Unmarshal([]byte(res.stdout), v); err != nil {
+		t.Fatalf("%v --format json: %v\n%s", args, err, res.stdout)
 	}
-	return &rep, res
+	return v, res
+}
+
+// publishJSON runs imgver publish --format json and decodes its report.
+func publishJSON(t *testing.T, dir string, args ...string) (*flow.PublishReport, result) {
+	t.Helper()
+	return binaryJSON[flow.PublishReport](t, dir, append([]string{"publish"}, args...)...)
 }
 
 // statuses maps image name to status:digest:also-tags.
@@ -119,17 +127,23 @@ func proxyTo(t *testing.T, addr string) http.Handler {
 	return httputil.NewSingleHostReverseProxy(u)
 }
 
+// countedE2ERepo makes the monorepo of newE2ERepo on the e2e registry
+// behind a counter of the requests it gets.
+func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
+	t.Helper()
+	cnt := newCounter(proxyTo(t, e2eRegistry(t)))
+	srv := httptest.NewServer(cnt)
+	t.Cleanup(srv.Close)
+	return newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://")), cnt
+}
+
 // TestE2EPublish runs detect --write then publish with the real binary
 // against the real registry, through a counting proxy: the changed images
 // are pushed under the short SHA with the candidate's digest; a rerun finds
 // them all and uploads nothing; --also-tag, --mode all and dotenv output.
 func TestE2EPublish(t *testing.T) {
 	t.Parallel()
-	addr := e2eRegistry(t)
-	cnt := newCounter(proxyTo(t, addr))
-	srv := httptest.NewServer(cnt)
-	t.Cleanup(srv.Close)
-	r := newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://"))
+	r, cnt := countedE2ERepo(t)
 	short := r.sha[:7]
 	if res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("detect --write: exit %d\n%s%s", res.code, res.stdout, res.stderr)

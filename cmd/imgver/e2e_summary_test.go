@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -64,15 +63,11 @@ func ownLayers(t *testing.T, img v1.Image, others ...v1.Image) []v1.Hash {
 // detectJSON runs imgver detect --format json and decodes its report.
 func detectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
 	t.Helper()
-	res := runBinary(t, dir, nil, append([]string{"detect", "--format", "json"}, args...)...)
-	if res.code != 0 {
+	rep, res := binaryJSON[flow.DetectReport](t, dir, append([]string{"detect"}, args...)...)
+	if rep == nil {
 		t.Fatalf("detect %v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
 	}
-	var rep flow.DetectReport
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("detect --format json: %v\n%s", err, res.stdout)
-	}
-	return &rep, res
+	return rep, res
 }
 
 // verdicts maps image name to "verdict cause".
@@ -106,11 +101,11 @@ func summaryKey(t *testing.T) string {
 // referrersTag returns the index the referrers tag schema keeps for the
 // manifest d of repo (sha256-<hex>): what a registry without the referrers
 // API, such as distribution 2.8, lists the summaries of d by.
-func referrersTag(t *testing.T, repo string, d v1.Hash) *v1.IndexManifest {
+func referrersTag(t *testing.T, repo, digest string) *v1.IndexManifest {
 	t.Helper()
-	desc, err := remote.Get(mustParse(t, repo+":sha256-"+d.Hex), remote.WithContext(t.Context()))
+	desc, err := remote.Get(mustParse(t, repo+":"+strings.Replace(digest, ":", "-", 1)), remote.WithContext(t.Context()))
 	if err != nil {
-		t.Fatalf("the referrers tag of %s@%s: %v", repo, d, err)
+		t.Fatalf("the referrers tag of %s@%s: %v", repo, digest, err)
 	}
 	idx, err := desc.ImageIndex()
 	if err != nil {
@@ -130,11 +125,7 @@ func referrersTag(t *testing.T, repo string, d v1.Hash) *v1.IndexManifest {
 // warning, reading the layers instead.
 func TestE2EDetectSummaries(t *testing.T) {
 	t.Parallel()
-	addr := e2eRegistry(t)
-	cnt := newCounter(proxyTo(t, addr))
-	srv := httptest.NewServer(cnt)
-	t.Cleanup(srv.Close)
-	r := newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://"))
+	r, cnt := countedE2ERepo(t)
 	names := []string{"gateway", "worker", "console", "reports"}
 	// The layers of each baseline that no other image of the run has (the
 	// noise layer of the releases is the same in three of them).
@@ -169,17 +160,13 @@ func TestE2EDetectSummaries(t *testing.T) {
 
 	// Backfill the releases, except gateway's: its summary is garbage,
 	// attached with the right type and options key by someone who can push.
-	args := []string{"summarize", "--format", "json"}
+	args := []string{"summarize"}
 	for _, n := range names[1:] {
 		args = append(args, r.ref(n, "v1.0.0"))
 	}
-	res := runBinary(t, r.dir, nil, args...)
-	if res.code != 0 {
+	srep, res := binaryJSON[flow.SummarizeReport](t, r.dir, args...)
+	if srep == nil {
 		t.Fatalf("summarize: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-	}
-	var srep flow.SummarizeReport
-	if err := json.Unmarshal([]byte(res.stdout), &srep); err != nil {
-		t.Fatalf("summarize --format json: %v\n%s", err, res.stdout)
 	}
 	for _, im := range srep.Images {
 		if len(im.Summaries) != 1 || im.Summaries[0].Status != "attached" || im.Summaries[0].Bytes == 0 {
@@ -193,13 +180,13 @@ func TestE2EDetectSummaries(t *testing.T) {
 			t.Errorf("summary of %s names %s, want %v (%v)", im.Ref, s.Subject, d, err)
 		}
 		repo, _, _ := strings.Cut(im.Ref, ":v1.0.0")
-		if m := referrersTag(t, repo, d); len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != s.Digest ||
+		if m := referrersTag(t, repo, d.String()); len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != s.Digest ||
 			m.Manifests[0].ArtifactType != detect.SummaryArtifactType || m.Manifests[0].Annotations[detect.SummaryOptionsAnnotation] != summaryKey(t) {
 			t.Errorf("the referrers tag of %s lists %+v, want the summary %s", im.Ref, m.Manifests, s.Digest)
 		}
 	}
 	// Again: the same bytes are there already.
-	res = runBinary(t, r.dir, nil, append(args[:1:1], r.ref("worker", "v1.0.0"))...)
+	res = runBinary(t, r.dir, nil, "summarize", r.ref("worker", "v1.0.0"))
 	if res.code != 0 || !strings.Contains(res.stdout, " exists\n") {
 		t.Errorf("summarize again: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
@@ -261,11 +248,7 @@ func TestE2EDetectSummaries(t *testing.T) {
 // the same manifest), and diff reads the release from its summary.
 func TestE2EPublishSummaries(t *testing.T) {
 	t.Parallel()
-	addr := e2eRegistry(t)
-	cnt := newCounter(proxyTo(t, addr))
-	srv := httptest.NewServer(cnt)
-	t.Cleanup(srv.Close)
-	r := newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://"))
+	r, cnt := countedE2ERepo(t)
 	if res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("detect --write: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
@@ -285,7 +268,7 @@ func TestE2EPublishSummaries(t *testing.T) {
 		s := pi.Summaries[0]
 		attached[pi.Name] = s.Digest
 		t.Logf("publish attached to %s a summary of %d bytes", pi.Name, s.Bytes)
-		m := referrersTag(t, pi.Repository, mustHash(t, pi.Digest))
+		m := referrersTag(t, pi.Repository, pi.Digest)
 		if len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != s.Digest || m.Manifests[0].ArtifactType != detect.SummaryArtifactType {
 			t.Errorf("the referrers tag of %s lists %+v, want the summary %s", pi.Name, m.Manifests, s.Digest)
 		}
@@ -341,13 +324,4 @@ func TestE2EPublishSummaries(t *testing.T) {
 	if n := cnt.gets(own); n != 0 {
 		t.Errorf("diff fetched %d layer blobs of worker:v1.1.0 of its own, want 0", n)
 	}
-}
-
-func mustHash(t *testing.T, s string) v1.Hash {
-	t.Helper()
-	h, err := v1.NewHash(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
