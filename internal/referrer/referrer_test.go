@@ -43,7 +43,9 @@ var registries = []struct {
 }{
 	{"in-process", false, func(t *testing.T) string { return regtest.Start(t) }},
 	{"in-process with referrers API", true, func(t *testing.T) string {
-		return regtest.Start(t, registry.WithReferrersSupport(true))
+		s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+		t.Cleanup(s.Close)
+		return strings.TrimPrefix(s.URL, "http://")
 	}},
 	{"distribution", false, func(t *testing.T) string { return regtest.Real(t) }},
 }

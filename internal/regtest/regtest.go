@@ -17,11 +17,10 @@ import (
 )
 
 // Start starts a quiet in-process registry, stopped when the test ends, and
-// returns its host:port. opts are more options of the registry (e.g.
-// registry.WithReferrersSupport).
-func Start(t testing.TB, opts ...registry.Option) string {
+// returns its host:port.
+func Start(t testing.TB) string {
 	t.Helper()
-	s := httptest.NewServer(registry.New(append([]registry.Option{registry.Logger(log.New(io.Discard, "", 0))}, opts...)...))
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
 }
