@@ -270,6 +270,7 @@ func fingerprint(t testing.TB, ref string, opts ...Option) string {
 	if err != nil {
 		t.Fatalf("Fingerprint: %v", err)
 	}
+	checkSummaries(t, c, ref, fp)
 	return fp
 }
 

@@ -305,7 +305,7 @@ func (c *Comparer) fromCache(d v1.Hash) *layerSummary {
 		if !ok {
 			continue
 		}
-		if s, err := decodeLayerRecord(b, key, d); err == nil {
+		if k, id, s, err := decodeLayerRecord(b); err == nil && k == key && id == d {
 			return c.fit(s)
 		}
 	}

@@ -3,9 +3,11 @@ package detect
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,14 +226,7 @@ func encodeImageSummary(s *imageSummary) ([]byte, error) {
 	for _, d := range s.diffIDs {
 		e.str(d.String())
 	}
-	var order []v1.Hash
-	seen := map[v1.Hash]bool{}
-	for _, d := range s.diffIDs {
-		if !seen[d] {
-			seen[d] = true
-			order = append(order, d)
-		}
-	}
+	order := firstUses(s.diffIDs)
 	e.uvarint(uint64(len(order)))
 	for _, d := range order {
 		e.str(d.String())
@@ -367,8 +362,12 @@ func (d *decoder) path() string {
 }
 
 func validPath(p string) bool {
-	return p != "" && len(p) < pathMax && p[0] == '/' && cleanPath(p) == p && strings.IndexByte(p, 0) < 0
+	// path.Clean does not allocate for a clean path.
+	return p != "" && len(p) < pathMax && p[0] == '/' && path.Clean(p) == p && strings.IndexByte(p, 0) < 0
 }
+
+// maxField bounds a name or version (tar bounds a PAX record to 1 MiB).
+const maxField = 1 << 20
 
 // text reads a string of at most max bytes without NUL.
 func (d *decoder) text(what string, max int) string {
@@ -393,24 +392,24 @@ func (d *decoder) hash() v1.Hash {
 
 // validDigest reports whether s is "sha256:" and 64 lowercase hex digits.
 func validDigest(s string) bool {
-	if len(s) != len("sha256:")+64 || !strings.HasPrefix(s, "sha256:") {
-		return false
-	}
-	for _, c := range []byte(s[len("sha256:"):]) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return len(s) == len("sha256:")+64 && s[:len("sha256:")] == "sha256:" && validHex(s[len("sha256:"):])
 }
+
+// lowerHex marks the lowercase hex digits.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // validHex reports whether s is lowercase hex of whole bytes.
 func validHex(s string) bool {
 	if len(s)%2 != 0 {
 		return false
 	}
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+	for i := 0; i < len(s); i++ {
+		if !lowerHex[s[i]] {
 			return false
 		}
 	}
@@ -502,12 +501,13 @@ func (d *decoder) layer() *layerSummary {
 		nx := d.count(2)
 		prev := ""
 		for x := range nx {
-			name := d.text("xattr name", 255)
+			name := d.text("xattr name", maxField)
 			val := d.str()
 			if d.err != nil {
 				return nil
 			}
-			if name == "" || x > 0 && name <= prev || !validHex(val) {
+			// As a PAX record key holds it: no "=", in byte order.
+			if strings.Contains(name, "=") || x > 0 && name <= prev || !validHex(val) {
 				d.fail("bad xattr %q=%q", name, val)
 				return nil
 			}
@@ -539,8 +539,8 @@ func (d *decoder) layer() *layerSummary {
 		}
 		for k := range ps {
 			eco := packages.Ecosystem(d.str())
-			ps[k].Name = d.text("package name", 4096)
-			ps[k].Version = d.text("package version", 4096)
+			ps[k].Name = d.text("package name", maxField)
+			ps[k].Version = d.text("package version", maxField)
 			if d.err != nil {
 				return nil
 			}
@@ -588,26 +588,21 @@ func newDecoder(data []byte) (*decoder, error) {
 	return &decoder{s: string(b)}, nil
 }
 
-// decodeLayerRecord decodes a layer record and checks that it holds the
-// summary of diffID made with the options key.
-func decodeLayerRecord(data []byte, key string, diffID v1.Hash) (*layerSummary, error) {
+// decodeLayerRecord decodes a layer record: the options key it was made
+// with, the layer's diff_id and its summary.
+func decodeLayerRecord(data []byte) (key string, diffID v1.Hash, s *layerSummary, err error) {
 	d, err := newDecoder(data)
 	if err != nil {
-		return nil, err
+		return "", v1.Hash{}, nil, err
 	}
-	got := d.header(kindLayer)
-	if d.err == nil && got != key {
-		d.fail("options key %q, want %q", got, key)
-	}
-	if h := d.hash(); d.err == nil && h != diffID {
-		d.fail("layer %s, want %s", h, diffID)
-	}
-	s := d.layer()
+	key = d.header(kindLayer)
+	diffID = d.hash()
+	s = d.layer()
 	d.end()
 	if d.err != nil {
-		return nil, d.err
+		return "", v1.Hash{}, nil, d.err
 	}
-	return s, nil
+	return key, diffID, s, nil
 }
 
 // decodeImageSummary decodes an image summary, checking every field.
@@ -636,10 +631,18 @@ func decodeImageSummary(data []byte) (*imageSummary, error) {
 	}
 	cfg := d.str()
 	if d.err == nil {
-		dec := json.NewDecoder(strings.NewReader(cfg))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s.config); err != nil || dec.More() || len(s.config.IgnoredLabels) > 0 {
-			d.fail("bad config %s", strconv.Quote(clipString(cfg, 80)))
+		// The config as Summarize writes it, byte for byte: so that what
+		// decodes encodes to the same bytes.
+		err := json.Unmarshal([]byte(cfg), &s.config)
+		if err == nil {
+			var b []byte
+			b, err = json.Marshal(s.config)
+			if err == nil && (string(b) != cfg || len(s.config.IgnoredLabels) > 0) {
+				err = errors.New("not in canonical form")
+			}
+		}
+		if err != nil {
+			d.fail("bad config %s: %v", strconv.Quote(clipString(cfg, 80)), err)
 		}
 	}
 	if n := d.count(1); n > 0 {
@@ -654,33 +657,39 @@ func decodeImageSummary(data []byte) (*imageSummary, error) {
 			s.diffIDs[k] = d.hash()
 		}
 	}
-	n := d.count(1)
-	s.layers = make(map[v1.Hash]*layerSummary, n)
-	for range n {
-		h := d.hash()
+	order := firstUses(s.diffIDs)
+	if n := d.count(1); d.err == nil && n != len(order) {
+		d.fail("%d layer summaries for %d layers", n, len(order))
+	}
+	s.layers = make(map[v1.Hash]*layerSummary, len(order))
+	for _, want := range order {
+		if h := d.hash(); d.err == nil && h != want {
+			d.fail("layer %s where %s belongs", h, want)
+		}
 		l := d.layer()
 		if d.err != nil {
 			return nil, d.err
 		}
-		if _, dup := s.layers[h]; dup {
-			d.fail("layer %s twice", h)
-			return nil, d.err
-		}
-		s.layers[h] = l
+		s.layers[want] = l
 	}
 	d.end()
 	if d.err != nil {
 		return nil, d.err
 	}
-	for _, h := range s.diffIDs {
-		if s.layers[h] == nil {
-			return nil, &SummaryError{Offset: -1, Reason: "no summary of layer " + h.String()}
+	return s, nil
+}
+
+// firstUses returns the distinct diff_ids, in the order of first use.
+func firstUses(diffIDs []v1.Hash) []v1.Hash {
+	var order []v1.Hash
+	seen := map[v1.Hash]bool{}
+	for _, d := range diffIDs {
+		if !seen[d] {
+			seen[d] = true
+			order = append(order, d)
 		}
 	}
-	if len(s.layers) > len(s.diffIDs) {
-		return nil, &SummaryError{Offset: -1, Reason: "summaries of layers the image does not have"}
-	}
-	return s, nil
+	return order
 }
 
 // maxManifestSize bounds the size of a subject manifest (ggcr reads at
