@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
 
@@ -16,7 +17,6 @@ const exitBaselineMissing = 3
 
 // detectOptions are the flags of imgver detect.
 type detectOptions struct {
-	*globalOptions
 	ciFlags
 	write     bool
 	exitCode  bool
@@ -29,7 +29,7 @@ type detectOptions struct {
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
-	o := &detectOptions{globalOptions: g}
+	o := &detectOptions{}
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Compare fresh builds with their pinned releases and unpin the changed ones",
@@ -77,7 +77,7 @@ artifacts:reports:dotenv.`,
   imgver detect --candidate api-gateway=oci:build/api-gateway --verbose
   imgver detect --format json | jq '.publish'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
@@ -97,16 +97,20 @@ artifacts:reports:dotenv.`,
 	return cmd
 }
 
-func (o *detectOptions) run(cmd *cobra.Command) error {
-	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
+func (o *detectOptions) check(*cobra.Command) error {
+	return o.ciFlags.check("text", "json", "github", "dotenv")
+}
+
+func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
+	r, err := o.start(cmd, cfg)
 	if err != nil {
 		return err
 	}
 	defer r.cancel()
-	ctx, cfg, sha, cands := r.ctx, r.cfg, r.sha, r.cands
+	ctx := r.ctx
 	opts := flow.DetectOptions{
-		Commit:     sha,
-		Candidates: cands,
+		Commit:     r.sha,
+		Candidates: o.cands,
 		Write:      o.write,
 		Jobs:       o.jobs,
 		Platform:   o.platform,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"slices"
@@ -8,8 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
@@ -33,7 +35,7 @@ func layerDigests(t *testing.T, img v1.Image) []v1.Hash {
 // registryImage returns the image ref of a registry.
 func registryImage(t *testing.T, ref string) v1.Image {
 	t.Helper()
-	img, err := remote.Image(mustParse(t, ref), remote.WithContext(t.Context()))
+	img, err := crane.Pull(ref, crane.WithContext(t.Context()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,15 +105,11 @@ func summaryKey(t *testing.T) string {
 // API, such as distribution 2.8, lists the summaries of d by.
 func referrersTag(t *testing.T, repo, digest string) *v1.IndexManifest {
 	t.Helper()
-	desc, err := remote.Get(mustParse(t, repo+":"+strings.Replace(digest, ":", "-", 1)), remote.WithContext(t.Context()))
+	b, err := crane.Manifest(repo+":"+strings.Replace(digest, ":", "-", 1), crane.WithContext(t.Context()))
 	if err != nil {
 		t.Fatalf("the referrers tag of %s@%s: %v", repo, digest, err)
 	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := idx.IndexManifest()
+	m, err := v1.ParseIndexManifest(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,12 +188,15 @@ func TestE2EDetectSummaries(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, " exists\n") {
 		t.Errorf("summarize again: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	gw := mustParse(t, r.ref("gateway", "v1.0.0"))
-	gwDesc, err := remote.Head(gw, remote.WithContext(t.Context()))
+	gwDesc, err := crane.Head(r.ref("gateway", "v1.0.0"), crane.WithContext(t.Context()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := referrer.Attach(t.Context(), gw.Context(), *gwDesc, referrer.Artifact{
+	gw, err := name.NewRepository(r.prefix + "/gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := referrer.Attach(t.Context(), gw, *gwDesc, referrer.Artifact{
 		ArtifactType: detect.SummaryArtifactType, MediaType: detect.SummaryMediaType, Data: []byte("not a summary"),
 		Annotations: map[string]string{detect.SummaryOptionsAnnotation: summaryKey(t)},
 	}); err != nil {
@@ -295,12 +296,16 @@ func TestE2EPublishSummaries(t *testing.T) {
 		t.Fatalf("release --retag: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	for _, pi := range rep.Images {
-		rel := mustParse(t, r.ref(pi.Name, "v1.1.0"))
-		d, err := headDigest(t, rel.String())
+		rel := r.ref(pi.Name, "v1.1.0")
+		d, err := headDigest(t, rel)
 		if err != nil || d.String() != pi.Digest {
 			t.Fatalf("%s = %v (%v), want %s", rel, d, err, pi.Digest)
 		}
-		descs, err := referrer.List(t.Context(), rel.Context().Digest(d.String()), detect.SummaryArtifactType)
+		sub, err := name.NewDigest(pi.Repository + "@" + pi.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		descs, err := referrer.List(t.Context(), sub, detect.SummaryArtifactType)
 		if err != nil || len(descs) != 1 || descs[0].Digest.String() != attached[pi.Name] {
 			t.Errorf("summaries of %s: %+v (%v), want %s", rel, descs, err, attached[pi.Name])
 		}

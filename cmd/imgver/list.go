@@ -6,17 +6,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/release"
 )
 
+// listOptions are the flags of imgver list.
 type listOptions struct {
-	*globalOptions
 	format string
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
-	o := &listOptions{globalOptions: g}
+	o := &listOptions{}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every image with its pin state and version",
@@ -28,20 +29,15 @@ skipped; every other command refuses such a file.`,
 		Example: `  imgver list
   imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	return cmd
 }
 
-func (o *listOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
+func (o *listOptions) check(*cobra.Command) error { return checkFormat(o.format, "text", "json") }
+
+func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 	data, err := pinfile.ReadData(cfg.PinFile)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,29 +281,28 @@ func TestFetchInvalid(t *testing.T) {
 // error, never bytes.
 func TestFetchCorruptBlob(t *testing.T) {
 	t.Parallel()
-	var corrupt bool
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !corrupt || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-			reg.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		reg.ServeHTTP(rec, r)
-		b := bytes.ToUpper(rec.Body.Bytes())
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	repo, subject := pushSubject(t, strings.TrimPrefix(srv.URL, "http://"), 4)
+	var corrupt atomic.Bool
+	addr := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !corrupt.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+				reg.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			reg.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(bytes.ToUpper(rec.Body.Bytes()))
+		})
+	})
+	repo, subject := pushSubject(t, addr, 4)
 	desc, _, err := Attach(t.Context(), repo, subject, Artifact{ArtifactType: testType, MediaType: testMediaType, Data: []byte("summary")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	corrupt = true
+	corrupt.Store(true)
 	if a, err := Fetch(t.Context(), repo.Digest(subject.Digest.String()), desc); err == nil {
 		t.Errorf("Fetch of a corrupt blob = %q, want an error", a.Data)
 	}
