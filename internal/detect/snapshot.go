@@ -34,19 +34,8 @@ type Snapshot struct {
 // or the one WithPlatform chose), its merged, normalised file system and
 // runtime config.
 func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error) {
-	src, err := c.open(ctx, ref)
+	all, err := c.openImages(ctx, ref, true)
 	if err != nil {
-		return nil, err
-	}
-	imgs, err := src.images(c.o.platform)
-	if err != nil {
-		return nil, err
-	}
-	var all []*platformImage
-	for _, k := range sortedPlatforms(imgs) {
-		all = append(all, imgs[k])
-	}
-	if err := c.readLayers(ctx, all...); err != nil {
 		return nil, err
 	}
 	var out []*Snapshot
@@ -73,4 +62,27 @@ func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// openImages opens ref and reads the layers of its platform images (the
+// one WithPlatform chose), which it returns sorted by platform; find: the
+// SummaryFinder may serve them.
+func (c *Comparer) openImages(ctx context.Context, ref string, find bool) ([]*platformImage, error) {
+	src, err := c.open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	src.noFinder = !find
+	imgs, err := src.images(c.o.platform)
+	if err != nil {
+		return nil, err
+	}
+	var all []*platformImage
+	for _, k := range sortedPlatforms(imgs) {
+		all = append(all, imgs[k])
+	}
+	if err := c.readLayers(ctx, all...); err != nil {
+		return nil, err
+	}
+	return all, nil
 }

@@ -143,20 +143,8 @@ func cacheKey(key string, diffID v1.Hash) string {
 // come from the local cache (WithLayerCache) or are read; a SummaryFinder
 // is never asked: a summary is made from the layers.
 func (c *Comparer) Summarize(ctx context.Context, ref string) ([]PlatformSummary, error) {
-	src, err := c.open(ctx, ref)
+	all, err := c.openImages(ctx, ref, false)
 	if err != nil {
-		return nil, err
-	}
-	src.noFinder = true
-	imgs, err := src.images(c.o.platform)
-	if err != nil {
-		return nil, err
-	}
-	var all []*platformImage
-	for _, k := range sortedPlatforms(imgs) {
-		all = append(all, imgs[k])
-	}
-	if err := c.readLayers(ctx, all...); err != nil {
 		return nil, err
 	}
 	var out []PlatformSummary

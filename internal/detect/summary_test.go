@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -24,16 +22,23 @@ import (
 	"github.com/imgver/imgver/internal/regtest"
 )
 
+// summarize returns c.Summarize(ref).
+func summarize(t testing.TB, c *Comparer, ref string) []PlatformSummary {
+	t.Helper()
+	sums, err := c.Summarize(t.Context(), ref)
+	if err != nil {
+		t.Fatalf("Summarize: %v", err)
+	}
+	return sums
+}
+
 // checkSummaries checks, for the image ref that c fingerprinted as fp,
 // that its summaries give the same fingerprint and that decoding and
 // encoding one again gives the same bytes. The fingerprint helper calls it,
 // so every test case that takes a fingerprint checks its summary too.
 func checkSummaries(t testing.TB, c *Comparer, ref, fp string) {
 	t.Helper()
-	sums, err := c.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatalf("Summarize: %v", err)
-	}
+	sums := summarize(t, c, ref)
 	var data [][]byte
 	for _, s := range sums {
 		is, err := decodeImageSummary(s.Data)
@@ -61,15 +66,15 @@ func checkSummaries(t testing.TB, c *Comparer, ref, fp string) {
 // richSpec is an image with every kind of entry and field a layer summary
 // holds.
 func richSpec(t testing.TB, version string) spec {
-	cap := file("bin/ping", "ELF ping")
-	cap.xattrs = map[string]string{"security.capability": "\x01\x00\x00\x02", "user.a": ""}
-	cap.mode = 0o4755
+	ping := file("bin/ping", "ELF ping")
+	ping.xattrs = map[string]string{"security.capability": "\x01\x00\x00\x02", "user.a": ""}
+	ping.mode = 0o4755
 	return spec{layers: [][]f{
 		{
-			dir("bin/"), cap, dir("etc/"), file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+			dir("bin/"), ping, dir("etc/"), file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
 			{name: "dev/null", typ: tar.TypeChar, mode: 0o666, devmaj: 1, devmin: 3},
 			{name: "dev/sda", typ: tar.TypeBlock, mode: 0o660, devmaj: 8, gid: 6},
-			{name: "run/fifo", typ: tar.TypeFifo, mode: 0o600},
+			{name: "run/fifo", typ: tar.TypeFifo, mode: 0o600, uid: 1 << 32, gid: 1<<31 + 1}, // beyond 32 bits: PAX
 			symlink("usr/lib/libx.so", "libx.so.1"), file("usr/lib/libx.so.1", "ELF"),
 			{name: "usr/lib/libx.so.hard", typ: tar.TypeLink, link: "usr/lib/libx.so.1"},
 			dir("var/lib/dpkg/"), file("var/lib/dpkg/status", imagebuild.DpkgStatus("libssl3="+version, "tzdata=2024a")),
@@ -87,14 +92,8 @@ func richSpec(t testing.TB, version string) spec {
 func TestSummaryRoundTrip(t *testing.T) {
 	t.Parallel()
 	ref := writeOCI(t, richSpec(t, "1.0").image(t))
-	c, err := New(WithPackages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums, err := c.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithPackages())
+	sums := summarize(t, c, ref)
 	if len(sums) != 1 {
 		t.Fatalf("%d summaries, want 1", len(sums))
 	}
@@ -136,14 +135,8 @@ func TestSummaryRoundTrip(t *testing.T) {
 		t.Errorf("subject %s platform %s key %s", s.subject.Digest, s.platform, s.key)
 	}
 	// The same image summarised again, by another Comparer: the same bytes.
-	c2, err := New(WithPackages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := c2.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c2 := newComparer(t, WithPackages())
+	again := summarize(t, c2, ref)
 	if !bytes.Equal(again[0].Data, sums[0].Data) {
 		t.Error("two Summarize runs give different bytes")
 	}
@@ -158,19 +151,10 @@ func TestSummaryRoundTrip(t *testing.T) {
 func TestFingerprintSummaryOptions(t *testing.T) {
 	t.Parallel()
 	ref := writeOCI(t, richSpec(t, "1.0").image(t))
-	made, err := New(WithPackages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums, err := made.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	made := newComparer(t, WithPackages())
+	sums := summarize(t, made, ref)
 	for _, opts := range [][]Option{nil, {WithoutDefaultIgnores()}, {WithIgnore("/srv/**")}, {WithHistory()}, {WithIgnoredLabels("team")}} {
-		c, err := New(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := newComparer(t, opts...)
 		got, err := c.FingerprintSummary(sums[0].Data)
 		if err != nil {
 			t.Fatal(err)
@@ -179,18 +163,12 @@ func TestFingerprintSummaryOptions(t *testing.T) {
 			t.Errorf("options %d: fingerprint from the summary %s, from the layers %s", len(opts), got, want)
 		}
 	}
-	other, err := New(WithoutNormalisers("gzip"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newComparer(t, WithoutNormalisers("gzip"))
 	var se *SummaryError
 	if _, err := other.FingerprintSummary(sums[0].Data); !errors.As(err, &se) {
 		t.Errorf("summary made with other normalisers: %v, want a SummaryError", err)
 	}
-	arm, err := New(WithPlatform("linux/arm64"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	arm := newComparer(t, WithPlatform("linux/arm64"))
 	if _, err := arm.FingerprintSummary(sums[0].Data); err == nil {
 		t.Error("no summary of the platform chosen, but no error")
 	}
@@ -255,17 +233,16 @@ type countingRegistry struct {
 func startCountingRegistry(t *testing.T) *countingRegistry {
 	t.Helper()
 	cr := &countingRegistry{gets: map[string]int{}}
-	reg := registry.New(registry.Logger(discardLogger()))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if i := strings.Index(r.URL.Path, "/blobs/"); i >= 0 && r.Method == http.MethodGet {
-			cr.mu.Lock()
-			cr.gets[r.URL.Path[i+len("/blobs/"):]]++
-			cr.mu.Unlock()
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	cr.host = strings.TrimPrefix(srv.URL, "http://")
+	cr.host = regtest.StartBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i := strings.Index(r.URL.Path, "/blobs/"); i >= 0 && r.Method == http.MethodGet {
+				cr.mu.Lock()
+				cr.gets[r.URL.Path[i+len("/blobs/"):]]++
+				cr.mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	return cr
 }
 
@@ -297,15 +274,7 @@ func (cr *countingRegistry) layerGets(t *testing.T, img v1.Image) int {
 // made by a Comparer with opts.
 func summaryOf(t *testing.T, ref string, opts ...Option) []byte {
 	t.Helper()
-	c, err := New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums, err := c.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sums[0].Data
+	return summarize(t, newComparer(t, opts...), ref)[0].Data
 }
 
 // reencoded returns the image summary data with its decoded bytes changed
@@ -387,10 +356,7 @@ func TestDiffWithSummaries(t *testing.T) {
 			// Not parallel: blob GETs are counted per registry.
 			finder := &mapFinder{m: map[string][]byte{baseDigest.String(): tc.summary}, err: tc.finderErr}
 			before := cr.layerGets(t, baseImg)
-			c, err := New(append([]Option{WithSummaries(finder)}, tc.opts...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newComparer(t, append([]Option{WithSummaries(finder)}, tc.opts...)...)
 			res, err := c.Diff(t.Context(), base, cand)
 			if err != nil {
 				t.Fatal(err)
@@ -442,10 +408,7 @@ func TestSummaryNoBlobRead(t *testing.T) {
 	finder := &mapFinder{m: map[string][]byte{digest.String(): summaryOf(t, ref)}}
 	want := fingerprint(t, ref)
 	before := cr.layerGets(t, img)
-	c, err := New(WithSummaries(finder))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithSummaries(finder))
 	snaps, err := c.Snapshot(t.Context(), ref)
 	if err != nil {
 		t.Fatal(err)
@@ -493,10 +456,7 @@ func TestLayerCache(t *testing.T) {
 	gets := func() int { return cr.layerGets(t, imgA) + cr.layerGets(t, imgB) }
 	run := func(cache LayerCache, opts ...Option) *Result {
 		t.Helper()
-		c, err := New(append([]Option{WithLayerCache(cache)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := newComparer(t, append([]Option{WithLayerCache(cache)}, opts...)...)
 		res, err := c.Diff(t.Context(), a, b)
 		if err != nil {
 			t.Fatal(err)
@@ -567,8 +527,7 @@ func TestSummarySourceNone(t *testing.T) {
 	img := base().image(t)
 	a := writeOCI(t, img)
 	b := writeOCI(t, mutate.Annotations(img, map[string]string{"x": "y"}).(v1.Image))
-	res := diff(t, a, b)
-	if pr := res.Platforms[0]; pr.SourceA != SourceNone || pr.SourceB != SourceNone {
+	if pr := diff(t, a, b).Platforms[0]; pr.SourceA != SourceNone || pr.SourceB != SourceNone {
 		t.Errorf("sources %q %q, want none", pr.SourceA, pr.SourceB)
 	}
 	// The layers above a shared base are read, the base is not.
@@ -576,11 +535,8 @@ func TestSummarySourceNone(t *testing.T) {
 		s := base().addLayer(f{name: "x", content: "1", mode: 0o644, mtime: mtime})
 		return writeOCI(t, s.image(t))
 	}
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
+	c := newComparer(t)
+	res, err := c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,14 +562,8 @@ func TestRemoteSummarize(t *testing.T) {
 	ref := cr.host + "/app:v1"
 	regtest.Push(t, ref, img)
 	finder := &mapFinder{m: map[string][]byte{}}
-	c, err := New(WithSummaries(finder), WithRemoteOptions(remote.WithContext(t.Context())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums, err := c.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithSummaries(finder), WithRemoteOptions(remote.WithContext(t.Context())))
+	sums := summarize(t, c, ref)
 	want, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)

@@ -316,22 +316,23 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
-// int reads a varint that must fit in an int32 (uids, gids).
-func (d *decoder) int32() int {
+// id reads a uid or gid: any number a tar header can hold (base-256
+// fields and PAX records reach 64 bits).
+func (d *decoder) id() int {
 	v := d.varint()
-	if v < math.MinInt32 || v > math.MaxInt32 {
-		d.fail("number %d out of range", v)
+	if int64(int(v)) != v {
+		d.fail("id %d out of range", v)
 		return 0
 	}
 	return int(v)
 }
 
-// count reads a count of items, each taking at least min bytes: a count
+// count reads a count of items, each taking at least size bytes: a count
 // the rest of the input cannot hold is an error, so no allocation is
 // larger than the input.
-func (d *decoder) count(min int) int {
+func (d *decoder) count(size int) int {
 	n := d.uvarint()
-	if d.err == nil && n > uint64((len(d.s)-d.off)/min) {
+	if d.err == nil && n > uint64((len(d.s)-d.off)/size) {
 		d.fail("count %d exceeds the %d bytes left", n, len(d.s)-d.off)
 		return 0
 	}
@@ -369,10 +370,10 @@ func validPath(p string) bool {
 // maxField bounds a name or version (tar bounds a PAX record to 1 MiB).
 const maxField = 1 << 20
 
-// text reads a string of at most max bytes without NUL.
-func (d *decoder) text(what string, max int) string {
+// text reads a string of at most limit bytes without NUL.
+func (d *decoder) text(what string, limit int) string {
 	s := d.str()
-	if d.err == nil && (len(s) > max || strings.IndexByte(s, 0) >= 0) {
+	if d.err == nil && (len(s) > limit || strings.IndexByte(s, 0) >= 0) {
 		d.fail("bad %s %q", what, s)
 	}
 	return s
@@ -476,8 +477,8 @@ func (d *decoder) layer() *layerSummary {
 		} else {
 			e.Mode = Mode(m)
 		}
-		e.UID = d.int32()
-		e.GID = d.int32()
+		e.UID = d.id()
+		e.GID = d.id()
 		switch e.Type {
 		case TypeFile:
 			size := d.uvarint()

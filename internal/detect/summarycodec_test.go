@@ -17,14 +17,8 @@ var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 // (the fuzz target compresses them), and compressed ones.
 func summarySeeds(t testing.TB) map[string][]byte {
 	ref := writeOCI(t, richSpec(t, "1.0").image(t))
-	c, err := New(WithPackages())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums, err := c.Summarize(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithPackages())
+	sums := summarize(t, c, ref)
 	img, err := uncompress(sums[0].Data)
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +49,7 @@ func FuzzDecodeSummary(f *testing.F) {
 	for _, b := range summarySeeds(f) {
 		f.Add(b)
 	}
-	c, err := New()
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := newComparer(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data := b
 		if !bytes.HasPrefix(b, zstdMagic) {
@@ -146,10 +137,7 @@ func BenchmarkDecodeSummary(b *testing.B) {
 func BenchmarkWarmDiff(b *testing.B) {
 	a, bb, _ := benchPair(b)
 	cache := newMapCache()
-	c, err := New(WithLayerCache(cache))
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newComparer(b, WithLayerCache(cache))
 	if _, err := c.Diff(b.Context(), a, bb); err != nil {
 		b.Fatal(err)
 	}
@@ -161,10 +149,7 @@ func BenchmarkWarmDiff(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				c, err := New(WithLayerCache(cache))
-				if err != nil {
-					b.Fatal(err)
-				}
+				c := newComparer(b, WithLayerCache(cache))
 				if !textDiffs {
 					c.o.maxTextDiffSize = -1
 				}
