@@ -18,6 +18,7 @@ const exitBaselineMissing = 3
 // detectOptions are the flags of imgver detect.
 type detectOptions struct {
 	ciFlags
+	cacheFlags
 	write     bool
 	exitCode  bool
 	verbose   bool
@@ -93,6 +94,7 @@ artifacts:reports:dotenv.`,
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
 	f.BoolVar(&o.noSummary, "no-summary", false, "read the baselines' layers even where the registry holds their summaries")
+	o.cacheFlags.bind(cmd)
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
@@ -108,6 +110,11 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 	}
 	defer r.cancel()
 	ctx := r.ctx
+	lc, closeCache, err := o.cacheFlags.open(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer closeCache()
 	opts := flow.DetectOptions{
 		Commit:     r.sha,
 		Candidates: o.cands,
@@ -119,6 +126,9 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 		NoBase:     o.noBase,
 		NoSummary:  o.noSummary,
 		Remote:     remoteOptions(ctx),
+	}
+	if lc != nil {
+		opts.LayerCache = lc
 	}
 	bar := newDetectBar(cmd.ErrOrStderr(), o.progress, len(cfg.Images))
 	if bar != nil {

@@ -7,11 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
 )
 
 // summarizeOptions are the flags of imgver summarize.
 type summarizeOptions struct {
+	cacheFlags
 	format   string
 	platform string
 	jobs     int
@@ -34,7 +36,9 @@ without reading its layers. Use it to backfill releases published before
 imgver attached summaries.
 
 A summary is made with the rules of this imgver (its version of the rules,
-the default content normalisers, the package report): a summary already
+the default content normalisers, the package report), from the local cache
+of layer summaries where it has them (--cache-dir, --no-cache), else from the
+layers: a summary already
 there with the same bytes is left as it is ("exists"). Ignore globs, ignored
 labels and history are applied when a summary is used, so one summary serves
 every image config.
@@ -54,6 +58,7 @@ that refuses the push).`,
 	f.StringVar(&o.platform, "platform", "", "summarize only this platform of multi-platform images (os/arch[/variant])")
 	f.IntVar(&o.jobs, "jobs", 0, "images read at once (default: number of CPUs)")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
+	o.cacheFlags.bind(cmd)
 	return cmd
 }
 
@@ -64,12 +69,22 @@ func (o *summarizeOptions) run(cmd *cobra.Command, refs []string) error {
 	if o.jobs < 0 {
 		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
 	}
+	lc, closeCache, err := o.cacheFlags.open(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer closeCache()
+	so := flow.SummarizeOptions{Platform: o.platform, Jobs: o.jobs}
+	if lc != nil {
+		so.Detect = append(so.Detect, detect.WithLayerCache(lc))
+	}
 	ctx, cancel := context.WithCancel(cmd.Context())
 	if o.timeout > 0 {
 		ctx, cancel = context.WithTimeoutCause(cmd.Context(), o.timeout, &timeoutError{o.timeout})
 	}
 	defer cancel()
-	rep, err := flow.Summarize(ctx, refs, flow.SummarizeOptions{Platform: o.platform, Jobs: o.jobs, Remote: remoteOptions(ctx)})
+	so.Remote = remoteOptions(ctx)
+	rep, err := flow.Summarize(ctx, refs, so)
 	if err != nil {
 		return timedOut(ctx, err)
 	}

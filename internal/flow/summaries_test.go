@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -54,7 +55,10 @@ func TestSummarizeAndFind(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := c.SummaryKey()
-	subject := mustTag(t, ref).Context().Digest(d.String())
+	subject, err := name.NewDigest(host + "/acme/svc@" + d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := Summaries(nil)
 	data, err := f.FindSummary(ctx, subject, []string{"another key", key})
 	if err != nil || len(data) != s.Bytes {
