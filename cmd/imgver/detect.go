@@ -19,13 +19,14 @@ const exitBaselineMissing = 3
 type detectOptions struct {
 	ciFlags
 	cacheFlags
-	write    bool
-	exitCode bool
-	verbose  bool
-	platform string
-	history  bool
-	noCheck  bool
-	noBase   bool
+	write     bool
+	exitCode  bool
+	verbose   bool
+	platform  string
+	history   bool
+	noCheck   bool
+	noBase    bool
+	noSummary bool
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -50,6 +51,13 @@ The candidate of an image is --candidate NAME=REF, else its candidate attribute
 in images.hcl, where {name}, {var} and {sha} (the short SHA) are replaced.
 References use skopeo's syntax: oci:DIR[:TAG], docker-archive:FILE,
 docker-daemon:NAME:TAG, docker://REF or a bare registry reference.
+
+The baseline is judged from its summaries when the registry holds them
+(attached by imgver publish or imgver summarize, made with the same rules):
+no layer of it is read. A summary that cannot be used is a warning, and the
+layers are read. --no-summary always reads the layers. The JSON says what was
+read per image (baseline_source: summary, cache, layers, none); the text says
+it with --verbose.
 
 --timeout bounds the whole run: a registry that stops answering fails it
 (exit 2) instead of hanging CI.
@@ -85,6 +93,7 @@ artifacts:reports:dotenv.`,
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
+	f.BoolVar(&o.noSummary, "no-summary", false, "read the baselines' layers even where the registry holds their summaries")
 	o.cacheFlags.bind(cmd)
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
@@ -115,6 +124,7 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 		History:    o.history,
 		NoCheck:    o.noCheck,
 		NoBase:     o.noBase,
+		NoSummary:  o.noSummary,
 		Remote:     remoteOptions(ctx),
 	}
 	if lc != nil {

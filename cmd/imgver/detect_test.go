@@ -180,7 +180,7 @@ func TestDetectJSON(t *testing.T) {
 	b, _ := images[1].(map[string]any)
 	wantB := map[string]any{
 		"name": "b", "repository": r.host + "/acme/b", "state_before": "pinned", "version_before": "v1.0.0",
-		"candidate": "oci:build/b", "baseline": r.host + "/acme/b:v1.0.0", "verdict": "changed", "cause": "app",
+		"candidate": "oci:build/b", "baseline": r.host + "/acme/b:v1.0.0", "baseline_source": "layers", "verdict": "changed", "cause": "app",
 		"summary": "1 modified (e.g. /app/run)", "reasons": []any{"modified /app/run: mode 0755 -> 0750"},
 		"state_after": "unpinned", "version": "0123456", "publish": true, "base_stale": false, "checked": true,
 	}

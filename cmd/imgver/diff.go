@@ -11,6 +11,7 @@ import (
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/detect/normalise"
+	"github.com/imgver/imgver/internal/flow"
 )
 
 // diffFlags are the flags of imgver diff, which fingerprint shares: the
@@ -24,6 +25,7 @@ type diffFlags struct {
 	platform         string
 	noNormalise      []string
 	image            string
+	noSummary        bool
 }
 
 func (d *diffFlags) bind(cmd *cobra.Command) {
@@ -34,6 +36,7 @@ func (d *diffFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&d.platform, "platform", "", "compare only `os/arch[/variant]` of multi-platform images")
 	fl.StringArrayVar(&d.noNormalise, "no-normalise", nil, "switch off the content normaliser `NAME` ("+normaliserNames()+"); repeatable")
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
+	fl.BoolVar(&d.noSummary, "no-summary", false, "read the layers of registry images even where the registry holds their summaries")
 	d.cacheFlags.bind(cmd)
 }
 
@@ -46,6 +49,9 @@ func (d *diffFlags) comparer(cmd *cobra.Command, extra ...detect.Option) (c *det
 		return nil, nil, err
 	}
 	opts = append(opts, extra...)
+	if !d.noSummary {
+		opts = append(opts, detect.WithSummaries(flow.Summaries(remoteOptions(cmd.Context()))))
+	}
 	lc, closeCache, err := d.cacheFlags.open(cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +126,10 @@ the layers stream by; they never decide the verdict.
 
 Images are named in skopeo's transport syntax: oci:DIR[:TAG], oci:DIR@DIGEST,
 docker-archive:FILE, docker-daemon:NAME:TAG, docker://REF or a bare registry
-reference. Multi-platform images are compared platform by platform.
+reference. Multi-platform images are compared platform by platform. A
+registry image with a summary attached (imgver publish, imgver summarize)
+made with the same rules is judged from it, without reading its layers
+(--no-summary reads them); source_a and source_b in the JSON say which.
 
 Never compared: mtimes, user and group names, tar layout, layer split,
 compression, manifest annotations and media types, created dates, and these
@@ -157,6 +166,11 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	done()
 	if err != nil {
 		return err
+	}
+	for _, p := range res.Platforms {
+		for _, w := range p.Warnings {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", w)
+		}
 	}
 	out := cmd.OutOrStdout()
 	if o.format == "json" {

@@ -8,7 +8,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,18 +32,25 @@ func layoutDigest(t *testing.T, dir string) v1.Hash {
 	return d
 }
 
-// publishJSON runs imgver publish --format json and decodes its report.
-func publishJSON(t *testing.T, dir string, args ...string) (*flow.PublishReport, result) {
+// binaryJSON runs the binary with args and --format json and, when it
+// exits 0, decodes its output as a T.
+func binaryJSON[T any](t *testing.T, dir string, args ...string) (*T, result) {
 	t.Helper()
-	res := runBinary(t, dir, nil, append([]string{"publish", "--format", "json"}, args...)...)
+	res := runBinary(t, dir, nil, append(slices.Clip(args), "--format", "json")...)
 	if res.code != 0 {
 		return nil, res
 	}
-	var rep flow.PublishReport
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("publish --format json: %v\n%s", err, res.stdout)
+	v := new(T)
+	if err := json.Unmarshal([]byte(res.stdout), v); err != nil {
+		t.Fatalf("%v --format json: %v\n%s", args, err, res.stdout)
 	}
-	return &rep, res
+	return v, res
+}
+
+// publishJSON runs imgver publish --format json and decodes its report.
+func publishJSON(t *testing.T, dir string, args ...string) (*flow.PublishReport, result) {
+	t.Helper()
+	return binaryJSON[flow.PublishReport](t, dir, append([]string{"publish"}, args...)...)
 }
 
 // statuses maps image name to status:digest:also-tags.
@@ -53,16 +62,18 @@ func statuses(rep *flow.PublishReport) map[string]string {
 	return out
 }
 
-// counter counts the requests that pass through it, by method, and the
-// bytes of request bodies.
+// counter counts the requests that pass through it, by method, the bytes
+// of request bodies, and the GETs of each blob.
 type counter struct {
 	next     http.Handler
 	requests map[string]*atomic.Int64
 	bytes    atomic.Int64
+	mu       sync.Mutex
+	blobGets map[string]int // by digest
 }
 
 func newCounter(next http.Handler) *counter {
-	c := &counter{next: next, requests: map[string]*atomic.Int64{}}
+	c := &counter{next: next, requests: map[string]*atomic.Int64{}, blobGets: map[string]int{}}
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 		c.requests[m] = new(atomic.Int64)
 	}
@@ -76,6 +87,11 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > 0 {
 		c.bytes.Add(r.ContentLength)
 	}
+	if _, d, ok := strings.Cut(r.URL.Path, "/blobs/"); ok && r.Method == http.MethodGet {
+		c.mu.Lock()
+		c.blobGets[d]++
+		c.mu.Unlock()
+	}
 	c.next.ServeHTTP(w, r)
 }
 
@@ -84,6 +100,20 @@ func (c *counter) reset() {
 		n.Store(0)
 	}
 	c.bytes.Store(0)
+	c.mu.Lock()
+	clear(c.blobGets)
+	c.mu.Unlock()
+}
+
+// gets returns how many GETs of the blobs digests passed through.
+func (c *counter) gets(digests []v1.Hash) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, d := range digests {
+		n += c.blobGets[d.String()]
+	}
+	return n
 }
 
 // proxyTo returns a reverse proxy to the registry at addr: requests keep
@@ -97,17 +127,23 @@ func proxyTo(t *testing.T, addr string) http.Handler {
 	return httputil.NewSingleHostReverseProxy(u)
 }
 
+// countedE2ERepo makes the monorepo of newE2ERepo on the e2e registry
+// behind a counter of the requests it gets.
+func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
+	t.Helper()
+	cnt := newCounter(proxyTo(t, e2eRegistry(t)))
+	srv := httptest.NewServer(cnt)
+	t.Cleanup(srv.Close)
+	return newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://")), cnt
+}
+
 // TestE2EPublish runs detect --write then publish with the real binary
 // against the real registry, through a counting proxy: the changed images
 // are pushed under the short SHA with the candidate's digest; a rerun finds
 // them all and uploads nothing; --also-tag, --mode all and dotenv output.
 func TestE2EPublish(t *testing.T) {
 	t.Parallel()
-	addr := e2eRegistry(t)
-	cnt := newCounter(proxyTo(t, addr))
-	srv := httptest.NewServer(cnt)
-	t.Cleanup(srv.Close)
-	r := newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://"))
+	r, cnt := countedE2ERepo(t)
 	short := r.sha[:7]
 	if res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("detect --write: exit %d\n%s%s", res.code, res.stdout, res.stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,17 +36,7 @@ func e2eEnv(t *testing.T, env, what string) string {
 // starts (IMGVER_E2E_REGISTRY).
 func e2eRegistry(t *testing.T) string {
 	t.Helper()
-	addr := e2eEnv(t, "IMGVER_E2E_REGISTRY", "a registry")
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get("http://" + addr + "/v2/")
-	if err != nil {
-		t.Fatalf("IMGVER_E2E_REGISTRY=%s does not answer: %v", addr, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("IMGVER_E2E_REGISTRY=%s: GET /v2/ gave %s", addr, resp.Status)
-	}
-	return addr
+	return regtest.Real(t)
 }
 
 // The files of the test images. Base images have two layers; each app image

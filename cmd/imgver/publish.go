@@ -14,11 +14,12 @@ import (
 // publishOptions are the flags of imgver publish.
 type publishOptions struct {
 	ciFlags
-	mode     string
-	alsoTags []string
-	dryRun   bool
-	force    bool
-	noCheck  bool
+	mode      string
+	alsoTags  []string
+	dryRun    bool
+	force     bool
+	noCheck   bool
+	noSummary bool
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -43,6 +44,14 @@ digests, and nothing is pushed, unless --force. The candidates then go through
 the checks of imgver check unless --no-check: a failing one is exit 1 and
 nothing is pushed. --also-tag TAG (repeatable) moves TAG to each pushed
 manifest after its SHA tag is in place.
+
+After each image is pushed, the summary of each of its platform images is
+attached to it (an OCI artifact beside it in its repository: see imgver
+summarize --help), so that imgver detect judges it from the summary when it
+is a release, without reading its layers; --no-summary attaches none. An image
+already published gets them when it lacks one. A summary that cannot be made
+or attached is a warning, never a failed publish: the image is pushed and
+right; imgver summarize attaches the summary later.
 
 Transient registry errors are retried with backoff; --timeout bounds the run.
 
@@ -72,6 +81,7 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 	f.IntVar(&o.jobs, "jobs", 0, "images pushed at once (default: number of CPUs)")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
+	f.BoolVar(&o.noSummary, "no-summary", false, "attach no summary to the images pushed")
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	return cmd
 }
@@ -93,12 +103,17 @@ func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string)
 	progress, finish := newPublishBar(cmd.ErrOrStderr(), o.progress)
 	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
 		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: o.cands, AlsoTags: o.alsoTags,
-		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
+		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, NoSummary: o.noSummary, Jobs: o.jobs, Remote: remoteOptions(ctx),
 		Progress: progress,
 	})
 	finish()
 	if err != nil {
 		return timedOut(ctx, err)
+	}
+	for _, pi := range rep.Images {
+		for _, w := range pi.Warnings {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: image %s: %s\n", pi.Name, w)
+		}
 	}
 	if err := renderPublish(cmd.OutOrStdout(), rep, o.format); err != nil {
 		return err

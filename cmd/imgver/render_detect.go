@@ -85,6 +85,17 @@ func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {
 			fmt.Fprintf(w, "  %s\n", r)
 		}
 	}
+	if verbose {
+		var read []string
+		for _, di := range rep.Images {
+			if di.BaselineSource != "" {
+				read = append(read, di.Name+" "+di.BaselineSource)
+			}
+		}
+		if len(read) > 0 {
+			fmt.Fprintf(w, "\nBaselines read from (summary, cache, layers, none): %s.\n", strings.Join(read, ", "))
+		}
+	}
 	fmt.Fprintln(w)
 	switch {
 	case len(rep.Changed) == 0:

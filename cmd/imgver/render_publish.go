@@ -106,6 +106,17 @@ func renderPublishText(w io.Writer, rep *flow.PublishReport) {
 	default:
 		fmt.Fprintf(w, "Pushed %d, %d already published.\n", counts["pushed"], counts["exists"])
 	}
+	attached := 0
+	for _, pi := range rep.Images {
+		for _, sm := range pi.Summaries {
+			if sm.Status == "attached" {
+				attached++
+			}
+		}
+	}
+	if attached > 0 {
+		fmt.Fprintf(w, "Summaries attached: %d.\n", attached)
+	}
 }
 
 // shortDigest shortens sha256:<64 hex> to sha256:<12 hex> for the table.

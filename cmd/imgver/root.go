@@ -178,6 +178,7 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 		newDiffCmd(g),
 		newFingerprintCmd(g),
 		newPublishCmd(g),
+		newSummarizeCmd(g),
 		newVersionCmd(),
 		newCompletionCmd(),
 	)

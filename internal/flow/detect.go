@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -49,6 +50,13 @@ type DetectImage struct {
 	// Candidate is the fresh build; Baseline the published pinned image.
 	Candidate string `json:"candidate,omitempty"`
 	Baseline  string `json:"baseline,omitempty"`
+	// BaselineSource says what was read of the baseline, for a compared
+	// image: "summary" (its summaries in the registry, no layer of it),
+	// "cache" (the local cache), "layers" (a layer blob of it was read),
+	// "none" (nothing: the comparison needed none, or its layers were read
+	// for another image of the run). Of a multi-platform image, the first
+	// of layers, summary, cache, none that one of its platforms got.
+	BaselineSource string `json:"baseline_source,omitempty"`
 	// Verdict is detect.Same, detect.Changed or NotCompared.
 	Verdict detect.Verdict `json:"verdict"`
 	// Cause is set for a change whose cause can be told.
@@ -151,6 +159,9 @@ type DetectOptions struct {
 	History bool
 	// NoCheck skips the image checks; NoBase the staleness of the bases.
 	NoCheck, NoBase bool
+	// NoSummary reads the layers of every baseline: the summaries attached
+	// to them in the registry are not looked for.
+	NoSummary bool
 	// Remote are the options registries are read with.
 	Remote []remote.Option
 	// LayerCache, if set, keeps the summary of every layer read, across
@@ -353,6 +364,9 @@ func newRun(cfg *config.Config, o DetectOptions) (*run, error) {
 	if o.History {
 		dopts = append(dopts, detect.WithHistory())
 	}
+	if !o.NoSummary {
+		dopts = append(dopts, detect.WithSummaries(Summaries(o.Remote)))
+	}
 	if o.LayerCache != nil {
 		dopts = append(dopts, detect.WithLayerCache(o.LayerCache))
 	}
@@ -476,6 +490,12 @@ func (r *run) compare(ctx context.Context, rd *reader, im *config.Image, di *Det
 	}
 	di.Result = res
 	di.Verdict = res.Verdict
+	di.BaselineSource = baselineSource(res)
+	for _, p := range res.Platforms {
+		for _, w := range p.Warnings {
+			di.Warnings = append(di.Warnings, Warning{errors.New(w)})
+		}
+	}
 	if !res.Changed() {
 		return nil
 	}
@@ -485,3 +505,18 @@ func (r *run) compare(ctx context.Context, rd *reader, im *config.Image, di *Det
 	di.Cause = r.cause(ctx, rd, im, res)
 	return nil
 }
+
+// baselineSource says what was read of the baseline (side A) of res: of
+// several platforms, the first of layers, summary, cache, none that one got.
+func baselineSource(res *detect.Result) string {
+	out := ""
+	for _, p := range res.Platforms {
+		if p.SourceA != "" && (out == "" || slices.Index(sourceRank, p.SourceA) < slices.Index(sourceRank, out)) {
+			out = p.SourceA
+		}
+	}
+	return out
+}
+
+// sourceRank orders the sources of a platform image, most read first.
+var sourceRank = []string{detect.SourceLayers, detect.SourceSummary, detect.SourceCache, detect.SourceNone}

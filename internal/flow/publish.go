@@ -61,6 +61,13 @@ type PublishedImage struct {
 	// Problems are what they found.
 	Checked  bool                `json:"checked"`
 	Problems []preflight.Problem `json:"problems,omitempty"`
+	// Summaries are the summaries attached to what was pushed, one per
+	// platform image (none with NoSummary, in a dry run, or for an image
+	// that existed with its summaries).
+	Summaries []AttachedSummary `json:"summaries,omitempty"`
+	// Warnings say what was pushed without its summary (a
+	// *SummaryNotAttachedError): the push stands.
+	Warnings []Warning `json:"warnings,omitempty"`
 
 	im       *config.Image
 	artifact *detect.Artifact
@@ -97,6 +104,8 @@ type PublishOptions struct {
 	Force bool
 	// NoCheck skips the image checks of the candidates.
 	NoCheck bool
+	// NoSummary attaches no summary to the images pushed.
+	NoSummary bool
 	// Jobs is how many images are read and pushed at once (default: CPUs).
 	Jobs int
 	// Remote are the registry options (auth, transport, retries).
@@ -118,6 +127,13 @@ type PublishOptions struct {
 // both digests unless Force. Then the candidates go through the image checks
 // unless NoCheck: when one fails, the report lists it in Broken and nothing
 // is pushed.
+//
+// After an image is pushed, the summary of each of its platform images is
+// attached to it (unless NoSummary), and to an image that was there already
+// when one of its platform images lacks it (an interrupted publish). A
+// summary that cannot be made or attached is a warning on the image: the
+// image is pushed and right, a detect against it reads its layers instead,
+// and imgver summarize attaches the summary later.
 func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*PublishReport, error) {
 	mode := o.Mode
 	if mode == "" {
@@ -148,8 +164,10 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 		jobs = runtime.GOMAXPROCS(0)
 	}
 	// One bound on layer reads for every image, as Detect has.
+	// WithPackages: the summaries attached serve detect, which reports
+	// packages (and a summary with packages serves a Comparer without).
 	cmp, err := detect.New(detect.WithBaseDir(cfg.Dir), detect.WithRemoteOptions(o.Remote...), detect.WithJobs(jobs),
-		detect.WithReadLimit(semaphore.NewWeighted(int64(jobs))))
+		detect.WithReadLimit(semaphore.NewWeighted(int64(jobs))), detect.WithPackages())
 	if err != nil {
 		return nil, err
 	}
@@ -186,12 +204,61 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 	prog := publishProgress{p: o.Progress}
 	err = publishEach(rep.Images, jobs, func(pi *PublishedImage) error {
 		defer prog.imageDone(pi.Name)
-		return publishImage(ctx, pi, opts, &prog)
+		if err := publishImage(ctx, pi, opts, &prog); err != nil {
+			return err
+		}
+		if !o.NoSummary {
+			if err := publishSummaries(ctx, cmp, pi, opts); err != nil {
+				pi.Warnings = append(pi.Warnings, Warning{&SummaryNotAttachedError{Err: err}})
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	// A summary cut short by a signal ended as a warning: the run was
+	// interrupted all the same.
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("publishing: %w", context.Cause(ctx))
+	}
 	return rep, nil
+}
+
+// SummaryNotAttachedError is an image pushed without its summary.
+type SummaryNotAttachedError struct{ Err error }
+
+func (e *SummaryNotAttachedError) Error() string {
+	return fmt.Sprintf("pushed without its summary (imgver summarize attaches it): %v", e.Err)
+}
+
+func (e *SummaryNotAttachedError) Unwrap() error { return e.Err }
+
+// publishSummaries attaches the summary of each platform image of pi's
+// candidate to what was pushed. An image that was there already gets them
+// only when a platform image of it lacks a summary with cmp's options.
+func publishSummaries(ctx context.Context, cmp *detect.Comparer, pi *PublishedImage, opts []remote.Option) error {
+	pushed, err := platformManifests(pi.artifact)
+	if err != nil {
+		return err
+	}
+	repo := pi.tag.Context()
+	if pi.Status == publishExists {
+		if ok, err := haveSummaries(ctx, repo, pushed, cmp.SummaryKey(), opts); err != nil || ok {
+			return err
+		}
+	}
+	sums, err := cmp.Summarize(ctx, pi.Candidate)
+	if err != nil {
+		return err
+	}
+	for _, s := range sums {
+		if !slices.Contains(pushed, s.Subject.Digest) {
+			return fmt.Errorf("the summary of platform %s names %s, which was not pushed", s.Platform, s.Subject.Digest)
+		}
+	}
+	pi.Summaries, err = attachSummaries(ctx, repo, sums, opts)
+	return err
 }
 
 // publishPlan names the candidate and the tags of one image.

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,7 @@ func TestPublishSources(t *testing.T) {
 			want["archive"] = "pushed " + pi.Digest
 		}
 		got[pi.Name] = pi.Status + " " + pi.Digest
+		checkSummaries(t, pi, "attached")
 		if d, ok := regtest.Digest(t, pi.Repository+":"+pi.Tag); !ok || d.String() != pi.Digest {
 			t.Errorf("%s:%s = %v (exists %v), report says %s", pi.Repository, pi.Tag, d, ok, pi.Digest)
 		}
@@ -110,6 +112,34 @@ func TestPublishSources(t *testing.T) {
 		if pi.Status != "exists" || "pushed "+pi.Digest != want[pi.Name] {
 			t.Errorf("second run: %s %s %s", pi.Name, pi.Status, pi.Digest)
 		}
+		checkSummaries(t, pi, "")
+	}
+}
+
+// checkSummaries checks the summaries publish attached to pi: one, with
+// status (none when status is ""), for an image; none for the index of
+// two images of no platform, which cannot be summarized: a warning, and the
+// image is pushed all the same.
+func checkSummaries(t *testing.T, pi PublishedImage, status string) {
+	t.Helper()
+	if pi.Name == "index" {
+		var sn *SummaryNotAttachedError
+		if len(pi.Summaries) != 0 || len(pi.Warnings) != 1 || !errors.As(pi.Warnings[0], &sn) {
+			t.Errorf("index: summaries %+v, warnings %v; want one *SummaryNotAttachedError", pi.Summaries, pi.Warnings)
+		}
+		return
+	}
+	if len(pi.Warnings) != 0 {
+		t.Errorf("%s: warnings %v", pi.Name, pi.Warnings)
+	}
+	if status == "" {
+		if len(pi.Summaries) != 0 {
+			t.Errorf("%s: summaries %+v, want none", pi.Name, pi.Summaries)
+		}
+		return
+	}
+	if len(pi.Summaries) != 1 || pi.Summaries[0].Status != status || pi.Summaries[0].Subject != pi.Digest || pi.Summaries[0].Bytes == 0 {
+		t.Errorf("%s: summaries %+v, want one %s naming %s", pi.Name, pi.Summaries, status, pi.Digest)
 	}
 }
 

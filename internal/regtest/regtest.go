@@ -6,8 +6,10 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -35,6 +37,27 @@ func StartBehind(t testing.TB, wrap func(http.Handler) http.Handler) string {
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// Real returns the address of the real registry scripts/test.sh starts
+// (IMGVER_E2E_REGISTRY). The end-to-end tests are skipped only when it is
+// unset; a registry that is named but does not answer fails them.
+func Real(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("IMGVER_E2E_REGISTRY")
+	if addr == "" {
+		t.Skip("IMGVER_E2E_REGISTRY is not set; scripts/test.sh starts a registry and sets it")
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/v2/") //nolint:gosec // G704: the test registry the test runner named
+	if err != nil {
+		t.Fatalf("IMGVER_E2E_REGISTRY=%s does not answer: %v", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IMGVER_E2E_REGISTRY=%s: GET /v2/ gave %s", addr, resp.Status)
+	}
+	return addr
 }
 
 // Artifact is what Push pushes: an image or an index.
