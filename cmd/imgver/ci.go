@@ -36,13 +36,8 @@ type ciRun struct {
 // the command's context by --timeout and finds the commit. The caller must
 // call cancel.
 func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string) (*ciRun, error) {
-	if err := checkFormat(c.format, formats...); err != nil {
+	if err := checkCIFormat(c.format, formats...); err != nil {
 		return nil, err
-	}
-	if c.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
-			return nil, err
-		}
 	}
 	if c.jobs < 0 {
 		return nil, fmt.Errorf("--jobs must be positive, not %d", c.jobs)
@@ -68,6 +63,19 @@ func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string)
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkCIFormat rejects a --format value not in formats and, for github,
+// $GITHUB_OUTPUT or $GITHUB_STEP_SUMMARY that cannot be appended to: found
+// before anything is written, not after.
+func checkCIFormat(format string, formats ...string) error {
+	if err := checkFormat(format, formats...); err != nil {
+		return err
+	}
+	if format == "github" {
+		return openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+	}
+	return nil
 }
 
 // parseCandidates reads --candidate NAME=REF flags.
