@@ -195,6 +195,11 @@ func readShardResult(path string) (*DetectReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading shard result: %w", err)
 	}
+	return parseShardResult(path, data)
+}
+
+// parseShardResult reads data, the content of the shard result at path.
+func parseShardResult(path string, data []byte) (*DetectReport, error) {
 	var rep DetectReport
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&rep); err != nil {
