@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/release"
 )
 
@@ -76,6 +77,18 @@ func checkCIFormat(format string, formats ...string) error {
 		return openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 	}
 	return nil
+}
+
+// parseShard reads --shard K/N; "" is every image.
+func parseShard(s string) (flow.Shard, error) {
+	if s == "" {
+		return flow.Shard{}, nil
+	}
+	sh, err := flow.ParseShard(s)
+	if err != nil {
+		return flow.Shard{}, fmt.Errorf("--shard: %w", err)
+	}
+	return sh, nil
 }
 
 // parseCandidates reads --candidate NAME=REF flags.

@@ -102,12 +102,9 @@ what one detect --write of every image would. --shard cannot go with --write.`,
 }
 
 func (o *detectOptions) run(cmd *cobra.Command) error {
-	var shard flow.Shard
-	if o.shard != "" {
-		var err error
-		if shard, err = flow.ParseShard(o.shard); err != nil {
-			return fmt.Errorf("--shard: %w", err)
-		}
+	shard, err := parseShard(o.shard)
+	if err != nil {
+		return err
 	}
 	if o.output != "" && shard.N == 0 {
 		return errors.New("--output writes the result of a shard: give --shard K/N too (or use --format json)")

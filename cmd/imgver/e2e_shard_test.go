@@ -46,6 +46,19 @@ func TestE2EShardApply(t *testing.T) {
 		for _, di := range rep.Images {
 			held[di.Name] = k
 		}
+		// list --shard names the images a matrix job builds: the same.
+		lres := runBinary(t, r.dir, nil, "list", "--shard", fmt.Sprintf("%d/3", k), "--format", "json")
+		var listed []struct{ Name string }
+		if err := json.Unmarshal([]byte(lres.stdout), &listed); lres.code != 0 || err != nil {
+			t.Fatalf("list --shard %d/3: exit %d, %v\n%s%s", k, lres.code, err, lres.stdout, lres.stderr)
+		}
+		names := []string{}
+		for _, l := range listed {
+			names = append(names, l.Name)
+		}
+		if diff := cmp.Diff(rep.Shard.Images, names); diff != "" {
+			t.Errorf("list --shard %d/3 (-detect +list):\n%s", k, diff)
+		}
 		shards = append(shards, shardFile(k))
 	}
 	if len(held) != 4 {

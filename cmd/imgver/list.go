@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 type listOptions struct {
 	*globalOptions
 	format string
+	shard  string
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
@@ -24,18 +26,27 @@ func newListCmd(g *globalOptions) *cobra.Command {
 manual or unpinned), pinned version and repository.
 
 A pin file line imgver cannot read is reported as a warning on stderr and
-skipped; every other command refuses such a file.`,
+skipped; every other command refuses such a file.
+
+--shard K/N lists only the images of shard K of N, as imgver detect --shard
+K/N compares them: what a CI job of a matrix builds.`,
 		Example: `  imgver list
-  imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'`,
+  imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'
+  imgver list --shard 2/3 --format json | jq -r '.[].name'   # the images a matrix job builds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&o.shard, "shard", "", "K/N: list only the images of shard K of N (as imgver detect --shard)")
 	return cmd
 }
 
 func (o *listOptions) run(cmd *cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json"); err != nil {
+		return err
+	}
+	shard, err := parseShard(o.shard)
+	if err != nil {
 		return err
 	}
 	cfg, err := o.load()
@@ -50,7 +61,7 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
-	statuses := release.Statuses(cfg, f)
+	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !shard.Has(s.Name) })
 	for _, u := range release.UnknownVars(f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}
