@@ -108,13 +108,16 @@ func (o ShardOptions) String() string {
 // shardInfo describes the shard rep, made from cfg and f with o.
 func shardInfo(cfg *config.Config, f *pinfile.File, rep *DetectReport, o DetectOptions) *ShardInfo {
 	si := &ShardInfo{K: o.Shard.K, N: o.Shard.N, Images: []string{},
-		PinFileSHA256: fmt.Sprintf("%x", sha256.Sum256(f.Bytes())), ConfigSHA256: cfg.SHA256,
+		PinFileSHA256: contentSHA256(f), ConfigSHA256: cfg.SHA256,
 		Options: ShardOptions{Platform: o.Platform, History: o.History, NoCheck: o.NoCheck, NoBase: o.NoBase}}
 	for _, di := range rep.Images {
 		si.Images = append(si.Images, di.Name)
 	}
 	return si
 }
+
+// contentSHA256 is the hex sha256 of the content of the pin file f.
+func contentSHA256(f *pinfile.File) string { return fmt.Sprintf("%x", sha256.Sum256(f.Bytes())) }
 
 // ApplyOptions are the knobs of Apply.
 type ApplyOptions struct {
@@ -176,7 +179,7 @@ func Apply(ctx context.Context, cfg *config.Config, paths []string, o ApplyOptio
 	if err != nil {
 		return nil, err
 	}
-	if fmt.Sprintf("%x", sha256.Sum256(f.Bytes())) != first.Shard.PinFileSHA256 {
+	if contentSHA256(f) != first.Shard.PinFileSHA256 {
 		return nil, &release.PinFileChangedError{File: cfg.PinFile}
 	}
 	rep := newDetectReport(first.Commit, short, f)
