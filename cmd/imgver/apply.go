@@ -3,12 +3,12 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
 
 // applyOptions are the flags of imgver apply.
 type applyOptions struct {
-	*globalOptions
 	format   string
 	dryRun   bool
 	exitCode bool
@@ -16,7 +16,7 @@ type applyOptions struct {
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
-	o := &applyOptions{globalOptions: g}
+	o := &applyOptions{}
 	cmd := &cobra.Command{
 		Use:   "apply RESULT.json...",
 		Short: "Merge the results of imgver detect --shard and unpin the changed images once",
@@ -41,7 +41,7 @@ detect --write does), 2 error.`,
 		Example: `  imgver apply results/*.json --format github
   imgver apply result-1.json result-2.json result-3.json --dry-run`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
@@ -51,14 +51,11 @@ detect --write does), 2 error.`,
 	return cmd
 }
 
-func (o *applyOptions) run(cmd *cobra.Command, paths []string) error {
-	if err := checkCIFormat(o.format, "text", "json", "github", "dotenv"); err != nil {
-		return err
-	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
+func (o *applyOptions) check(*cobra.Command) error {
+	return checkCIFormat(o.format, "text", "json", "github", "dotenv")
+}
+
+func (o *applyOptions) run(cmd *cobra.Command, cfg *config.Config, paths []string) error {
 	rep, err := flow.Apply(cmd.Context(), cfg, paths, flow.ApplyOptions{DryRun: o.dryRun})
 	if err != nil {
 		return err

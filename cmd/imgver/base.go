@@ -9,12 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/base"
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
 
 // baseOptions are the flags of imgver base check and base update.
 type baseOptions struct {
-	g        *globalOptions
 	format   string
 	platform string
 	dryRun   bool
@@ -51,7 +51,7 @@ func (o *baseOptions) addFlags(cmd *cobra.Command) {
 }
 
 func newBaseCheckCmd(g *globalOptions) *cobra.Command {
-	o := &baseOptions{g: g}
+	o := &baseOptions{}
 	cmd := &cobra.Command{
 		Use:   "check [NAME...]",
 		Short: "Report whether the base images of the images are pinned and current",
@@ -87,14 +87,14 @@ unset.
 
   # In a GitHub workflow step.
   imgver base check --format github`,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.runCheck(cmd, args) },
+		RunE: g.onConfig(o.check, o.runCheck),
 	}
 	o.addFlags(cmd)
 	return cmd
 }
 
 func newBaseUpdateCmd(g *globalOptions) *cobra.Command {
-	o := &baseOptions{g: g}
+	o := &baseOptions{}
 	cmd := &cobra.Command{
 		Use:   "update [NAME...]",
 		Short: "Pin the base images of the images to their current digests",
@@ -122,7 +122,7 @@ or printed when it is unset.
 
   # Pin the bases of one image.
   imgver base update svc-bie-kafka`,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.runUpdate(cmd, args) },
+		RunE: g.onConfig(o.check, o.runUpdate),
 	}
 	o.addFlags(cmd)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the changes and write nothing")
@@ -130,29 +130,24 @@ or printed when it is unset.
 	return cmd
 }
 
-// options checks the flags and turns them into options for the flow.
-func (o *baseOptions) options(ctx context.Context, names []string) (flow.BasesOptions, error) {
+// check checks the flags before anything is read.
+func (o *baseOptions) check(*cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
-		return flow.BasesOptions{}, err
+		return err
 	}
 	if o.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT"); err != nil {
-			return flow.BasesOptions{}, err
-		}
+		return openableEnvFiles("GITHUB_OUTPUT")
 	}
-	return flow.BasesOptions{Names: names, Platform: o.platform, Remote: remoteOptions(ctx), DryRun: o.dryRun, Unpin: o.unpin}, nil
+	return nil
 }
 
-func (o *baseOptions) runCheck(cmd *cobra.Command, names []string) error {
-	opts, err := o.options(cmd.Context(), names)
-	if err != nil {
-		return err
-	}
-	cfg, err := o.g.load()
-	if err != nil {
-		return err
-	}
-	reps, err := flow.ResolveBases(cmd.Context(), cfg, opts)
+// options turns the flags into options for the flow.
+func (o *baseOptions) options(ctx context.Context, names []string) flow.BasesOptions {
+	return flow.BasesOptions{Names: names, Platform: o.platform, Remote: remoteOptions(ctx), DryRun: o.dryRun, Unpin: o.unpin}
+}
+
+func (o *baseOptions) runCheck(cmd *cobra.Command, cfg *config.Config, names []string) error {
+	reps, err := flow.ResolveBases(cmd.Context(), cfg, o.options(cmd.Context(), names))
 	if err != nil {
 		return err
 	}
@@ -162,16 +157,8 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, names []string) error {
 	return baseExit(reps)
 }
 
-func (o *baseOptions) runUpdate(cmd *cobra.Command, names []string) error {
-	opts, err := o.options(cmd.Context(), names)
-	if err != nil {
-		return err
-	}
-	cfg, err := o.g.load()
-	if err != nil {
-		return err
-	}
-	up, err := flow.UpdateBases(cmd.Context(), cfg, opts)
+func (o *baseOptions) runUpdate(cmd *cobra.Command, cfg *config.Config, names []string) error {
+	up, err := flow.UpdateBases(cmd.Context(), cfg, o.options(cmd.Context(), names))
 	var ue *base.UnresolvedError
 	if errors.As(err, &ue) {
 		// Show what was found, then fail: nothing is written.

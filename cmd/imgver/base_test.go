@@ -13,12 +13,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/regtest"
 )
@@ -56,46 +54,24 @@ func sortedNames(m map[string]string) []string { return slices.Sorted(maps.Keys(
 func (r *baseRepo) write(rel, content string) {
 	r.t.Helper()
 	p := filepath.Join(r.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
+	mkdirAll(r.t, filepath.Dir(p))
+	writeFile(r.t, p, content)
 }
 
 func (r *baseRepo) read(rel string) string {
 	r.t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.dir, rel))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return string(b)
+	return readString(r.t, filepath.Join(r.dir, rel))
 }
 
 // push pushes a seeded random image created at t under repo:tag and returns
 // its digest.
 func (r *baseRepo) push(ref string, seed int64, created time.Time) string {
 	r.t.Helper()
-	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
+	img, err := mutate.CreatedAt(seededImage(r.t, seed), v1.Time{Time: created})
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if img, err = mutate.CreatedAt(img, v1.Time{Time: created}); err != nil {
-		r.t.Fatal(err)
-	}
-	tag, err := name.NewTag(r.reg + "/" + ref)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		r.t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return d.String()
+	return regtest.Push(r.t, r.reg+"/"+ref, img).String()
 }
 
 // pushIndex pushes an index of the given images (platform -> image) under
@@ -114,18 +90,7 @@ func (r *baseRepo) pushIndex(ref string, imgs map[string]v1.Image) string {
 		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
 	}
-	tag, err := name.NewTag(r.reg + "/" + ref)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		r.t.Fatal(err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return d.String()
+	return regtest.Push(r.t, r.reg+"/"+ref, idx).String()
 }
 
 func seededImage(t *testing.T, seed int64) v1.Image {

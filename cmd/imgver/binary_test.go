@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/imgver/imgver/internal/pinfile"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 var (
@@ -48,22 +51,53 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runBinary runs the built imgver in dir.
-func runBinary(t *testing.T, dir string, env []string, args ...string) result {
+// binaryCmd is one run of the built imgver, its output captured.
+type binaryCmd struct {
+	*exec.Cmd
+	stdout, stderr strings.Builder
+}
+
+// newBinaryCmd prepares the built imgver with args, to run in dir (""
+// the test's working directory) with env added to the environment; ctx
+// kills it.
+func newBinaryCmd(ctx context.Context, t *testing.T, dir string, env []string, args ...string) *binaryCmd {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
+	c := &binaryCmd{Cmd: exec.CommandContext(ctx, binary(t), args...)}
+	c.Dir = dir
+	c.Env = append(os.Environ(), env...)
+	c.Stdout, c.Stderr = &c.stdout, &c.stderr
+	return c
+}
+
+// result is what the run that ended with err (from Run or Wait) gave.
+func (c *binaryCmd) result(t *testing.T, err error) result {
+	t.Helper()
+	return result{c.stdout.String(), c.stderr.String(), exitCode(t, err)}
+}
+
+// exitCode is the exit code of a process that ended with err (from Wait).
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{stdout.String(), stderr.String(), code}
+	return 0
+}
+
+// runBinary runs the built imgver in dir.
+func runBinary(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	return runBinaryContext(t.Context(), t, dir, env, args...)
+}
+
+// runBinaryContext runs the built imgver in dir until it ends or ctx is done.
+func runBinaryContext(ctx context.Context, t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	c := newBinaryCmd(ctx, t, dir, env, args...)
+	return c.result(t, c.Run())
 }
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -77,6 +111,19 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// gitCommit makes dir a git repository with one commit of paths (every
+// file when none are named) and returns its SHA.
+func gitCommit(t *testing.T, dir, msg string, paths ...string) string {
+	t.Helper()
+	if len(paths) == 0 {
+		paths = []string{"-A"}
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, append([]string{"add"}, paths...)...)
+	git(t, dir, "commit", "-qm", msg)
+	return git(t, dir, "rev-parse", "HEAD")
+}
+
 // TestBinaryDemo runs the real binary on a temp copy of the bundled demo
 // monorepo, as a new user would from the README.
 func TestBinaryDemo(t *testing.T) {
@@ -84,16 +131,11 @@ func TestBinaryDemo(t *testing.T) {
 	if out, err := exec.Command("cp", "-r", "../../images.hcl", "../../demo", repo).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	if err := os.MkdirAll(filepath.Join(repo, "scripts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	mkdirAll(t, filepath.Join(repo, "scripts"))
 	pinsPath := filepath.Join(repo, "scripts", "image_versions.src")
 	orig := readString(t, "../../scripts/image_versions.src")
 	writeFile(t, pinsPath, orig)
-	git(t, repo, "init", "-q")
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "-qm", "demo")
-	sha := git(t, repo, "rev-parse", "HEAD")
+	sha := gitCommit(t, repo, "demo")
 	sub := filepath.Join(repo, "demo", "api-gateway") // images.hcl is found in a parent
 
 	r := runBinary(t, sub, nil, "list")
@@ -186,4 +228,79 @@ func TestBinaryConcurrentPins(t *testing.T) {
 			t.Errorf("pin of img%d lost: %+v %v", i, p, ok)
 		}
 	}
+}
+
+// TestDiffBinary runs the built binary: exit codes reach the shell.
+func TestDiffBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	detectFixtures(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"diff", "oci:base", "oci:same"}, exitOK, "SAME\n"},
+		{[]string{"diff", "oci:base", "oci:changed"}, exitChanged, "CHANGED\n"},
+		{[]string{"diff", "oci:base", "oci:nothing"}, exitError, ""},
+	} {
+		r := runBinary(t, "", nil, tc.args...)
+		if r.code != tc.code || !strings.HasPrefix(r.stdout, tc.out) {
+			t.Errorf("imgver %s: exit %d, output %q; want %d, %q", strings.Join(tc.args, " "), r.code, r.stdout, tc.code, tc.out)
+		}
+	}
+}
+
+// TestBinarySpecialPinFile runs the built binary on a pin file (or a
+// config) that is a FIFO, a socket or a character device: every command
+// exits 2 at once with one line naming the file, and the file stays what it
+// was. Before, a FIFO blocked every command in open() and a device was
+// replaced by a regular file.
+func TestBinarySpecialPinFile(t *testing.T) {
+	cfg, pins := monorepo(t, demoPins)
+	dir := filepath.Dir(pins)
+	specials := userfiletest.Specials(t, dir)
+	for _, path := range specials {
+		for _, args := range [][]string{
+			{"--pin-file", path, "list"},
+			{"--pin-file", path, "vars", "--commit", "0123456789"},
+			{"--pin-file", path, "release", "v1.0.0", "--dry-run"},
+			{"--pin-file", path, "pin", "postgres", "v1.0.0"},
+			{"--pin-file", path, "unpin", "console"},
+			{"--config", path, "list"}, // the later --config wins
+		} {
+			t.Run(filepath.Base(path)+"/"+args[0]+"/"+args[2], func(t *testing.T) {
+				t.Parallel() // nothing is written when the test passes
+				before, err := os.Lstat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A run takes milliseconds; one blocked in open() is killed
+				// after 5 s, a margin for a loaded machine (no timed
+				// assertion beyond that: the speed is not what is tested).
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				start := time.Now()
+				r := runBinaryContext(ctx, t, "", nil, append([]string{"--config", cfg}, args...)...)
+				took := time.Since(start)
+				if ctx.Err() != nil || r.code != 2 {
+					t.Fatalf("after %v: exit %d (context %v), stderr %q; want exit 2", took, r.code, ctx.Err(), r.stderr)
+				}
+				msg := r.stderr
+				if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, path) || !strings.Contains(msg, "not a regular file") {
+					t.Errorf("stderr %q, want one line naming %s, not a regular file", msg, path)
+				}
+				after, err := os.Lstat(path)
+				if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
+					t.Errorf("%s changed: %v -> %v (%v)", path, before.Mode(), after.Mode(), err)
+				}
+			})
+		}
+	}
+	t.Cleanup(func() {
+		if got := readString(t, pins); got != demoPins {
+			t.Errorf("the real pin file changed: %q", got)
+		}
+	})
 }

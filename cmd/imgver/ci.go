@@ -22,43 +22,42 @@ type ciFlags struct {
 	jobs       int
 	timeout    time.Duration
 	progress   bool
+
+	cands map[string]string // --candidate NAME=REF, parsed by check
 }
 
 // ciRun is what a CI command runs with, made by ciFlags.start.
 type ciRun struct {
 	ctx    context.Context // bounded by --timeout
 	cancel context.CancelFunc
-	cfg    *config.Config
-	sha    string            // --commit, or git rev-parse HEAD
-	cands  map[string]string // --candidate NAME=REF
+	sha    string // --commit, or git rev-parse HEAD
 }
 
-// start checks the flags (--format one of formats), loads the config, bounds
-// the command's context by --timeout and finds the commit. The caller must
-// call cancel.
-func (c *ciFlags) start(cmd *cobra.Command, g *globalOptions, formats ...string) (*ciRun, error) {
+// check checks the flags (--format one of formats) before anything is read.
+func (c *ciFlags) check(formats ...string) error {
 	if err := checkCIFormat(c.format, formats...); err != nil {
-		return nil, err
+		return err
 	}
 	if c.jobs < 0 {
-		return nil, fmt.Errorf("--jobs must be positive, not %d", c.jobs)
+		return fmt.Errorf("--jobs must be positive, not %d", c.jobs)
 	}
 	if c.timeout < 0 {
-		return nil, fmt.Errorf("--timeout must be positive, not %s", c.timeout)
+		return fmt.Errorf("--timeout must be positive, not %s", c.timeout)
 	}
-	cands, err := parseCandidates(c.candidates)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := g.load()
-	if err != nil {
-		return nil, err
-	}
-	r := &ciRun{cfg: cfg, cands: cands}
+	var err error
+	c.cands, err = parseCandidates(c.candidates)
+	return err
+}
+
+// start bounds the command's context by --timeout and finds the commit of
+// the monorepo of cfg. The caller must call cancel.
+func (c *ciFlags) start(cmd *cobra.Command, cfg *config.Config) (*ciRun, error) {
+	r := &ciRun{}
 	r.ctx, r.cancel = context.WithCancel(cmd.Context())
 	if c.timeout > 0 {
 		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, &timeoutError{c.timeout})
 	}
+	var err error
 	if r.sha, err = release.Commit(r.ctx, cfg.Dir, c.commit, cmd.Flags().Changed("commit")); err != nil {
 		r.cancel()
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
 
@@ -16,7 +17,6 @@ const exitBaselineMissing = 3
 
 // detectOptions are the flags of imgver detect.
 type detectOptions struct {
-	*globalOptions
 	ciFlags
 	write    bool
 	exitCode bool
@@ -27,10 +27,11 @@ type detectOptions struct {
 	noBase   bool
 	shard    string
 	output   string
+	sel      flow.Shard // --shard, read by check
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
-	o := &detectOptions{globalOptions: g}
+	o := &detectOptions{}
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Compare fresh builds with their pinned releases and unpin the changed ones",
@@ -80,7 +81,7 @@ what one detect --write of every image would. --shard cannot go with --write.`,
   imgver detect --format json | jq '.publish'
   imgver detect --shard 2/3 --output result-2.json --commit "$GITHUB_SHA"   # then: imgver apply result-*.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
@@ -101,25 +102,29 @@ what one detect --write of every image would. --shard cannot go with --write.`,
 	return cmd
 }
 
-func (o *detectOptions) run(cmd *cobra.Command) error {
-	shard, err := parseShard(o.shard)
-	if err != nil {
+func (o *detectOptions) check(*cobra.Command) error {
+	var err error
+	if o.sel, err = parseShard(o.shard); err != nil {
 		return err
 	}
-	if o.output != "" && shard.N == 0 {
+	if o.output != "" && o.sel.N == 0 {
 		return errors.New("--output writes the result of a shard: give --shard K/N too (or use --format json)")
 	}
-	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
+	return o.ciFlags.check("text", "json", "github", "dotenv")
+}
+
+func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
+	r, err := o.start(cmd, cfg)
 	if err != nil {
 		return err
 	}
 	defer r.cancel()
-	ctx, cfg, sha, cands := r.ctx, r.cfg, r.sha, r.cands
+	ctx := r.ctx
 	opts := flow.DetectOptions{
-		Commit:     sha,
-		Candidates: cands,
+		Commit:     r.sha,
+		Candidates: o.cands,
 		Write:      o.write,
-		Shard:      shard,
+		Shard:      o.sel,
 		Jobs:       o.jobs,
 		Platform:   o.platform,
 		History:    o.history,

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/flow"
@@ -56,13 +53,7 @@ type detectRepo struct {
 
 func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRepo {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	r := &detectRepo{dir: t.TempDir(), host: strings.TrimPrefix(srv.URL, "http://")}
+	r := &detectRepo{dir: t.TempDir(), host: regtest.StartBehind(t, wrap)}
 	r.cfg = filepath.Join(r.dir, "images.hcl")
 	var hcl strings.Builder
 	fmt.Fprintf(&hcl, "registry = %q\n", r.host+"/acme")
@@ -115,6 +106,15 @@ func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRe
 func (r *detectRepo) detect(t *testing.T, args ...string) result {
 	t.Helper()
 	return imgver(t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA}, args...)...)
+}
+
+// outputs are the outputs of detect (github, dotenv) but short_sha when
+// changed were unpinned: b and c (changed since their release) and u
+// (unpinned all along) are to be published.
+func (r *detectRepo) outputs(changed string) string {
+	h := r.host + "/acme/"
+	return "changed=" + changed + "\npublish=" +
+		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
 }
 
 func TestDetectText(t *testing.T) {
@@ -222,10 +222,7 @@ func TestDetectGitHub(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
-	h := r.host + "/acme/"
-	want := "earlier=1\nchanged=b,c\npublish=" +
-		`[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
-	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+	if diff := cmp.Diff("earlier=1\n"+r.outputs("b,c"), readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}
 	golden(t, "detect-github-summary", readString(t, summary))
@@ -236,9 +233,21 @@ func TestDetectGitHub(t *testing.T) {
 	if res := r.detect(t, "--format", "github"); res.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
 	}
-	want = "changed=\npublish=" + `[{"name":"b","repository":"` + h + `b","tag":"0123456"},{"name":"c","repository":"` + h + `c","tag":"0123456"},{"name":"u","repository":"` + h + `u","tag":"0123456"}]` + "\nbroken=\nbase_stale=\n"
-	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+	if diff := cmp.Diff(r.outputs(""), readString(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
+	}
+}
+
+// TestDetectDotenv: detect --format dotenv prints the GitHub outputs as
+// KEY=value lines for GitLab, and nothing else.
+func TestDetectDotenv(t *testing.T) {
+	r := newDetectRepo(t, nil)
+	res := r.detect(t, "--format", "dotenv", "--write")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	if diff := cmp.Diff("short_sha=0123456\n"+r.outputs("b,c"), res.stdout); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
 	}
 }
 
@@ -320,6 +329,12 @@ type fault struct {
 	times     int32
 	layer     atomic.Pointer[string]
 	seen      atomic.Int32 // matching requests
+}
+
+// wrap puts f in front of next, for regtest.StartBehind.
+func (f *fault) wrap(next http.Handler) http.Handler {
+	f.next = next
+	return f
 }
 
 func (f *fault) ServeHTTP(w http.ResponseWriter, r *http.Request) {

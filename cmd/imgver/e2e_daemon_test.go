@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,14 +15,9 @@ import (
 
 // e2eDockerHost returns the DOCKER_HOST of the real Docker engine
 // scripts/test.sh starts (IMGVER_E2E_DOCKER_HOST, from scripts/dockerd.sh).
-// The test is skipped only when it is unset; an engine that is named but
-// does not answer fails it.
 func e2eDockerHost(t *testing.T) string {
 	t.Helper()
-	host := os.Getenv("IMGVER_E2E_DOCKER_HOST")
-	if host == "" {
-		t.Skip("IMGVER_E2E_DOCKER_HOST is not set; scripts/test.sh starts a Docker engine and sets it")
-	}
+	host := e2eEnv(t, "IMGVER_E2E_DOCKER_HOST", "a Docker engine")
 	t.Setenv("DOCKER_HOST", host)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

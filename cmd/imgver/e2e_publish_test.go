@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
@@ -385,11 +385,7 @@ func TestE2EReleaseFloating(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"v1.5.0", "v1"} {
-		desc, err := remote.Get(mustParse(t, r.ref("gateway", "v1.0.0")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Tag(mustParse(t, r.ref("gateway", tag)).(name.Tag), desc); err != nil {
+		if err := crane.Tag(r.ref("gateway", "v1.0.0"), tag, crane.WithContext(t.Context())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -413,15 +409,6 @@ func TestE2EReleaseFloating(t *testing.T) {
 			}
 		}
 	}
-}
-
-func mustParse(t *testing.T, ref string) name.Reference {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestE2EPublishDockerDaemon: a docker-daemon: candidate (a real Docker

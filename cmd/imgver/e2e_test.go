@@ -21,15 +21,23 @@ import (
 	"github.com/imgver/imgver/internal/regtest"
 )
 
+// e2eEnv returns the value of env, where scripts/test.sh names the real
+// service (what) it started for the end-to-end tests. They are skipped only
+// when it is unset; a service that is named but does not answer fails them.
+func e2eEnv(t *testing.T, env, what string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		t.Skipf("%s is not set; scripts/test.sh starts %s and sets it", env, what)
+	}
+	return v
+}
+
 // e2eRegistry returns the address of the real registry scripts/test.sh
-// starts (IMGVER_E2E_REGISTRY). The end-to-end tests are skipped only when
-// it is unset; a registry that is named but does not answer fails them.
+// starts (IMGVER_E2E_REGISTRY).
 func e2eRegistry(t *testing.T) string {
 	t.Helper()
-	addr := os.Getenv("IMGVER_E2E_REGISTRY")
-	if addr == "" {
-		t.Skip("IMGVER_E2E_REGISTRY is not set; scripts/test.sh starts a registry and sets it")
-	}
+	addr := e2eEnv(t, "IMGVER_E2E_REGISTRY", "a registry")
 	c := &http.Client{Timeout: 10 * time.Second}
 	resp, err := c.Get("http://" + addr + "/v2/")
 	if err != nil {
@@ -161,10 +169,7 @@ image "reports" {
 			t.Fatal(err)
 		}
 	}
-	git(t, r.dir, "init", "-q")
-	git(t, r.dir, "add", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
-	git(t, r.dir, "commit", "-qm", "four images")
-	r.sha = git(t, r.dir, "rev-parse", "HEAD")
+	r.sha = gitCommit(t, r.dir, "four images", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
 	return r
 }
 
@@ -201,9 +206,7 @@ image "svc" {
 func commitDockerfile(t *testing.T, dir, content string) {
 	t.Helper()
 	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-qm", "svc")
+	gitCommit(t, dir, "svc")
 }
 
 func mkdirAll(t *testing.T, dir string) {
@@ -225,11 +228,7 @@ func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 // layoutImage returns the one image of the OCI layout dir and its digest.
 func layoutImage(t *testing.T, dir string) (v1.Image, v1.Hash) {
 	t.Helper()
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
+	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,21 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/release"
 )
 
+// listOptions are the flags of imgver list.
 type listOptions struct {
-	*globalOptions
 	format string
 	shard  string
+	sel    flow.Shard // --shard, read by check
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
-	o := &listOptions{globalOptions: g}
+	o := &listOptions{}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every image with its pin state and version",
@@ -34,25 +37,22 @@ K/N compares them: what a CI job of a matrix builds.`,
   imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'
   imgver list --shard 2/3 --format json | jq -r '.[].name'   # the images a matrix job builds`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&o.shard, "shard", "", "K/N: list only the images of shard K of N (as imgver detect --shard)")
 	return cmd
 }
 
-func (o *listOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
+func (o *listOptions) check(*cobra.Command) error {
+	var err error
+	if o.sel, err = parseShard(o.shard); err != nil {
 		return err
 	}
-	shard, err := parseShard(o.shard)
-	if err != nil {
-		return err
-	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
+	return checkFormat(o.format, "text", "json")
+}
+
+func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 	data, err := pinfile.ReadData(cfg.PinFile)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (o *listOptions) run(cmd *cobra.Command) error {
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
-	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !shard.Has(s.Name) })
+	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !o.sel.Has(s.Name) })
 	for _, u := range release.UnknownVars(f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}

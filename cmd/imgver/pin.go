@@ -6,17 +6,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/release"
 )
 
+// pinOptions are the flags of imgver pin.
 type pinOptions struct {
-	*globalOptions
 	manual bool
 	force  bool
 }
 
 func newPinCmd(g *globalOptions) *cobra.Command {
-	o := &pinOptions{globalOptions: g}
+	o := &pinOptions{}
 	cmd := &cobra.Command{
 		Use:   "pin NAME VERSION",
 		Short: "Pin one image to a version",
@@ -31,19 +32,15 @@ must always be a valid image tag.`,
   imgver pin svc-bie-kafka v3.2.1 --manual      # hold it back by hand
   imgver pin console hotfix-2026-11-02 --force  # not a release version`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
+		RunE: g.onConfig(nil, o.run),
 	}
 	cmd.Flags().BoolVar(&o.manual, "manual", false, "write a manual pin (export line) that automation never touches")
 	cmd.Flags().BoolVar(&o.force, "force", false, "accept a VERSION that does not match release_pattern")
 	return cmd
 }
 
-func (o *pinOptions) run(cmd *cobra.Command, name, version string) error {
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
-	c, err := release.Pin(cmd.Context(), cfg, name, version, o.manual, o.force, time.Now())
+func (o *pinOptions) run(cmd *cobra.Command, cfg *config.Config, args []string) error {
+	c, err := release.Pin(cmd.Context(), cfg, args[0], args[1], o.manual, o.force, time.Now())
 	if err != nil {
 		return err
 	}

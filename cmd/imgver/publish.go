@@ -8,11 +8,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/clip"
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
 
+// publishOptions are the flags of imgver publish.
 type publishOptions struct {
-	*globalOptions
 	ciFlags
 	mode     string
 	alsoTags []string
@@ -22,7 +23,7 @@ type publishOptions struct {
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
-	o := &publishOptions{globalOptions: g}
+	o := &publishOptions{}
 	cmd := &cobra.Command{
 		Use:   "publish",
 		Short: "Push the fresh build of every image to publish under the short commit SHA",
@@ -59,7 +60,7 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
   imgver publish --mode all --also-tag latest --format json > published.json
   imgver publish --commit "$GITHUB_SHA" --format github --timeout 30m`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.mode, "mode", "changed", "which images: changed (the unpinned ones) or all")
@@ -76,11 +77,15 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 	return cmd
 }
 
-func (o *publishOptions) run(cmd *cobra.Command) error {
+func (o *publishOptions) check(*cobra.Command) error {
 	if o.mode != "changed" && o.mode != "all" {
 		return fmt.Errorf("unknown --mode %s (want changed or all)", clip.Quote(o.mode))
 	}
-	r, err := o.start(cmd, o.globalOptions, "text", "json", "github", "dotenv")
+	return o.ciFlags.check("text", "json", "github", "dotenv")
+}
+
+func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
+	r, err := o.start(cmd, cfg)
 	if err != nil {
 		return err
 	}
@@ -95,8 +100,8 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	rep, err := flow.Publish(ctx, r.cfg, flow.PublishOptions{
-		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: r.cands, AlsoTags: o.alsoTags,
+	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
+		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: o.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
 		Progress: func(done, total int, bytes int64) {
 			if bar != nil {

@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // TestPublishTimeout: a registry that stops answering in the middle of a
@@ -24,7 +21,7 @@ import (
 func TestPublishTimeout(t *testing.T) {
 	t.Parallel()
 	stop := make(chan struct{})
-	f := &fault{next: registry.New(registry.Logger(log.New(io.Discard, "", 0))), times: -1, misbehave: hang(stop),
+	f := &fault{times: -1, misbehave: hang(stop),
 		match: func(string) func(*http.Request) bool {
 			return func(r *http.Request) bool {
 				return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/")
@@ -32,10 +29,8 @@ func TestPublishTimeout(t *testing.T) {
 		}}
 	layer := ""
 	f.layer.Store(&layer)
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
+	host := regtest.StartBehind(t, f.wrap)
 	t.Cleanup(func() { close(stop) }) // before the server closes
-	host := strings.TrimPrefix(srv.URL, "http://")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "images.hcl")
 	writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {\n  candidate = \"oci:build/a\"\n}\n", host+"/acme"))

@@ -7,11 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/release"
 )
 
+// releaseOptions are the flags of imgver release.
 type releaseOptions struct {
-	*globalOptions
 	dryRun   bool
 	format   string
 	retag    bool
@@ -22,7 +23,7 @@ type releaseOptions struct {
 }
 
 func newReleaseCmd(g *globalOptions) *cobra.Command {
-	o := &releaseOptions{globalOptions: g}
+	o := &releaseOptions{}
 	cmd := &cobra.Command{
 		Use:   "release VERSION",
 		Short: "Pin every unpinned image to a release version",
@@ -50,7 +51,7 @@ at it), it is left there and the output says so. A pre-release
   imgver release v3.5.0 --retag --commit "$GITHUB_SHA"
   imgver release v3.5.0 --retag --floating --dated`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be pinned, write nothing")
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
@@ -62,20 +63,22 @@ at it), it is left there and the output says so. A pre-release
 	return cmd
 }
 
-func (o *releaseOptions) run(cmd *cobra.Command, version string) error {
+func (o *releaseOptions) check(cmd *cobra.Command) error {
 	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	cfg, err := o.load()
-	if err != nil {
 		return err
 	}
 	if !o.retag && (cmd.Flags().Changed("commit") || o.force || o.floating || o.dated) {
 		return fmt.Errorf("--commit, --force, --floating and --dated go with --retag")
 	}
+	return nil
+}
+
+func (o *releaseOptions) run(cmd *cobra.Command, cfg *config.Config, args []string) error {
+	version := args[0]
 	var (
 		pinned []release.Status
 		tags   []release.Tagging
+		err    error
 	)
 	if o.retag {
 		var sha string

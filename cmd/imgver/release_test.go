@@ -2,17 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -44,19 +40,17 @@ func TestReleaseRetagFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+			var wrap func(http.Handler) http.Handler
 			if tc.failTag {
-				f := &fault{next: h, times: -1, misbehave: status500, match: func(string) func(*http.Request) bool {
+				f := &fault{times: -1, misbehave: status500, match: func(string) func(*http.Request) bool {
 					return func(r *http.Request) bool {
 						return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/acme/b/manifests/v2.0.0")
 					}
 				}}
 				f.layer.Store(new(string))
-				h = f
+				wrap = f.wrap
 			}
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
-			host := strings.TrimPrefix(srv.URL, "http://")
+			host := regtest.StartBehind(t, wrap)
 			dir := t.TempDir()
 			cfg := filepath.Join(dir, "images.hcl")
 			writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
-	"github.com/imgver/imgver/internal/preflight"
 	"github.com/imgver/imgver/internal/release"
 	"github.com/imgver/imgver/internal/userfile"
 )
@@ -96,13 +95,7 @@ func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {
 	}
 	_ = tw.Flush()
 	for _, di := range rep.Images {
-		if len(di.Problems) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "\n%s fails imgver check (%s):\n", di.Name, di.Candidate)
-		for _, p := range di.Problems {
-			renderProblem(w, p)
-		}
+		renderFailedCheck(w, di.Name, di.Candidate, di.Problems)
 	}
 	for _, di := range rep.Images {
 		if di.Verdict != detect.Changed {
@@ -138,16 +131,6 @@ func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {
 	if len(rep.BaseStale) > 0 {
 		fmt.Fprintf(w, "Stale base image (rebuilt upstream under its tag; imgver base update --unpin): %s.\n", strings.Join(rep.BaseStale, ", "))
 	}
-}
-
-// renderProblem prints one problem of the image checks, its platform first
-// when it has one.
-func renderProblem(w io.Writer, p preflight.Problem) {
-	msg := p.Message
-	if p.Platform != "" {
-		msg = p.Platform + ": " + msg
-	}
-	fmt.Fprintf(w, "  %-14s %s\n", p.Check, msg)
 }
 
 // baseText renders base_stale: "stale", "ok", or "-" when unknown.

@@ -91,13 +91,7 @@ func renderPublishText(w io.Writer, rep *flow.PublishReport) {
 	}
 	_ = tw.Flush()
 	for _, pi := range rep.Images {
-		if len(pi.Problems) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "\n%s fails imgver check (%s):\n", pi.Name, pi.Candidate)
-		for _, p := range pi.Problems {
-			renderProblem(w, p)
-		}
+		renderFailedCheck(w, pi.Name, pi.Candidate, pi.Problems)
 	}
 	counts := map[string]int{}
 	for _, pi := range rep.Images {

@@ -121,6 +121,28 @@ func (g *globalOptions) load() (*config.Config, error) {
 	return cfg, nil
 }
 
+// configRun is the work of a command on images.hcl, given the config loaded
+// once for the run.
+type configRun func(cmd *cobra.Command, cfg *config.Config, args []string) error
+
+// onConfig is the RunE of every command that works on images.hcl: check
+// (when not nil) validates the flags before anything is read, then the config
+// is loaded (--config, --pin-file) and handed to run.
+func (g *globalOptions) onConfig(check func(*cobra.Command) error, run configRun) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if check != nil {
+			if err := check(cmd); err != nil {
+				return err
+			}
+		}
+		cfg, err := g.load()
+		if err != nil {
+			return err
+		}
+		return run(cmd, cfg, args)
+	}
+}
+
 func newRootCmd() *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -53,11 +51,7 @@ func silentRegistry(t *testing.T) (host string, accepted <-chan struct{}) {
 // killed and fails the test: the hang guard.
 func signalled(t *testing.T, dir string, env []string, sig syscall.Signal, ready func(pid int), args ...string) (result, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd := newBinaryCmd(t.Context(), t, dir, env, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +60,7 @@ func signalled(t *testing.T, dir string, env []string, sig syscall.Signal, ready
 	ready(cmd.Process.Pid)
 	start := time.Now()
 	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signalling: %v (stderr %q)", err, stderr.String())
+		t.Fatalf("signalling: %v (stderr %q)", err, cmd.stderr.String())
 	}
 	var err error
 	select {
@@ -74,22 +68,10 @@ func signalled(t *testing.T, dir string, env []string, sig syscall.Signal, ready
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
 		err = <-done
-		t.Fatalf("imgver %s still running 5s after %v (killed: %v); stderr %q", strings.Join(args, " "), sig, err, stderr.String())
+		t.Fatalf("imgver %s still running 5s after %v (killed: %v); stderr %q", strings.Join(args, " "), sig, err, cmd.stderr.String())
 	}
 	took := time.Since(start)
-	return result{stdout.String(), stderr.String(), exitCode(t, err)}, took
-}
-
-// exitCode is the exit code of a process that ended with err (from Wait).
-func exitCode(t *testing.T, err error) int {
-	t.Helper()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0
+	return cmd.result(t, err), took
 }
 
 // waitOpened waits until process pid has path open (by /proc/PID/fd).

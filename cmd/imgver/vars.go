@@ -7,18 +7,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/release"
 )
 
+// varsOptions are the flags of imgver vars.
 type varsOptions struct {
-	*globalOptions
 	commit       string
 	format       string
 	envOverrides bool
 }
 
 func newVarsCmd(g *globalOptions) *cobra.Command {
-	o := &varsOptions{globalOptions: g}
+	o := &varsOptions{}
 	cmd := &cobra.Command{
 		Use:   "vars",
 		Short: "Print the version every image deploys with",
@@ -38,7 +39,7 @@ prints variable=version lines for GitLab's artifacts:reports:dotenv.`,
   apigateway_VER=v3.3.9 imgver vars --env-overrides
   imgver vars --format dotenv > vars.env   # GitLab: artifacts:reports:dotenv: vars.env`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().StringVar(&o.commit, "commit", "", "commit SHA (default: git rev-parse HEAD)")
 	cmd.Flags().StringVar(&o.format, "format", "shell", "output format: shell, json, github or dotenv")
@@ -46,14 +47,11 @@ prints variable=version lines for GitLab's artifacts:reports:dotenv.`,
 	return cmd
 }
 
-func (o *varsOptions) run(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "shell", "json", "github", "dotenv"); err != nil {
-		return err
-	}
-	cfg, err := o.load()
-	if err != nil {
-		return err
-	}
+func (o *varsOptions) check(*cobra.Command) error {
+	return checkFormat(o.format, "shell", "json", "github", "dotenv")
+}
+
+func (o *varsOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 	f, err := release.Load(cfg)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package regtest
 import (
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -17,7 +18,18 @@ import (
 // returns its host:port.
 func Start(t testing.TB) string {
 	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return StartBehind(t, nil)
+}
+
+// StartBehind is Start with every request going through wrap (when not nil)
+// first: a fault injector, a request counter.
+func StartBehind(t testing.TB, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
 }
