@@ -13,27 +13,15 @@ set -euo pipefail
 
 state=${IMGVER_DOCKERD_DIR:-${TMPDIR:-/tmp}/imgver-dockerd}
 sock=$state/docker.sock
-
-running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
-
-install_dockerd() {
-  command -v dockerd >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "dockerd.sh: dockerd is not installed; install Debian's docker.io package" >&2
-    exit 2
-  fi
-  echo "dockerd.sh: installing docker.io" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends docker.io >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends docker.io >/dev/null; }
-}
+# shellcheck source=scripts/lib/daemon.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/daemon.sh"
 
 start() {
   if running; then
     echo "unix://$sock"
     return 0
   fi
-  install_dockerd
+  need_package dockerd docker.io
   rm -rf "$state"
   mkdir -p "$state"
   setsid dockerd --host "unix://$sock" --data-root "$state/data" --exec-root "$state/exec" \
@@ -55,12 +43,7 @@ start() {
 }
 
 stop() {
-  if [ -f "$state/pid" ]; then
-    pid=$(cat "$state/pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
+  stop_pid 100
   # vfs layers may hold read-only files; the data root goes with the state.
   rm -rf "$state" 2>/dev/null || true
 }

@@ -225,17 +225,39 @@ must_differ() {
 	return 0
 }
 
+# build_pair CASE NAME [bud args...]: two builds of the same sources, NAME-a
+# and NAME-b.
+build_pair() {
+	local case=$1 name=$2; shift 2
+	build "$name-a" "$(fresh_context "$case" "$name-a")" "$@"
+	build "$name-b" "$(fresh_context "$case" "$name-b")" "$@"
+}
+
+# build_edited CASE IMAGE FILE SED-SCRIPT: IMAGE from the sources of CASE with
+# FILE edited by the sed script (which must change it).
+build_edited() {
+	local case=$1 image=$2 file=$3 script=$4 c
+	c=$(fresh_context "$case" "$image")
+	sed -i "$script" "$c/$file"
+	must_differ "$case" "$c" "$file"
+	build "$image" "$c"
+}
+
+# zstd_copy IMAGE: $OCI/IMAGE again as $OCI/IMAGE-zstd, its layers
+# recompressed with zstd.
+zstd_copy() {
+	rm -rf "${OCI:?}/$1-zstd"
+	skopeo copy --quiet --dest-compress-format zstd "oci:$OCI/$1:latest" "oci:$OCI/$1-zstd:latest"
+}
+
 build_all() {
 	local c
 
 	# (a) Python app with compileall.
 	if want pyapp; then
-		build pyapp-a "$(fresh_context pyapp pyapp-a)"
-		build pyapp-b "$(fresh_context pyapp pyapp-b)"
+		build_pair pyapp pyapp
 		# One byte of a source file ("hello" -> "hellp"), so its .pyc too.
-		c=$(fresh_context pyapp pyapp-byte); sed -i 's/hello from/hellp from/' "$c/app/util/helpers.py"
-		must_differ pyapp "$c" app/util/helpers.py
-		build pyapp-byte "$c"
+		build_edited pyapp pyapp-byte app/util/helpers.py 's/hello from/hellp from/'
 		# The same sources on the second debootstrap of the base: a full rebuild.
 		build pyapp-rebased "$(fresh_context pyapp pyapp-rebased)" --build-arg BASE=$PREFIX/base:2
 		# The same sources on a base with one more package.
@@ -248,59 +270,46 @@ build_all() {
 
 	# (b) apt-get update + install, lists kept.
 	if want aptlists; then
-		build aptlists-a "$(fresh_context aptlists aptlists-a)"
-		build aptlists-b "$(fresh_context aptlists aptlists-b)"
+		build_pair aptlists aptlists
 		# One ENV value changed.
-		c=$(fresh_context aptlists aptlists-env); sed -i 's/^ENV APP_ENV=prod$/ENV APP_ENV=stag/' "$c/Dockerfile"
-		must_differ aptlists "$c" Dockerfile
-		build aptlists-env "$c"
+		build_edited aptlists aptlists-env Dockerfile 's/^ENV APP_ENV=prod$/ENV APP_ENV=stag/'
 		# Cross-format: B as docker-archive, and as OCI with zstd layers.
 		rm -f "$ARCHIVES/aptlists-b.tar"
 		skopeo copy --quiet "oci:$OCI/aptlists-b:latest" "docker-archive:$ARCHIVES/aptlists-b.tar:$PREFIX/aptlists-b:latest"
-		rm -rf "$OCI/aptlists-b-zstd"
-		skopeo copy --quiet --dest-compress-format zstd "oci:$OCI/aptlists-b:latest" "oci:$OCI/aptlists-b-zstd:latest"
+		zstd_copy aptlists-b
 	fi
 
 	# (c) Java: javac + jar, fat jar with a nested jar.
 	if want java; then
-		build java-a "$(fresh_context java java-a)"
-		build java-b "$(fresh_context java java-b)"
+		build_pair java java
 		# One byte of the library's source.
-		c=$(fresh_context java java-byte); sed -i 's/hello, /hellp, /' "$c/src/lib/com/example/lib/Greeter.java"
-		must_differ java "$c" src/lib/com/example/lib/Greeter.java
-		build java-byte "$c"
+		build_edited java java-byte src/lib/com/example/lib/Greeter.java 's/hello, /hellp, /'
 	fi
 
 	# (d) useradd, logs, /tmp.
 	if want users; then
-		build users-a "$(fresh_context users users-a)"
-		build users-b "$(fresh_context users users-b)"
+		build_pair users users
 		# Permission bits only: the entrypoint loses its x bits (0755 -> 0644).
 		c=$(fresh_context users users-mode); chmod 0644 "$c/entrypoint.sh"
 		build users-mode "$c"
 		# The same sources "built a day earlier": /etc/shadow's lastchg (days
 		# since the epoch) is one less.
 		build users-nextday "$(fresh_context users users-nextday)" --build-arg SOURCE_DATE_EPOCH=$(($(date +%s) - 86400))
-		rm -rf "$OCI/users-b-zstd"
-		skopeo copy --quiet --dest-compress-format zstd "oci:$OCI/users-b:latest" "oci:$OCI/users-b-zstd:latest"
+		zstd_copy users-b
 	fi
 
 	# (e) Ruby: a gem with a C extension, gem build + gem install --local,
 	# bundle install --local.
 	if want ruby; then
-		build ruby-a "$(fresh_context rubyapp ruby-a)"
-		build ruby-b "$(fresh_context rubyapp ruby-b)"
+		build_pair rubyapp ruby
 		# The C source changed: one string constant of the extension.
-		c=$(fresh_context rubyapp ruby-csrc); sed -i 's/"hello from C"/"hellp from C"/' "$c/fastsum/ext/fastsum/fastsum.c"
-		must_differ rubyapp "$c" fastsum/ext/fastsum/fastsum.c
-		build ruby-csrc "$c"
+		build_edited rubyapp ruby-csrc fastsum/ext/fastsum/fastsum.c 's/"hello from C"/"hellp from C"/'
 	fi
 
 	# (f) Node: npm ci from the lock file, npm's cache and logs left behind.
 	if want node; then
 		local ca=(--secret "id=cabundle,src=$CA_BUNDLE")
-		build node-a "$(fresh_context nodeapp node-a)" "${ca[@]}"
-		build node-b "$(fresh_context nodeapp node-b)" "${ca[@]}"
+		build_pair nodeapp node "${ca[@]}"
 		# One dependency's locked version changed: ms 2.1.3 -> 2.1.2 (package.json's
 		# "^2.1.1" allows both, so npm ci takes either lock file).
 		c=$(fresh_context nodeapp node-lock); cp "$c/package-lock.ms-2.1.2.json" "$c/package-lock.json"
@@ -310,12 +319,9 @@ build_all() {
 
 	# (g) A Spring Boot-style fat jar built with javac, jar and zip.
 	if want boot; then
-		build boot-a "$(fresh_context bootjar boot-a)"
-		build boot-b "$(fresh_context bootjar boot-b)"
+		build_pair bootjar boot
 		# One class of the application changed (BOOT-INF/classes).
-		c=$(fresh_context bootjar boot-class); sed -i 's/new Greeter("hello")/new Greeter("hellp")/' "$c/src/com/example/demo/GreetingService.java"
-		must_differ bootjar "$c" src/com/example/demo/GreetingService.java
-		build boot-class "$c"
+		build_edited bootjar boot-class src/com/example/demo/GreetingService.java 's/new Greeter("hello")/new Greeter("hellp")/'
 	fi
 }
 

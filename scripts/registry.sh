@@ -13,29 +13,17 @@
 set -euo pipefail
 
 state=${IMGVER_REGISTRY_DIR:-${TMPDIR:-/tmp}/imgver-registry}
-
-install_registry() {
-  command -v docker-registry >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "registry.sh: docker-registry is not installed; install Debian's docker-registry package" >&2
-    exit 2
-  fi
-  echo "registry.sh: installing docker-registry" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends docker-registry >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends docker-registry >/dev/null; }
-}
+# shellcheck source=scripts/lib/daemon.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/daemon.sh"
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
 
 start() {
   if running; then
     cat "$state/addr"
     return 0
   fi
-  install_registry
+  need_package docker-registry docker-registry
   rm -rf "$state"
   mkdir -p "$state/data"
   tries=20
@@ -75,26 +63,16 @@ YAML
       running || break
       sleep 0.1
     done
-    stop_pid
+    stop_pid 50
   done
   echo "registry.sh: could not start the registry; its log:" >&2
   cat "$state/log" >&2 || true
   exit 2
 }
 
-stop_pid() {
-  if [ -f "$state/pid" ]; then
-    pid=$(cat "$state/pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$state/pid"
-  fi
-}
-
 case "${1:-}" in
   start) start ;;
-  stop) stop_pid; rm -rf "$state" ;;
+  stop) stop_pid 50; rm -rf "$state" ;;
   addr) running && cat "$state/addr" || { echo "registry.sh: not running" >&2; exit 1; } ;;
   *) echo "usage: $0 start|stop|addr" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/schollz/progressbar/v3"
@@ -66,4 +67,39 @@ func layersBar(w io.Writer) ([]detect.Option, func()) {
 			_ = bar.Finish()
 		}
 	}
+}
+
+// publishBar draws the images imgver publish is done with and the bytes of
+// blobs in place; it is a flow.Progress.
+type publishBar struct {
+	bar   *progressbar.ProgressBar
+	done  int
+	bytes int64
+}
+
+var _ flow.Progress = (*publishBar)(nil)
+
+// newPublishBar returns the progress of imgver publish drawn on w when w is a
+// terminal or force is set (nil otherwise), and the function that removes
+// the bar.
+func newPublishBar(w io.Writer, force bool) (flow.Progress, func()) {
+	if !force && !isTerminal(w) {
+		return nil, func() {}
+	}
+	b := &publishBar{bar: progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("publishing"),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+	)}
+	return b, func() { _ = b.bar.Finish() }
+}
+
+func (b *publishBar) ImageDone(string) { b.done++; b.describe() }
+
+func (b *publishBar) LayersRead(bytes int64) { b.bytes = bytes; b.describe() }
+
+func (b *publishBar) describe() {
+	b.bar.Describe(fmt.Sprintf("publishing: %d images done, %s of blobs in place", b.done, byteSize(b.bytes)))
+	_ = b.bar.Add(0)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/clip"
@@ -91,28 +90,13 @@ func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string)
 	}
 	defer r.cancel()
 	ctx := r.ctx
-	var bar *progressbar.ProgressBar
-	if o.progress || isTerminal(cmd.ErrOrStderr()) {
-		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-			progressbar.OptionSetDescription("publishing"),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
+	progress, finish := newPublishBar(cmd.ErrOrStderr(), o.progress)
 	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
 		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: o.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, Jobs: o.jobs, Remote: remoteOptions(ctx),
-		Progress: func(done, total int, bytes int64) {
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("publishing: %d of %d images, %s of blobs in place", done, total, byteSize(bytes)))
-				_ = bar.Add(0)
-			}
-		},
+		Progress: progress,
 	})
-	if bar != nil {
-		_ = bar.Finish()
-	}
+	finish()
 	if err != nil {
 		return timedOut(ctx, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgver/imgver/internal/detect"
 )
 
 // DefaultPlatform is the platform an image is built for when neither its FROM
@@ -37,12 +39,9 @@ type options struct {
 // used for a FROM without --platform. The default is DefaultPlatform.
 func WithPlatform(p string) Option {
 	return func(o *options) error {
-		pl, err := v1.ParsePlatform(p)
+		pl, err := detect.ParsePlatform(p)
 		if err != nil {
-			return fmt.Errorf("parsing platform %q: %w", p, err)
-		}
-		if pl.OS == "" || pl.Architecture == "" {
-			return fmt.Errorf("parsing platform %q: want os/arch[/variant]", p)
+			return err
 		}
 		o.platform = *pl
 		return nil

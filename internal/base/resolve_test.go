@@ -18,6 +18,7 @@ import (
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // newImage makes a seeded random image created at the given time.
@@ -43,11 +44,6 @@ func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) string {
 	return h.String()
 }
 
-func pushImage(t *testing.T, ref string, img v1.Image) string {
-	t.Helper()
-	return regtest.Push(t, ref, img).String()
-}
-
 // newIndex makes an index of one image per platform ("linux/amd64").
 func newIndex(t *testing.T, imgs map[string]v1.Image) v1.ImageIndex {
 	t.Helper()
@@ -62,9 +58,10 @@ func newIndex(t *testing.T, imgs map[string]v1.Image) v1.ImageIndex {
 	return idx
 }
 
-func pushIndex(t *testing.T, ref string, idx v1.ImageIndex) string {
+// push pushes an image or an index as ref and returns its digest.
+func push(t *testing.T, ref string, a regtest.Artifact) string {
 	t.Helper()
-	return regtest.Push(t, ref, idx).String()
+	return regtest.Push(t, ref, a).String()
 }
 
 func writeDockerfile(t *testing.T, src string) *config.Image {
@@ -74,15 +71,6 @@ func writeDockerfile(t *testing.T, src string) *config.Image {
 		t.Fatal(err)
 	}
 	return &config.Image{Name: "app", Dockerfile: p}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // verdict is what the registry tests compare.
@@ -163,7 +151,7 @@ func TestResolveUpdateCycle(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/app:1.2.3"
 	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	d1 := pushImage(t, ref, newImage(t, 1, t1))
+	d1 := push(t, ref, newImage(t, 1, t1))
 
 	src := "# build\r\nFROM " + ref + " AS build\r\nRUN make\r\nFROM build\r\nFROM scratch\r\n"
 	img := writeDockerfile(t, src)
@@ -176,7 +164,7 @@ func TestResolveUpdateCycle(t *testing.T) {
 		t.Fatalf("update changed %d files, want 1", len(p.Files))
 	}
 	pinned := strings.Replace(src, ref, ref+"@"+d1, 1)
-	if diff := cmp.Diff(pinned, readFile(t, img.Dockerfile)); diff != "" {
+	if diff := cmp.Diff(pinned, userfiletest.Read(t, img.Dockerfile)); diff != "" {
 		t.Errorf("Dockerfile after update (-want +got):\n%s", diff)
 	}
 	if fi, err := os.Stat(img.Dockerfile); err != nil || fi.Mode().Perm() != 0o640 {
@@ -188,13 +176,13 @@ func TestResolveUpdateCycle(t *testing.T) {
 
 	// Upstream rebuilds under the same tag.
 	t2 := t1.Add(48 * time.Hour)
-	d2 := pushImage(t, ref, newImage(t, 2, t2))
+	d2 := push(t, ref, newImage(t, 2, t2))
 	want := []verdict{{Line: 2, Status: StatusPinnedStale, Pinned: d1, Current: d2, Created: "2026-01-04T03:04:05Z"}}
 	if diff := cmp.Diff(want, verdicts(check(t, img))); diff != "" {
 		t.Errorf("after rebuild (-want +got):\n%s", diff)
 	}
 	update(t, img)
-	if diff := cmp.Diff(strings.Replace(src, ref, ref+"@"+d2, 1), readFile(t, img.Dockerfile)); diff != "" {
+	if diff := cmp.Diff(strings.Replace(src, ref, ref+"@"+d2, 1), userfiletest.Read(t, img.Dockerfile)); diff != "" {
 		t.Errorf("Dockerfile after second update (-want +got):\n%s", diff)
 	}
 	if got := verdicts(check(t, img))[0].Status; got != StatusPinnedCurrent {
@@ -215,7 +203,7 @@ func TestResolveMultiPlatform(t *testing.T) {
 	ref := reg + "/lib/multi:20.11.1"
 	amd, arm := newImage(t, 10, time.Unix(0, 0)), newImage(t, 11, time.Unix(0, 0))
 	amdD, armD := digestOf(t, amd), digestOf(t, arm)
-	idx1 := pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	idx1 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
 
 	img := writeDockerfile(t, "FROM "+ref+"@"+amdD+"\n"+
 		"FROM "+ref+"@"+idx1+"\n"+
@@ -239,7 +227,7 @@ func TestResolveMultiPlatform(t *testing.T) {
 
 	// The index gains s390x; amd64 and arm64 are the same images.
 	s390 := newImage(t, 12, time.Unix(0, 0))
-	idx2 := pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": s390}))
+	idx2 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": s390}))
 	want = []verdict{
 		{Line: 1, Status: StatusPinnedCurrent, Match: MatchPlatform, Pinned: amdD, Current: idx2, CurrentPlatform: amdD},
 		{Line: 2, Status: StatusPinnedCurrent, Match: MatchIndexMoved, Pinned: idx1, Current: idx2, CurrentPlatform: amdD},
@@ -267,7 +255,7 @@ func TestResolveMultiPlatform(t *testing.T) {
 	// amd64 is rebuilt: stale for amd64 pins, not for the arm64 one.
 	amd2 := newImage(t, 13, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	amd2D := digestOf(t, amd2)
-	idx3 := pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd2, "linux/arm64": arm, "linux/s390x": s390}))
+	idx3 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd2, "linux/arm64": arm, "linux/s390x": s390}))
 	want = []verdict{
 		{Line: 1, Status: StatusPinnedStale, Pinned: amdD, Current: idx3, CurrentPlatform: amd2D, Created: "2026-03-01T00:00:00Z"},
 		{Line: 2, Status: StatusPinnedStale, Pinned: idx1, Current: idx3, CurrentPlatform: amd2D, Created: "2026-03-01T00:00:00Z"},
@@ -285,7 +273,7 @@ func TestResolveMultiPlatform(t *testing.T) {
 		"FROM " + ref + "@" + idx3 + "\n" +
 		"FROM --platform=linux/arm64 " + ref + "@" + armD + "\n" +
 		"FROM --platform=$BUILDPLATFORM " + ref + "@" + idx3 + "\n"
-	if diff := cmp.Diff(wantSrc, readFile(t, img.Dockerfile)); diff != "" {
+	if diff := cmp.Diff(wantSrc, userfiletest.Read(t, img.Dockerfile)); diff != "" {
 		t.Errorf("Dockerfile after update (-want +got):\n%s", diff)
 	}
 }
@@ -294,7 +282,7 @@ func TestResolveNoPlatformInIndex(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/armonly:1.0.0"
-	pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/arm64": newImage(t, 20, time.Unix(0, 0))}))
+	push(t, ref, newIndex(t, map[string]v1.Image{"linux/arm64": newImage(t, 20, time.Unix(0, 0))}))
 	rs := check(t, writeDockerfile(t, "FROM "+ref+"\n"))
 	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "no image for linux/amd64") {
 		t.Errorf("got %s %q, want an error naming the platform", rs[0].Status, rs[0].Error)
@@ -307,7 +295,7 @@ func TestUpdateUnresolvable(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	good := reg + "/lib/good:1.0.0"
-	pushImage(t, good, newImage(t, 30, time.Unix(0, 0)))
+	push(t, good, newImage(t, 30, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+good+"\n")
 	a.Name = "a"
 	b := writeDockerfile(t, "FROM "+good+"\nRUN x\nFROM "+reg+"/lib/missing:1.0.0 AS m\n")
@@ -370,7 +358,7 @@ func TestResolveWithoutRegistry(t *testing.T) {
 func TestUpdateARG(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
-	pushImage(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
+	push(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
 	// W has no default, but ${W:-3.13} does.
 	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
 	img := writeDockerfile(t, src)
@@ -383,7 +371,7 @@ func TestUpdateARG(t *testing.T) {
 			t.Errorf("result = %+v", r)
 		}
 	}
-	if got := readFile(t, img.Dockerfile); got != src {
+	if got := userfiletest.Read(t, img.Dockerfile); got != src {
 		t.Errorf("Dockerfile changed:\n%s", got)
 	}
 }
@@ -448,11 +436,11 @@ func TestMutableTag(t *testing.T) {
 func TestWriteAllOrNothing(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/w:1.0.0"
-	pushImage(t, ref, newImage(t, 50, time.Unix(0, 0)))
+	push(t, ref, newImage(t, 50, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+ref+"\n")
 	b := writeDockerfile(t, "FROM "+ref+" AS b\n")
 	b.Name = "b"
-	srcA, srcB := readFile(t, a.Dockerfile), readFile(t, b.Dockerfile)
+	srcA, srcB := userfiletest.Read(t, a.Dockerfile), userfiletest.Read(t, b.Dockerfile)
 
 	p, err := updatePlan(t.Context(), []*config.Image{a, b})
 	if err != nil || len(p.Files) != 2 {
@@ -470,10 +458,10 @@ func TestWriteAllOrNothing(t *testing.T) {
 	if err := p.Write(); !errors.Is(err, boom) {
 		t.Fatalf("Write: %v, want %v", err, boom)
 	}
-	if got := readFile(t, a.Dockerfile); got != srcA {
+	if got := userfiletest.Read(t, a.Dockerfile); got != srcA {
 		t.Errorf("first Dockerfile not restored:\n%s", got)
 	}
-	if got := readFile(t, b.Dockerfile); got != srcB {
+	if got := userfiletest.Read(t, b.Dockerfile); got != srcB {
 		t.Errorf("second Dockerfile changed:\n%s", got)
 	}
 
@@ -484,7 +472,7 @@ func TestWriteAllOrNothing(t *testing.T) {
 	if err := p.Write(); !errors.Is(err, ErrModified) {
 		t.Errorf("Write after an edit: %v, want ErrModified", err)
 	}
-	if got := readFile(t, a.Dockerfile); got != srcA {
+	if got := userfiletest.Read(t, a.Dockerfile); got != srcA {
 		t.Errorf("first Dockerfile written although the second was modified:\n%s", got)
 	}
 }

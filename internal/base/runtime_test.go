@@ -10,6 +10,7 @@ import (
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // TestResolvePlatformVariant: platforms are matched as containerd normalises
@@ -19,7 +20,7 @@ func TestResolvePlatformVariant(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/arm:1.2.3"
 	v5, v7, a64 := newImage(t, 70, time.Unix(0, 0)), newImage(t, 71, time.Unix(0, 0)), newImage(t, 72, time.Unix(0, 0))
-	pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
+	push(t, ref, newIndex(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
 	img := writeDockerfile(t, "FROM "+ref+"\n")
 	for _, tc := range []struct {
 		platform string
@@ -44,7 +45,7 @@ func TestWriteThroughSymlink(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/s:1.0.0"
-	d := pushImage(t, ref, newImage(t, 80, time.Unix(0, 0)))
+	d := push(t, ref, newImage(t, 80, time.Unix(0, 0)))
 	dir := t.TempDir()
 	target := filepath.Join(dir, "Dockerfile.shared")
 	if err := os.WriteFile(target, []byte("FROM "+ref+"\n"), 0o600); err != nil {
@@ -58,7 +59,7 @@ func TestWriteThroughSymlink(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("Dockerfile is no longer a symlink: %v %v", fi.Mode(), err)
 	}
-	if got, want := readFile(t, target), "FROM "+ref+"@"+d+"\n"; got != want {
+	if got, want := userfiletest.Read(t, target), "FROM "+ref+"@"+d+"\n"; got != want {
 		t.Errorf("target = %q, want %q", got, want)
 	}
 	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o600 {
@@ -72,8 +73,8 @@ func TestWriteThroughSymlink(t *testing.T) {
 func TestResolveAutomaticPlatformArgs(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
-	amd := pushImage(t, reg+"/lib/x-amd64:1.0.0", newImage(t, 90, time.Unix(0, 0)))
-	arm := pushImage(t, reg+"/lib/x-arm64:1.0.0", newImage(t, 91, time.Unix(0, 0)))
+	amd := push(t, reg+"/lib/x-amd64:1.0.0", newImage(t, 90, time.Unix(0, 0)))
+	arm := push(t, reg+"/lib/x-arm64:1.0.0", newImage(t, 91, time.Unix(0, 0)))
 	img := writeDockerfile(t, "ARG ARCH=${TARGETARCH}\nARG P=$BUILDPLATFORM\n"+
 		"FROM "+reg+"/lib/x-${TARGETARCH}:1.0.0\n"+
 		"FROM "+reg+"/lib/x-${ARCH}:1.0.0\n"+
@@ -99,8 +100,8 @@ func TestResolveIndexToSingleManifest(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/flip:2.0.0"
 	amd, arm := newImage(t, 100, time.Unix(0, 0)), newImage(t, 101, time.Unix(0, 0))
-	idx := pushIndex(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
-	single := pushImage(t, ref, amd)
+	idx := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	single := push(t, ref, amd)
 	rs := check(t, writeDockerfile(t, "FROM "+ref+"@"+idx+"\n"))
 	if rs[0].Status != StatusPinnedCurrent || rs[0].Match != MatchIndexMoved || rs[0].Current != single {
 		t.Errorf("got %+v", verdicts(rs))
@@ -113,7 +114,7 @@ func TestResolveStageByPlatformArg(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/b:1.0.0"
-	pushImage(t, ref, newImage(t, 110, time.Unix(0, 0)))
+	push(t, ref, newImage(t, 110, time.Unix(0, 0)))
 	img := writeDockerfile(t, "FROM "+ref+" AS build-amd64\nFROM "+ref+" AS Build-arm64\nFROM build-${TARGETARCH} AS final\n")
 	for _, pl := range []string{"linux/amd64", "linux/arm64"} {
 		rs := check(t, img, WithPlatform(pl))

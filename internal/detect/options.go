@@ -112,16 +112,26 @@ func WithPlatform(p string) Option {
 			o.platform = nil
 			return nil
 		}
-		pl, err := v1.ParsePlatform(p)
+		pl, err := ParsePlatform(p)
 		if err != nil {
-			return fmt.Errorf("parsing platform %q: %w", p, err)
-		}
-		if pl.OS == "" || pl.Architecture == "" {
-			return fmt.Errorf("parsing platform %q: want os/arch[/variant]", p)
+			return err
 		}
 		o.platform = pl
 		return nil
 	}
+}
+
+// ParsePlatform parses a platform flag, "os/arch[/variant]": both os and
+// arch are required.
+func ParsePlatform(p string) (*v1.Platform, error) {
+	pl, err := v1.ParsePlatform(p)
+	if err != nil {
+		return nil, fmt.Errorf("parsing platform %q: %w", p, err)
+	}
+	if pl.OS == "" || pl.Architecture == "" {
+		return nil, fmt.Errorf("parsing platform %q: want os/arch[/variant]", p)
+	}
+	return pl, nil
 }
 
 // WithoutNormalisers switches off the content normalisers with the given

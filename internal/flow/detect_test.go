@@ -27,38 +27,15 @@ import (
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/release"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 const testSHA = "abcdef0123456789abcdef0123456789abcdef01"
-
-// writeMonorepo writes images.hcl (with prefix as registry), the pin file
-// pins.src and the given files (paths relative to the monorepo) to a temp dir
-// and loads the config.
-func writeMonorepo(t *testing.T, hcl, pins string, files map[string]string) *config.Config {
-	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		p = filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(hcl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg.PinFile, []byte(pins), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func must[T any](t *testing.T) func(T, error) T {
 	return func(v T, err error) T {
@@ -140,11 +117,15 @@ func (fakeComparer) Snapshot(_ context.Context, ref string) ([]*detect.Snapshot,
 	return nil, fmt.Errorf("fakeComparer cannot read %s", ref)
 }
 
-// counter is a Progress that counts the images done.
-type counter struct{ done atomic.Int32 }
+// counter is a Progress that counts the images done and keeps the last
+// byte count.
+type counter struct {
+	done  atomic.Int32
+	bytes atomic.Int64
+}
 
-func (c *counter) ImageDone(string) { c.done.Add(1) }
-func (c *counter) LayersRead(int64) {}
+func (c *counter) ImageDone(string)       { c.done.Add(1) }
+func (c *counter) LayersRead(bytes int64) { c.bytes.Store(bytes) }
 
 // TestDetectCause: the cause told for each kind of change, through the real
 // comparer, the in-process registry and the Dockerfiles.
@@ -189,7 +170,7 @@ func TestDetectCause(t *testing.T) {
 				files["a/Dockerfile"] = strings.ReplaceAll(tc.dockerfile, "{base}", prefix+"/base:1")
 			}
 			hcl += "}\n"
-			cfg := writeMonorepo(t, hcl, "a_VER=v1.0.0\n", files)
+			cfg := configtest.Monorepo(t, hcl, "a_VER=v1.0.0\n", files)
 			im := &cfg.Images[0]
 			oldLayers, newLayers := [][]imagebuild.File{app(tc.oldMode)}, [][]imagebuild.File{app(tc.newMode)}
 			for i := range tc.newExtra {
@@ -221,7 +202,7 @@ func TestDetectCause(t *testing.T) {
 func statesSetup(t *testing.T, pins string) *config.Config {
 	t.Helper()
 	host := regtest.Start(t)
-	cfg := writeMonorepo(t, fmt.Sprintf(`registry = %q
+	cfg := configtest.Monorepo(t, fmt.Sprintf(`registry = %q
 pin_file = "pins.src"
 image "a" {
   candidate = "oci:build/{name}"
@@ -297,7 +278,7 @@ func TestDetectStates(t *testing.T) {
 			if write {
 				wantPins = strings.Replace(statesPins, "b_VER=\"v1.0.0\" # released\n", "", 1)
 			}
-			if got := readFile(t, cfg.PinFile); got != wantPins {
+			if got := userfiletest.Read(t, cfg.PinFile); got != wantPins {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, wantPins)
 			}
 			if rep.Written != write {
@@ -305,15 +286,6 @@ func TestDetectStates(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestDetectCandidates: where each candidate is looked for.
@@ -340,7 +312,7 @@ func TestDetectCandidates(t *testing.T) {
 			}
 			hcl += "}\n"
 			const pins = "svc_a_VER=v1.0.0\n"
-			cfg := writeMonorepo(t, hcl, pins, nil)
+			cfg := configtest.Monorepo(t, hcl, pins, nil)
 			var got string
 			_, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Candidates: tc.override, Write: true, NoCheck: true,
 				Comparer: fakeComparer{func(a, b string) (detect.Verdict, error) {
@@ -354,7 +326,7 @@ func TestDetectCandidates(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one with %q", err, tc.err)
 				}
-				if got := readFile(t, cfg.PinFile); got != pins {
+				if got := userfiletest.Read(t, cfg.PinFile); got != pins {
 					t.Errorf("pin file written on error: %q", got)
 				}
 				return
@@ -397,7 +369,7 @@ func TestDetectErrorsWriteNothing(t *testing.T) {
 			if errors.As(err, &bm) != tc.wantMissing {
 				t.Errorf("errors.As(%v, *BaselineMissingError) = %v", err, !tc.wantMissing)
 			}
-			if got := readFile(t, cfg.PinFile); got != tc.pins {
+			if got := userfiletest.Read(t, cfg.PinFile); got != tc.pins {
 				t.Errorf("pin file written:\n%s", got)
 			}
 		})
@@ -433,7 +405,7 @@ func TestDetectPinChangedMeanwhile(t *testing.T) {
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "run again") || rep != nil {
 				t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError that says to run again", rep, err)
 			}
-			if got := readFile(t, cfg.PinFile); got != tc.edited {
+			if got := userfiletest.Read(t, cfg.PinFile); got != tc.edited {
 				t.Errorf("pin file:\n%s\nwant the hand-edited one:\n%s", got, tc.edited)
 			}
 		})
@@ -453,7 +425,7 @@ func TestDetectPinChangedMeanwhile(t *testing.T) {
 		if !errors.As(err, &ce) || rep != nil {
 			t.Fatalf("Detect = %v, %v; want no report and a *release.PinFileChangedError", rep, err)
 		}
-		if got, want := readFile(t, cfg.PinFile), strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1); got != want {
+		if got, want := userfiletest.Read(t, cfg.PinFile), strings.Replace(statesPins, "a_VER=\"v1.0.0\"\n", "", 1); got != want {
 			t.Errorf("pin file:\n%s\nwant only a unpinned:\n%s", got, want)
 		}
 	})
@@ -479,7 +451,7 @@ func TestDetectJobs(t *testing.T) {
 				fmt.Fprintf(&hcl, "image \"i%d\" {\n  candidate = \"oci:build/{name}\"\n}\n", i)
 				fmt.Fprintf(&pins, "i%d_VER=v1.0.0\n", i)
 			}
-			cfg := writeMonorepo(t, hcl.String(), pins.String(), nil)
+			cfg := configtest.Monorepo(t, hcl.String(), pins.String(), nil)
 			var inFlight, most atomic.Int32
 			all := make(chan struct{})
 			var once sync.Once
@@ -517,7 +489,7 @@ func TestDetectJobs(t *testing.T) {
 			if diff := cmp.Diff([]string{"i2", "i5"}, rep.Changed); diff != "" {
 				t.Errorf("changed (-want +got):\n%s", diff)
 			}
-			if got, want := readFile(t, cfg.PinFile), strings.NewReplacer("i2_VER=v1.0.0\n", "", "i5_VER=v1.0.0\n", "").Replace(pins.String()); got != want {
+			if got, want := userfiletest.Read(t, cfg.PinFile), strings.NewReplacer("i2_VER=v1.0.0\n", "", "i5_VER=v1.0.0\n", "").Replace(pins.String()); got != want {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
 			}
 		})
@@ -627,7 +599,7 @@ func TestDetectReadBound(t *testing.T) {
 		fmt.Fprintf(&hcl, "image \"i%d\" {\n  candidate = \"%s/acme/i%d:new\"\n}\n", i, host, i)
 		fmt.Fprintf(&pins, "i%d_VER=v1.0.0\n", i)
 	}
-	cfg := writeMonorepo(t, hcl.String(), pins.String(), nil)
+	cfg := configtest.Monorepo(t, hcl.String(), pins.String(), nil)
 	pushed := map[string]v1.Image{}
 	for i := range images {
 		for _, side := range []struct {
@@ -666,7 +638,7 @@ func TestDetectReadBound(t *testing.T) {
 // (issue 9).
 func TestDetectUnknownVar(t *testing.T) {
 	const pins = "CURRENT_RELEASE_VER=\"v3.1.0\"\nsvc_a_VER=v1.0.0\n"
-	cfg := writeMonorepo(t, "registry = \"r.example/acme\"\npin_file = \"pins.src\"\nimage \"svc-a\" {\n  candidate = \"oci:build/{name}\"\n}\n", pins, nil)
+	cfg := configtest.Monorepo(t, "registry = \"r.example/acme\"\npin_file = \"pins.src\"\nimage \"svc-a\" {\n  candidate = \"oci:build/{name}\"\n}\n", pins, nil)
 	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Write: true, NoCheck: true,
 		Comparer: fakeComparer{func(string, string) (detect.Verdict, error) { return detect.Changed, nil }}})
 	if err != nil {
@@ -676,7 +648,7 @@ func TestDetectUnknownVar(t *testing.T) {
 	if len(rep.Warnings) != 1 || !errors.As(rep.Warnings[0], &ue) || ue.Var != "CURRENT_RELEASE" || ue.Line != 1 {
 		t.Errorf("warnings = %v", rep.Warnings)
 	}
-	if got := readFile(t, cfg.PinFile); got != "CURRENT_RELEASE_VER=\"v3.1.0\"\n" {
+	if got := userfiletest.Read(t, cfg.PinFile); got != "CURRENT_RELEASE_VER=\"v3.1.0\"\n" {
 		t.Errorf("pin file %q", got)
 	}
 }
@@ -686,7 +658,7 @@ func TestDetectUnknownVar(t *testing.T) {
 // single-platform one names none.
 func TestDetectProblemPlatform(t *testing.T) {
 	host := regtest.Start(t)
-	cfg := writeMonorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"u\" {\n  candidate = \"%s/acme/u:new\"\n}\n", host+"/acme", host), "", nil)
+	cfg := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"u\" {\n  candidate = \"%s/acme/u:new\"\n}\n", host+"/acme", host), "", nil)
 	good := must[v1.Image](t)(freshBuild.Image(nil, appCfg, app(0o755)))
 	// The arm64 build lost its entrypoint.
 	bad := must[v1.Image](t)(freshBuild.Image(nil, appCfg, []imagebuild.File{imagebuild.Dir("/app")}))

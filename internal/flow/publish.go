@@ -101,9 +101,10 @@ type PublishOptions struct {
 	Jobs int
 	// Remote are the registry options (auth, transport, retries).
 	Remote []remote.Option
-	// Progress, if set, is called (never at once) when an image is done or
-	// blob bytes are in place (uploaded, or found in the registry).
-	Progress func(imagesDone, imagesTotal int, blobBytes int64)
+	// Progress, if set, is told when an image is done (ImageDone) and, as
+	// blobs are put in place (uploaded, or found in the registry), the bytes
+	// of blobs in place so far in the run (LayersRead).
+	Progress Progress
 }
 
 // Publish pushes the candidate of every image to publish under
@@ -182,9 +183,9 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 	if o.DryRun {
 		return rep, nil
 	}
-	prog := publishProgress{f: o.Progress, total: len(rep.Images)}
+	prog := publishProgress{p: o.Progress}
 	err = publishEach(rep.Images, jobs, func(pi *PublishedImage) error {
-		defer prog.imageDone()
+		defer prog.imageDone(pi.Name)
 		return publishImage(ctx, pi, opts, &prog)
 	})
 	if err != nil {
@@ -337,29 +338,29 @@ func publishImage(ctx context.Context, pi *PublishedImage, opts []remote.Option,
 	return nil
 }
 
-// publishProgress counts what is done for PublishOptions.Progress.
+// publishProgress tells PublishOptions.Progress, if any, what is done, one
+// call at a time, and counts the bytes of blobs in place.
 type publishProgress struct {
-	f     func(imagesDone, imagesTotal int, blobBytes int64)
-	total int
+	p     Progress
 	mu    sync.Mutex
-	done  int
 	bytes int64
 }
 
-func (p *publishProgress) imageDone() {
+func (p *publishProgress) imageDone(name string) {
+	if p.p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done++
-	if p.f != nil {
-		p.f(p.done, p.total, p.bytes)
-	}
+	p.p.ImageDone(name)
 }
 
 func (p *publishProgress) uploaded(n int64) {
+	if p.p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bytes += n
-	if p.f != nil {
-		p.f(p.done, p.total, p.bytes)
-	}
+	p.p.LayersRead(p.bytes)
 }

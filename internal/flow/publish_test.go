@@ -2,7 +2,6 @@ package flow
 
 import (
 	"math/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -28,7 +27,13 @@ const publishTestSHA = "0123456789abcdef0123"
 func TestPublishSources(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	dir := t.TempDir()
+	cfg := publishConfig(t, host, map[string]string{
+		"layout":   "oci:build/layout",
+		"index":    "oci:build/index",
+		"archive":  "docker-archive:build/archive.tar",
+		"registry": "docker://" + host + "/build/registry:candidate",
+	}, "")
+	dir := cfg.Dir
 
 	img := func(seed int64) v1.Image {
 		i, err := random.Image(256, 2, random.WithSource(rand.NewSource(seed)))
@@ -67,21 +72,18 @@ func TestPublishSources(t *testing.T) {
 	// A registry image in the same registry: its blobs are mounted.
 	ri := img(4)
 	regtest.Push(t, host+"/build/registry:candidate", ri)
-
-	cfg := publishConfig(t, dir, host, map[string]string{
-		"layout":   "oci:build/layout",
-		"index":    "oci:build/index",
-		"archive":  "docker-archive:build/archive.tar",
-		"registry": "docker://" + host + "/build/registry:candidate",
-	})
 	want := map[string]string{}
 	for n, d := range map[string]interface{ Digest() (v1.Hash, error) }{"layout": li, "index": idx, "registry": ri} {
 		h, _ := d.Digest()
 		want[n] = "pushed " + h.String()
 	}
-	rep, err := Publish(t.Context(), cfg, PublishOptions{Commit: publishTestSHA, NoCheck: true})
+	var progress counter
+	rep, err := Publish(t.Context(), cfg, PublishOptions{Commit: publishTestSHA, NoCheck: true, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if int(progress.done.Load()) != len(rep.Images) || progress.bytes.Load() == 0 {
+		t.Errorf("progress: %d images done, %d bytes in place; want %d images and some bytes", progress.done.Load(), progress.bytes.Load(), len(rep.Images))
 	}
 	got := map[string]string{}
 	for _, pi := range rep.Images {
@@ -92,9 +94,8 @@ func TestPublishSources(t *testing.T) {
 			want["archive"] = "pushed " + pi.Digest
 		}
 		got[pi.Name] = pi.Status + " " + pi.Digest
-		d, err := remote.Head(mustTag(t, pi.Repository+":"+pi.Tag))
-		if err != nil || d.Digest.String() != pi.Digest {
-			t.Errorf("%s:%s = %v (%v), report says %s", pi.Repository, pi.Tag, d, err, pi.Digest)
+		if d, ok := regtest.Digest(t, pi.Repository+":"+pi.Tag); !ok || d.String() != pi.Digest {
+			t.Errorf("%s:%s = %v (exists %v), report says %s", pi.Repository, pi.Tag, d, ok, pi.Digest)
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -117,10 +118,10 @@ func TestPublishSources(t *testing.T) {
 func TestPublishSelection(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	dir := t.TempDir()
-	cands := map[string]string{}
-	for _, n := range []string{"a", "b", "c"} {
-		p, err := layout.Write(filepath.Join(dir, "build", n), empty.Index)
+	cands := map[string]string{"a": "oci:build/{name}", "b": "oci:build/{name}", "c": "oci:build/{name}"}
+	cfg := publishConfig(t, host, cands, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
+	for n := range cands {
+		p, err := layout.Write(filepath.Join(cfg.Dir, "build", n), empty.Index)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,11 +132,6 @@ func TestPublishSelection(t *testing.T) {
 		if err := p.AppendImage(i); err != nil {
 			t.Fatal(err)
 		}
-		cands[n] = "oci:build/{name}"
-	}
-	cfg := publishConfig(t, dir, host, cands)
-	if err := os.WriteFile(cfg.PinFile, []byte("a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n"), 0o644); err != nil {
-		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		mode    PublishMode
@@ -169,9 +165,9 @@ func TestPublishSelection(t *testing.T) {
 	}
 }
 
-// publishConfig writes images.hcl with one image per candidate, repository
-// <host>/acme/<name>, and an empty pin file.
-func publishConfig(t *testing.T, dir, host string, cands map[string]string) *config.Config {
+// publishConfig writes a monorepo with one image per candidate, repository
+// <host>/acme/<name>, and pins as its pin file.
+func publishConfig(t *testing.T, host string, cands map[string]string, pins string) *config.Config {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("registry = \"" + host + "/acme\"\npin_file = \"pins.src\"\n")
@@ -180,21 +176,5 @@ func publishConfig(t *testing.T, dir, host string, cands map[string]string) *con
 			b.WriteString("image \"" + n + "\" {\n  candidate = \"" + c + "\"\n}\n")
 		}
 	}
-	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(b.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg.PinFile, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-func mustTag(t *testing.T, s string) name.Tag {
-	t.Helper()
-	tag, err := name.NewTag(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag
+	return configtest.Monorepo(t, b.String(), pins, nil)
 }

@@ -126,6 +126,13 @@ func (b Build) Image(base v1.Image, cfg Config, layers ...[]File) (v1.Image, err
 			return nil, err
 		}
 	}
+	return Configure(img, b.MTime, cfg)
+}
+
+// Configure sets the creation time of img and the fields of cfg that are set
+// (slices not nil, strings not empty, labels added), and linux/amd64 when img
+// names no OS.
+func Configure(img v1.Image, created time.Time, cfg Config) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -134,7 +141,7 @@ func (b Build) Image(base v1.Image, cfg Config, layers ...[]File) (v1.Image, err
 	if cf.OS == "" {
 		cf.OS, cf.Architecture = "linux", "amd64"
 	}
-	cf.Created = v1.Time{Time: b.MTime}
+	cf.Created = v1.Time{Time: created}
 	c := &cf.Config
 	if cfg.Entrypoint != nil {
 		c.Entrypoint = cfg.Entrypoint

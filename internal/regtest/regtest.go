@@ -1,6 +1,7 @@
 package regtest
 
 import (
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -8,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Start starts a quiet in-process registry, stopped when the test ends, and
@@ -43,11 +46,7 @@ type Artifact interface {
 // Push pushes an image or an index as ref and returns its digest.
 func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Push(r, a); err != nil {
+	if err := remote.Push(parse(t, ref), a); err != nil {
 		t.Fatal(err)
 	}
 	d, err := a.Digest()
@@ -55,4 +54,37 @@ func Push(t testing.TB, ref string, a Artifact) v1.Hash {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Tag points tag (a full reference, host/repo:tag, in any repository of the
+// registry) at the manifest that ref names, copying what the manifest needs.
+func Tag(t testing.TB, ref, tag string) {
+	t.Helper()
+	if err := crane.Copy(ref, tag); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Digest returns the digest of the manifest that ref names, and false when
+// the registry has none (404).
+func Digest(t testing.TB, ref string) (v1.Hash, bool) {
+	t.Helper()
+	desc, err := remote.Head(parse(t, ref))
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return v1.Hash{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc.Digest, true
+}
+
+func parse(t testing.TB, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -2,17 +2,14 @@ package release
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -151,22 +148,15 @@ func TestReleaseRetagFloatingDated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			host := regtest.Start(t)
-			dir := t.TempDir()
-			cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
+			cfg := configtest.Monorepo(t, `
 registry = "`+host+`/acme"
 pin_file = "pins.src"
 release_pattern = "^(v|release-)[0-9]+\\.[0-9]+\\.[0-9]+(-rc\\.[0-9]+)?$"
 image "a" {}
-`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(cfg.PinFile, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
+`, "", nil)
 			repo := cfg.Images[0].Repository
 			digests := map[string]v1.Hash{}
-			byDigest := map[v1.Hash]string{}
+			byDigest := map[string]string{}
 			for i, n := range []string{"new", "old", "older"} {
 				img, err := random.Image(64, 1+int64(i))
 				if err != nil {
@@ -176,20 +166,11 @@ image "a" {}
 				if n != "new" {
 					ref = repo + ":" + n
 				}
-				if err := remote.Write(mustRef(t, ref), img); err != nil {
-					t.Fatal(err)
-				}
-				digests[n], _ = img.Digest()
-				byDigest[digests[n]] = n
+				digests[n] = regtest.Push(t, ref, img)
+				byDigest[digests[n].String()] = n
 			}
 			for tag, n := range tc.before {
-				desc, err := remote.Get(mustRef(t, repo+"@"+digests[n].String()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := remote.Tag(mustTag(t, repo+":"+tag), desc); err != nil {
-					t.Fatal(err)
-				}
+				regtest.Tag(t, repo+"@"+digests[n].String(), repo+":"+tag)
 			}
 			_, tags, err := ReleaseRetag(t.Context(), cfg, tc.version, RetagOptions{
 				Commit: "abcdef0123", Floating: tc.floating, Dated: tc.dated, Now: now,
@@ -204,26 +185,17 @@ image "a" {}
 			}
 			var got []tag
 			for _, tg := range tags {
-				got = append(got, tag{Target: tg.Target[len(repo)+1:], Kind: tg.Kind, Digest: byDigest[mustHash(t, tg.Digest)], Kept: tg.Kept, Existed: tg.Existed})
+				got = append(got, tag{Target: tg.Target[len(repo)+1:], Kind: tg.Kind, Digest: byDigest[tg.Digest], Kept: tg.Kept, Existed: tg.Existed})
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("taggings (-want +got):\n%s", diff)
 			}
 			for tag, want := range tc.after {
-				d, ok := tagDigest(t, repo+":"+tag)
-				if gotName := byDigest[d]; ok && gotName != want || !ok && want != "" {
+				d, ok := regtest.Digest(t, repo+":"+tag)
+				if gotName := byDigest[d.String()]; ok && gotName != want || !ok && want != "" {
 					t.Errorf("%s points at %q (exists %v), want %q", tag, gotName, ok, want)
 				}
 			}
 		})
 	}
-}
-
-func mustHash(t *testing.T, s string) v1.Hash {
-	t.Helper()
-	h, err := v1.NewHash(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/pinfile"
 )
 
@@ -19,21 +19,13 @@ import (
 // pin file.
 func testConfig(t *testing.T, registry, pins string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "images.hcl"), []byte(`
+	return configtest.Monorepo(t, `
 registry = "`+registry+`"
 pin_file = "pins.src"
 image "a" {}
 image "b" {}
 image "c" {}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg.PinFile, []byte(pins), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+`, pins, nil)
 }
 
 func TestResolveOrder(t *testing.T) {

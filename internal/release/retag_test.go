@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/regtest"
@@ -28,24 +26,9 @@ func retagSetup(t *testing.T, pins string) (*config.Config, map[string]v1.Hash) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Write(mustRef(t, host+"/acme/"+n+":abcdef0"), img); err != nil {
-			t.Fatal(err)
-		}
-		digests[n], _ = img.Digest()
+		digests[n] = regtest.Push(t, host+"/acme/"+n+":abcdef0", img)
 	}
 	return cfg, digests
-}
-
-func tagDigest(t *testing.T, ref string) (v1.Hash, bool) {
-	t.Helper()
-	d, err := HeadDigest(mustRef(t, ref), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d == nil {
-		return v1.Hash{}, false
-	}
-	return *d, true
 }
 
 func TestReleaseRetag(t *testing.T) {
@@ -58,7 +41,7 @@ func TestReleaseRetag(t *testing.T) {
 	if err != nil || len(pinned) != 2 || len(tags) != 2 {
 		t.Fatalf("dry run: %v %v %v", pinned, tags, err)
 	}
-	if _, ok := tagDigest(t, cfg.Images[0].Repository+":v1.1.0"); ok {
+	if _, ok := regtest.Digest(t, cfg.Images[0].Repository+":v1.1.0"); ok {
 		t.Error("dry run tagged")
 	}
 	if b, _ := os.ReadFile(cfg.PinFile); string(b) != pins {
@@ -70,7 +53,7 @@ func TestReleaseRetag(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"a", "b"} {
-		got, ok := tagDigest(t, cfg.Images[0].Repository[:strings.LastIndex(cfg.Images[0].Repository, "/")]+"/"+n+":v1.1.0")
+		got, ok := regtest.Digest(t, cfg.Images[0].Repository[:strings.LastIndex(cfg.Images[0].Repository, "/")]+"/"+n+":v1.1.0")
 		if !ok || got != digests[n] {
 			t.Errorf("%s:v1.1.0 = %v (%v), want %v", n, got, ok, digests[n])
 		}
@@ -92,16 +75,10 @@ func TestReleaseRetagRefusesAndWritesNothing(t *testing.T) {
 	t.Run("tag points elsewhere", func(t *testing.T) {
 		cfg, _ := retagSetup(t, "")
 		other := cfg.Images[0].Repository + ":abcdef0"
-		desc, err := remote.Get(mustRef(t, other))
-		if err != nil {
-			t.Fatal(err)
-		}
 		// b:v2.0.0 already exists and points at a's image; a comes first, so
 		// a tag made before every target was checked would show on a.
-		if err := remote.Tag(mustTag(t, cfg.Images[1].Repository+":v2.0.0"), desc); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = ReleaseRetag(t.Context(), cfg, "v2.0.0", RetagOptions{Commit: "abcdef0", Now: time.Now()})
+		regtest.Tag(t, other, cfg.Images[1].Repository+":v2.0.0")
+		_, _, err := ReleaseRetag(t.Context(), cfg, "v2.0.0", RetagOptions{Commit: "abcdef0", Now: time.Now()})
 		var ce *TagConflictError
 		if !errors.As(err, &ce) {
 			t.Fatalf("error %v, want a TagConflictError", err)
@@ -109,7 +86,7 @@ func TestReleaseRetagRefusesAndWritesNothing(t *testing.T) {
 		if b, _ := os.ReadFile(cfg.PinFile); len(b) != 0 {
 			t.Errorf("pin file written: %q", b)
 		}
-		if _, ok := tagDigest(t, cfg.Images[0].Repository+":v2.0.0"); ok {
+		if _, ok := regtest.Digest(t, cfg.Images[0].Repository+":v2.0.0"); ok {
 			t.Error("a was tagged although b's tag conflicts")
 		}
 		// --force moves it.
@@ -126,26 +103,8 @@ func TestReleaseRetagRefusesAndWritesNothing(t *testing.T) {
 		if b, _ := os.ReadFile(cfg.PinFile); len(b) != 0 {
 			t.Errorf("pin file written: %q", b)
 		}
-		if _, ok := tagDigest(t, cfg.Images[0].Repository+":v2.0.0"); ok {
+		if _, ok := regtest.Digest(t, cfg.Images[0].Repository+":v2.0.0"); ok {
 			t.Error("a was tagged although c failed")
 		}
 	})
-}
-
-func mustRef(t *testing.T, s string) name.Reference {
-	t.Helper()
-	r, err := name.ParseReference(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func mustTag(t *testing.T, s string) name.Tag {
-	t.Helper()
-	r, err := name.NewTag(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }

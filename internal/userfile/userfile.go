@@ -29,20 +29,25 @@ func (e *NotRegularError) Error() string {
 	return fmt.Sprintf("%s is %s, not a regular file: refusing to open it", name, describe(e.Mode))
 }
 
+// fileTypes names the types of file a user file must not be, in the order
+// describe tests them (a character device has fs.ModeDevice too).
+var fileTypes = []struct {
+	bit  fs.FileMode
+	name string
+}{
+	{fs.ModeDir, "a directory"},
+	{fs.ModeCharDevice, "a character device"},
+	{fs.ModeDevice, "a block device"},
+	{fs.ModeNamedPipe, "a FIFO (named pipe)"},
+	{fs.ModeSocket, "a socket"},
+	{fs.ModeIrregular, "an irregular file"},
+}
+
 func describe(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeDir != 0:
-		return "a directory"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO (named pipe)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeIrregular != 0:
-		return "an irregular file"
+	for _, t := range fileTypes {
+		if m&t.bit != 0 {
+			return t.name
+		}
 	}
 	return fmt.Sprintf("of type %v", m.Type())
 }

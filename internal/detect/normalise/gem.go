@@ -18,29 +18,16 @@ import (
 // itself), the only state that grows with the gem.
 const maxGemEntries = 1 << 20
 
-type gemNormaliser struct{}
-
-var _ Normaliser = gemNormaliser{}
-
 // Gem returns the normaliser for RubyGems packages (*.gem): it compares the
 // gemspec without its date and the files of data.tar.gz by name, type, mode
 // and content, without tar and gzip timestamps; see the package
 // documentation.
-func Gem() Normaliser { return gemNormaliser{} }
-
-func (gemNormaliser) Name() string { return "gem" }
-
-func (gemNormaliser) Match(p string, size int64) bool {
-	return strings.HasSuffix(p, ".gem") && size >= 1024 // smallest tar: its end blocks
+func Gem() Normaliser {
+	return canonNormaliser{name: "gem", match: matchGem, canon: canonGem}
 }
 
-func (gemNormaliser) Digest(r io.Reader) (string, error) {
-	src := NewSource(r)
-	h := newDigest("gem")
-	if err := canonGem(src, h); err != nil {
-		return "", classify("gem", src, err)
-	}
-	return format(h.Sum(nil)), nil
+func matchGem(p string, size int64) bool {
+	return strings.HasSuffix(p, ".gem") && size >= 1024 // smallest tar: its end blocks
 }
 
 // canonGem writes the canonical form of the gem read from r to w: for each

@@ -26,28 +26,17 @@ const (
 // that add Build-Time/Build-Date/Build-Timestamp, bnd's Bnd-LastModified.
 var manifestTimeHeaders = []string{"build-time", "build-date", "build-timestamp", "bnd-lastmodified"}
 
-type manifest struct{}
-
-var _ Normaliser = manifest{}
-
 // Manifest returns the normaliser for JAR manifests (META-INF/MANIFEST.MF):
 // it compares the attributes without the build-time stamps, line endings and
 // line folding; see the package documentation.
-func Manifest() Normaliser { return manifest{} }
-
-func (manifest) Name() string { return "manifest" }
-
-func (manifest) Match(p string, _ int64) bool {
-	return strings.HasSuffix(path.Clean("/"+p), "/META-INF/MANIFEST.MF")
+func Manifest() Normaliser {
+	return canonNormaliser{name: "manifest", match: matchMetaINF("MANIFEST.MF"), canon: canonManifest}
 }
 
-func (manifest) Digest(r io.Reader) (string, error) {
-	src := NewSource(r)
-	h := newDigest("manifest")
-	if err := canonManifest(src, h); err != nil {
-		return "", classify("manifest", src, err)
-	}
-	return format(h.Sum(nil)), nil
+// matchMetaINF matches the file called base in a META-INF directory.
+func matchMetaINF(base string) func(string, int64) bool {
+	suffix := "/META-INF/" + base
+	return func(p string, _ int64) bool { return strings.HasSuffix(path.Clean("/"+p), suffix) }
 }
 
 // canonManifest writes the canonical form of the manifest read from r to w:
@@ -123,28 +112,11 @@ func checkManifestName(line []byte) error {
 	return nil
 }
 
-type buildInfo struct{}
-
-var _ Normaliser = buildInfo{}
-
 // BuildInfo returns the normaliser for Spring Boot's build-info.properties
 // (META-INF/build-info.properties): it compares the properties without
 // build.time, comments and blank lines; see the package documentation.
-func BuildInfo() Normaliser { return buildInfo{} }
-
-func (buildInfo) Name() string { return "build-info" }
-
-func (buildInfo) Match(p string, _ int64) bool {
-	return strings.HasSuffix(path.Clean("/"+p), "/META-INF/build-info.properties")
-}
-
-func (buildInfo) Digest(r io.Reader) (string, error) {
-	src := NewSource(r)
-	h := newDigest("build-info")
-	if err := canonBuildInfo(src, h); err != nil {
-		return "", classify("build-info", src, err)
-	}
-	return format(h.Sum(nil)), nil
+func BuildInfo() Normaliser {
+	return canonNormaliser{name: "build-info", match: matchMetaINF("build-info.properties"), canon: canonBuildInfo}
 }
 
 // buildTimeKey is the property spring-boot's build-info goal stamps with the

@@ -63,6 +63,30 @@ next:
 	return out, nil
 }
 
+// canonNormaliser is a Normaliser whose digest is the domain-prefixed sha256 (see
+// newDigest) of a canonical form that canon writes to it while it reads the
+// content: the shape of every normaliser but zip.
+type canonNormaliser struct {
+	name  string
+	match func(p string, size int64) bool
+	// canon reads the content from r and writes its canonical form to w; an
+	// error it returns is classified (see classify).
+	canon func(r io.Reader, w hash.Hash) error
+}
+
+func (c canonNormaliser) Name() string { return c.name }
+
+func (c canonNormaliser) Match(p string, size int64) bool { return c.match(p, size) }
+
+func (c canonNormaliser) Digest(r io.Reader) (string, error) {
+	src := NewSource(r)
+	h := newDigest(c.name)
+	if err := c.canon(src, h); err != nil {
+		return "", classify(c.name, src, err)
+	}
+	return format(h.Sum(nil)), nil
+}
+
 // newDigest returns a sha256 that has already absorbed the domain prefix of
 // the normaliser called name, so that the digests of different kinds, and of
 // different versions of one kind's canonical form, never collide.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"strings"
@@ -18,58 +19,52 @@ const (
 	magicPy2  = 10000
 )
 
-type pyc struct{}
-
-var _ Normaliser = pyc{}
-
 // Pyc returns the normaliser for compiled Python files (.pyc, .pyo). It
 // ignores the source mtime and size recorded in the header and keeps the
 // source hash of a hash-based pyc.
-func Pyc() Normaliser { return pyc{} }
+func Pyc() Normaliser {
+	return canonNormaliser{name: "pyc", match: matchPyc, canon: canonPyc}
+}
 
-func (pyc) Name() string { return "pyc" }
-
-func (pyc) Match(p string, size int64) bool {
+func matchPyc(p string, size int64) bool {
 	ext := strings.ToLower(path.Ext(p))
 	return (ext == ".pyc" || ext == ".pyo") && size >= 8
 }
 
-func (pyc) Digest(r io.Reader) (string, error) {
-	src := NewSource(r)
+// canonPyc writes the pyc read from r to w with the source mtime and size of
+// its header zeroed.
+func canonPyc(r io.Reader, w hash.Hash) error {
 	var hdr [16]byte
-	if _, err := io.ReadFull(src, hdr[:8]); err != nil {
-		return "", classify("pyc", src, err)
+	if _, err := io.ReadFull(r, hdr[:8]); err != nil {
+		return err
 	}
 	if hdr[2] != '\r' || hdr[3] != '\n' {
-		return "", classify("pyc", src, errors.New("no pyc magic number"))
+		return errors.New("no pyc magic number")
 	}
 	n := 8
 	switch magic := binary.LittleEndian.Uint16(hdr[:2]); {
 	case magic >= magicPy37 && magic < magicPy2:
 		n = 16
-		if _, err := io.ReadFull(src, hdr[8:16]); err != nil {
-			return "", classify("pyc", src, err)
+		if _, err := io.ReadFull(r, hdr[8:16]); err != nil {
+			return err
 		}
 		switch flags := binary.LittleEndian.Uint32(hdr[4:8]); flags {
 		case 0: // timestamp-based: source mtime and size
 			clear(hdr[8:16])
 		case 1, 3: // hash-based (unchecked, checked): the source hash is content
 		default:
-			return "", classify("pyc", src, fmt.Errorf("unknown pyc flags %#x", flags))
+			return fmt.Errorf("unknown pyc flags %#x", flags)
 		}
 	case magic >= magicPy33 && magic < magicPy37:
 		n = 12
-		if _, err := io.ReadFull(src, hdr[8:12]); err != nil {
-			return "", classify("pyc", src, err)
+		if _, err := io.ReadFull(r, hdr[8:12]); err != nil {
+			return err
 		}
 		clear(hdr[4:12]) // source mtime and size
 	default: // Python 1, 2 and 3.0-3.2
 		clear(hdr[4:8]) // source mtime
 	}
-	h := newDigest("pyc")
-	h.Write(hdr[:n])
-	if _, err := io.Copy(h, src); err != nil {
-		return "", classify("pyc", src, err)
-	}
-	return format(h.Sum(nil)), nil
+	w.Write(hdr[:n]) // a hash.Hash's Write never fails
+	_, err := io.Copy(w, r)
+	return err
 }

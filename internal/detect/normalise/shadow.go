@@ -14,41 +14,37 @@ import (
 // content not applicable.
 const maxShadowLine = 64 << 10
 
-type shadow struct{}
-
-var _ Normaliser = shadow{}
-
 // Shadow returns the normaliser for /etc/shadow and its backup /etc/shadow-:
 // it ignores the day of the last password change (the third field), which
 // records the day the image was built.
-func Shadow() Normaliser { return shadow{} }
+func Shadow() Normaliser {
+	return canonNormaliser{name: "shadow", match: matchShadow, canon: canonShadow}
+}
 
-func (shadow) Name() string { return "shadow" }
-
-func (shadow) Match(p string, _ int64) bool {
+func matchShadow(p string, _ int64) bool {
 	p = path.Clean("/" + p)
 	return p == "/etc/shadow" || p == "/etc/shadow-"
 }
 
-func (shadow) Digest(r io.Reader) (string, error) {
-	src := NewSource(r)
-	br := bufio.NewReaderSize(src, maxShadowLine)
-	h := newDigest("shadow")
+// canonShadow writes /etc/shadow read from r to w, line by line, each line
+// with its lastchg field replaced (see writeShadowLine).
+func canonShadow(r io.Reader, w hash.Hash) error {
+	br := bufio.NewReaderSize(r, maxShadowLine)
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return "", classify("shadow", src, fmt.Errorf("line %d is longer than %d bytes", n, maxShadowLine))
+			return fmt.Errorf("line %d is longer than %d bytes", n, maxShadowLine)
 		}
 		if len(line) > 0 {
-			if err := writeShadowLine(h, line); err != nil {
-				return "", classify("shadow", src, fmt.Errorf("line %d: %w", n, err))
+			if err := writeShadowLine(w, line); err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
 			}
 		}
 		if err == io.EOF {
-			return format(h.Sum(nil)), nil
+			return nil
 		}
 		if err != nil {
-			return "", classify("shadow", src, err)
+			return err
 		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/imgver/imgver/internal/imagebuild"
 )
 
 // genStats describes what gen wrote.
@@ -148,17 +150,11 @@ func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (gen
 	if err != nil {
 		return st, err
 	}
-	cf, err := img.ConfigFile()
+	img, err = imagebuild.Configure(img, ip.created, imagebuild.Config{
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd: []string{"/app/lib/server"},
+	})
 	if err != nil {
-		return st, err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture = "amd64"
-	cf.OS = "linux"
-	cf.Created = v1.Time{Time: ip.created}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = []string{"/app/lib/server"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return st, err
 	}
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{

@@ -1,5 +1,5 @@
 // Package userfiletest makes, for tests, the files that a user file must not
-// be (see package userfile).
+// be (see package userfile), and reads a user file back.
 package userfiletest
 
 import (
@@ -40,4 +40,15 @@ func Specials(t testing.TB, dir string) map[string]string {
 		paths["device"] = dev
 	}
 	return paths
+}
+
+// Read returns the content of the user file at p (a pin file, a Dockerfile),
+// to compare with what a test wants there.
+func Read(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
