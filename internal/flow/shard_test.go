@@ -13,7 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 func TestParseShard(t *testing.T) {
@@ -176,7 +178,7 @@ func applySetup(t *testing.T) (*config.Config, string, DetectOptions) {
 	}
 	pins := "#!/bin/bash\n# 2026-01-05T10:00:00Z -- v1.0.0\napi_VER=\"v1.0.0\"\nworker_VER=\"v1.0.0\"\nconsole_VER=v1.0.0\nreports_VER=\"v1.0.0\"\ndb_VER=\"v1.0.0\"\n\n" +
 		"export cache_VER=\"v0.9.0\"\nCURRENT_RELEASE_VER=\"v1.0.0\"\n"
-	cfg := writeMonorepo(t, hcl.String(), pins, nil)
+	cfg := configtest.Monorepo(t, hcl.String(), pins, nil)
 	changed := map[string]bool{"worker": true, "reports": true, "db": true}
 	o := DetectOptions{Commit: testSHA, NoCheck: true, NoBase: true, Comparer: fakeComparer{func(a, _ string) (detect.Verdict, error) {
 		for n := range changed {
@@ -242,7 +244,7 @@ func TestApplyEqualsDetect(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				mergedPins := readFile(t, cfg.PinFile)
+				mergedPins := userfiletest.Read(t, cfg.PinFile)
 				if err := os.WriteFile(cfg.PinFile, []byte(pins), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -254,7 +256,7 @@ func TestApplyEqualsDetect(t *testing.T) {
 				if diff := cmp.Diff(jsonOf(t, full), jsonOf(t, merged)); diff != "" {
 					t.Errorf("report (-Detect +Apply):\n%s", diff)
 				}
-				if diff := cmp.Diff(readFile(t, cfg.PinFile), mergedPins); diff != "" {
+				if diff := cmp.Diff(userfiletest.Read(t, cfg.PinFile), mergedPins); diff != "" {
 					t.Errorf("pin file (-Detect +Apply):\n%s", diff)
 				}
 				if write == (mergedPins == pins) {
@@ -274,7 +276,7 @@ func TestApplyRefuses(t *testing.T) {
 	files := writeShards(t, cfg, o, 3, dir)
 	edit := func(name string, from string, change func(*DetectReport)) string {
 		var rep DetectReport
-		if err := json.Unmarshal([]byte(readFile(t, from)), &rep); err != nil {
+		if err := json.Unmarshal([]byte(userfiletest.Read(t, from)), &rep); err != nil {
 			t.Fatal(err)
 		}
 		change(&rep)
@@ -288,7 +290,7 @@ func TestApplyRefuses(t *testing.T) {
 		return p
 	}
 	var rep1 DetectReport
-	if err := json.Unmarshal([]byte(readFile(t, files[0])), &rep1); err != nil {
+	if err := json.Unmarshal([]byte(userfiletest.Read(t, files[0])), &rep1); err != nil {
 		t.Fatal(err)
 	}
 	if len(rep1.Images) == 0 {
@@ -366,7 +368,7 @@ func TestApplyRefuses(t *testing.T) {
 					t.Errorf("error %q lacks %q", msg, w)
 				}
 			}
-			if got := readFile(t, cfg.PinFile); got != want {
+			if got := userfiletest.Read(t, cfg.PinFile); got != want {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 		})
