@@ -44,7 +44,16 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// No test reads or fills the user's cache; runs that do not name a
+	// cache (the binaries the tests start) share this one.
+	cacheDir, err := os.MkdirTemp("", "imgver-test-cache")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Setenv(cacheDirEnv, cacheDir)
 	code := m.Run()
+	os.RemoveAll(cacheDir)
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -64,7 +73,8 @@ func newBinaryCmd(ctx context.Context, t *testing.T, dir string, env []string, a
 	t.Helper()
 	c := &binaryCmd{Cmd: exec.CommandContext(ctx, binary(t), args...)}
 	c.Dir = dir
-	c.Env = append(os.Environ(), env...)
+	c.Env = append(os.Environ(), cacheDirEnv+"="+t.TempDir()) // a cache of its own, as imgver() gives
+	c.Env = append(c.Env, env...)
 	c.Stdout, c.Stderr = &c.stdout, &c.stderr
 	return c
 }

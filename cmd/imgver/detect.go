@@ -18,6 +18,7 @@ const exitBaselineMissing = 3
 // detectOptions are the flags of imgver detect.
 type detectOptions struct {
 	ciFlags
+	cacheFlags
 	write    bool
 	exitCode bool
 	verbose  bool
@@ -98,6 +99,7 @@ what one detect --write of every image would. --shard cannot go with --write.`,
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
 	f.StringVar(&o.shard, "shard", "", "K/N: compare only the images of shard K of N (for imgver apply)")
 	f.StringVar(&o.output, "output", "", "write the result of --shard as JSON to this file (for imgver apply)")
+	o.cacheFlags.bind(cmd)
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
@@ -120,6 +122,11 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 	}
 	defer r.cancel()
 	ctx := r.ctx
+	lc, closeCache, err := o.cacheFlags.open(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer closeCache()
 	opts := flow.DetectOptions{
 		Commit:     r.sha,
 		Candidates: o.cands,
@@ -131,6 +138,9 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 		NoCheck:    o.noCheck,
 		NoBase:     o.noBase,
 		Remote:     remoteOptions(ctx),
+	}
+	if lc != nil {
+		opts.LayerCache = lc
 	}
 	bar := newDetectBar(cmd.ErrOrStderr(), o.progress, len(cfg.Images))
 	if bar != nil {

@@ -465,7 +465,7 @@ func TestDetectFaults(t *testing.T) {
 			defer cancel()
 			var stdout, stderr bytes.Buffer
 			start := time.Now()
-			code := run(ctx, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA, "--write"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			code := run(ctx, withCache(t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA, "--write"}, tc.args...)), strings.NewReader(""), &stdout, &stderr)
 			took := time.Since(start)
 			res := result{stdout.String(), stderr.String(), code}
 			if res.code != tc.code {

@@ -16,7 +16,8 @@ import (
 // diffFlags are the flags of imgver diff, which fingerprint shares: the
 // rules of change detection.
 type diffFlags struct {
-	g                *globalOptions
+	g *globalOptions
+	cacheFlags
 	ignore           []string
 	noDefaultIgnores bool
 	history          bool
@@ -33,22 +34,31 @@ func (d *diffFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&d.platform, "platform", "", "compare only `os/arch[/variant]` of multi-platform images")
 	fl.StringArrayVar(&d.noNormalise, "no-normalise", nil, "switch off the content normaliser `NAME` ("+normaliserNames()+"); repeatable")
 	fl.StringVar(&d.image, "image", "", "apply the ignore globs of image `NAME` in images.hcl")
+	d.cacheFlags.bind(cmd)
 }
 
 // comparer builds the Comparer of diff and fingerprint from the flags and
-// images.hcl, with a bar of the layers read on stderr when it is a terminal;
-// done removes the bar.
+// images.hcl, with the local cache and a bar of the layers read on stderr
+// when it is a terminal; done removes the bar and closes the cache.
 func (d *diffFlags) comparer(cmd *cobra.Command, extra ...detect.Option) (c *detect.Comparer, done func(), err error) {
 	opts, err := d.options()
 	if err != nil {
 		return nil, nil, err
 	}
 	opts = append(opts, extra...)
-	bar, done := layersBar(cmd.ErrOrStderr())
-	if c, err = detect.New(append(opts, bar...)...); err != nil {
+	lc, closeCache, err := d.cacheFlags.open(cmd.ErrOrStderr())
+	if err != nil {
 		return nil, nil, err
 	}
-	return c, done, nil
+	if lc != nil {
+		opts = append(opts, detect.WithLayerCache(lc))
+	}
+	bar, removeBar := layersBar(cmd.ErrOrStderr())
+	if c, err = detect.New(append(opts, bar...)...); err != nil {
+		closeCache()
+		return nil, nil, err
+	}
+	return c, func() { removeBar(); closeCache() }, nil
 }
 
 // options turns the flags and images.hcl (when one is found) into detect

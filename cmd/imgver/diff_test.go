@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -86,9 +85,8 @@ func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]det
 // detectRun runs imgver and returns its exit code, stdout and stderr.
 func detectRun(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
+	r := imgver(t, args...)
+	return r.code, r.stdout, r.stderr
 }
 
 // detectFixtures makes oci layouts "same", "base", "changed" in a new

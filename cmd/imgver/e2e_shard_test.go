@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,10 +30,14 @@ func TestE2EShardApply(t *testing.T) {
 	out := t.TempDir()
 	shardFile := func(k int) string { return filepath.Join(out, fmt.Sprintf("result-%d.json", k)) }
 
+	// Every run with a cache of its own, so that each reads what the others
+	// read (a warm cache would change where a result says it read from).
+	cold := func() string { return "IMGVER_CACHE_DIR=" + t.TempDir() }
 	var shards []string
 	held := map[string]int{}
 	for k := 1; k <= 3; k++ {
-		res := runBinary(t, r.dir, nil, "detect", "--shard", fmt.Sprintf("%d/3", k), "--output", shardFile(k), "--commit", r.sha)
+		// --verbose: the results hold every comparison, for apply --verbose.
+		res := runBinary(t, r.dir, []string{cold()}, "detect", "--shard", fmt.Sprintf("%d/3", k), "--output", shardFile(k), "--commit", r.sha, "--verbose")
 		if res.code != 0 {
 			t.Fatalf("detect --shard %d/3: exit %d\nstdout: %s\nstderr: %s", k, res.code, res.stdout, res.stderr)
 		}
@@ -78,8 +83,9 @@ func TestE2EShardApply(t *testing.T) {
 		t.Helper()
 		writeFile(t, r.pins, pins)
 		gh := t.TempDir()
-		env := []string{"GITHUB_OUTPUT=" + filepath.Join(gh, "out"), "GITHUB_STEP_SUMMARY=" + filepath.Join(gh, "sum")}
-		res := runBinary(t, r.dir, env, append(args, "--format", format)...)
+		env := []string{"GITHUB_OUTPUT=" + filepath.Join(gh, "out"), "GITHUB_STEP_SUMMARY=" + filepath.Join(gh, "sum"), cold()}
+		args = slices.DeleteFunc(append(args, "--format", format), func(a string) bool { return a == "" })
+		res := runBinary(t, r.dir, env, args...)
 		if res.code != 0 {
 			t.Fatalf("%v: exit %d\nstdout: %s\nstderr: %s", args, res.code, res.stdout, res.stderr)
 		}
@@ -92,11 +98,12 @@ func TestE2EShardApply(t *testing.T) {
 		}
 		return run{res, readString(t, r.pins), read(env[0][len("GITHUB_OUTPUT="):]), read(env[1][len("GITHUB_STEP_SUMMARY="):])}
 	}
-	for _, format := range []string{"text", "json", "github", "dotenv"} {
-		full := do(format, "detect", "--write", "--commit", r.sha)
-		merged := do(format, append([]string{"apply"}, shards...)...)
+	for _, format := range []string{"text", "json", "github", "dotenv", "json --verbose", "text --verbose"} {
+		format, verbose, _ := strings.Cut(format, " ")
+		full := do(format, "detect", "--write", "--commit", r.sha, verbose)
+		merged := do(format, append([]string{"apply", verbose}, shards...)...)
 		if diff := cmp.Diff(full, merged, cmp.AllowUnexported(run{}, result{})); diff != "" {
-			t.Errorf("--format %s: detect --write (-) and apply (+) differ:\n%s", format, diff)
+			t.Errorf("--format %s %s: detect --write (-) and apply (+) differ:\n%s", format, verbose, diff)
 		}
 		if format == "github" && !strings.Contains(full.ghOut, "changed=worker,console,reports\n") {
 			t.Errorf("$GITHUB_OUTPUT of detect --write:\n%s", full.ghOut)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,12 +22,36 @@ type result struct {
 }
 
 // imgver runs the command in-process with a fresh root and returns what it
-// printed and its exit code.
+// printed and its exit code. A command that reads layers gets an empty local
+// cache of its own unless args name one, so that no run sees what another
+// test cached (its JSON would say "cache" where the golden says "layers").
 func imgver(t *testing.T, args ...string) result {
 	t.Helper()
+	args = withCache(t, args)
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), args, strings.NewReader(""), &stdout, &stderr)
 	return result{stdout.String(), stderr.String(), code}
+}
+
+// withCache adds --cache-dir with a new empty directory after the command
+// of args when it has the cache flags and args set none of them.
+func withCache(t *testing.T, args []string) []string {
+	t.Helper()
+	for _, a := range args {
+		if strings.HasPrefix(a, "--cache-dir") || strings.HasPrefix(a, "--no-cache") {
+			return args
+		}
+	}
+	cmd, _, err := newRootCmd().Find(args)
+	if err != nil || cmd.Flags().Lookup("cache-dir") == nil {
+		return args
+	}
+	for i, a := range args {
+		if a == cmd.Name() {
+			return slices.Concat(args[:i+1], []string{"--cache-dir", t.TempDir()}, args[i+1:])
+		}
+	}
+	return args
 }
 
 // monorepo writes a small monorepo to a temp dir and returns the path of its

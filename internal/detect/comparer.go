@@ -26,6 +26,8 @@ type Comparer struct {
 	opts        []Option
 	match       *matcher
 	normalisers []normalise.Normaliser
+	// summaryKey is SummaryKey().
+	summaryKey string
 	*layerCache
 }
 
@@ -91,6 +93,7 @@ func New(opts ...Option) (*Comparer, error) {
 			return nil, fmt.Errorf("unknown normaliser %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
+	c.summaryKey = c.key(o.packages).String()
 	return c, nil
 }
 
@@ -192,21 +195,22 @@ func (c *Comparer) readSpans(ctx context.Context, spans []span) error {
 	return g.Wait()
 }
 
-// layer returns the summary of layer i of pi, from the cache or read.
+// layer returns the summary of layer i of pi (see fetch).
 func (c *Comparer) layer(ctx context.Context, pi *platformImage, i int) (*layerSummary, error) {
 	return c.summary(ctx, pi, i, false)
 }
 
-// summary returns the summary of layer i of pi, from the cache or read;
-// light: one read only for its packages, unless the full one is cached.
+// summary returns the summary of layer i of pi, fetched once for all
+// images that share it; light: one made only for its packages, unless the
+// full one is at hand.
 func (c *Comparer) summary(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
 	d := pi.diffIDs[i]
-	c.mu.Lock()
-	s, ok := c.layers[d]
 	m, key := c.layers, d.String()
+	c.mu.Lock()
+	s, ok := m[d]
 	if light && (!ok || !c.o.packages) {
-		s, ok = c.light[d]
 		m, key = c.light, "light:"+key
+		s, ok = m[d]
 	}
 	c.mu.Unlock()
 	if ok {
@@ -215,37 +219,64 @@ func (c *Comparer) summary(ctx context.Context, pi *platformImage, i int, light 
 	led := false
 	v, err, _ := c.sf.Do(key, func() (any, error) {
 		led = true
+		return c.fetch(ctx, pi, i, light, m)
+	})
+	if err != nil && !led && ctx.Err() == nil {
+		// Another image's read of this diff_id failed: its blob may be
+		// corrupt or its context cancelled, while ours is fine.
+		v, err = c.fetch(ctx, pi, i, light, m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.(*layerSummary), nil
+}
+
+// fetch returns the summary of layer i of pi kept in m (c.layers, or
+// c.light for a light one), putting it there first: from the local cache,
+// else from pi's summary in the registry, else read from its blob (and put
+// in the local cache).
+func (c *Comparer) fetch(ctx context.Context, pi *platformImage, i int, light bool, m map[v1.Hash]*layerSummary) (*layerSummary, error) {
+	d := pi.diffIDs[i]
+	c.mu.Lock()
+	s, ok := m[d]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	if !light {
+		if s := c.fromCache(d); s != nil {
+			pi.note(fromCache)
+			return c.keep(m, d, s), nil
+		}
+		c.findSummary(ctx, pi)
 		c.mu.Lock()
 		s, ok := m[d]
 		c.mu.Unlock()
 		if ok {
 			return s, nil
 		}
-		s, err := c.readLayer(ctx, pi, i, light)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		m[d] = s
-		c.mu.Unlock()
-		return s, nil
-	})
-	if err != nil && !led && ctx.Err() == nil {
-		// Another image's read of this diff_id failed: its blob may be
-		// corrupt or its context cancelled, while ours is fine.
-		s, err := c.readLayer(ctx, pi, i, light)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		m[d] = s
-		c.mu.Unlock()
-		return s, nil
 	}
+	s, err := c.readLayer(ctx, pi, i, light)
 	if err != nil {
 		return nil, err
 	}
-	return v.(*layerSummary), nil
+	pi.note(fromBlob)
+	if !light && c.o.cache != nil {
+		c.o.cache.Put(cacheKey(c.summaryKey, d), encodeLayerRecord(c.summaryKey, d, s))
+	}
+	return c.keep(m, d, s), nil
+}
+
+// keep puts s in m unless m has the layer already, and returns what m has.
+func (c *Comparer) keep(m map[v1.Hash]*layerSummary, d v1.Hash, s *layerSummary) *layerSummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if had, ok := m[d]; ok {
+		return had
+	}
+	m[d] = s
+	return s
 }
 
 // openLayer returns the uncompressed, verified stream of layer i of pi and
@@ -322,30 +353,40 @@ func (c *Comparer) startRead(ctx context.Context) (done func(), err error) {
 	return func() { c.o.readLimit.Release(1) }, nil
 }
 
-// readLayer reads layer i of pi into a summary; light: only its packages.
-func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
+// withLayer hands the uncompressed, verified stream of layer i of pi to
+// read, holding a slot of the read limit (WithReadLimit) meanwhile.
+func (c *Comparer) withLayer(ctx context.Context, pi *platformImage, i int, read func(r io.Reader) error) error {
 	done, err := c.startRead(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer done()
 	rc, blob, err := c.openLayer(pi, i)
-	if err != nil {
-		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
-	}
-	defer rc.Close()
-	r := &ctxReader{ctx: ctx, r: rc}
-	lr := newLayerReader(c.normalisers, c.o.packages || light)
-	lr.light = light
-	s, err := lr.read(r)
 	if err == nil {
+		err = read(&ctxReader{ctx: ctx, r: rc})
+		rc.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
+	}
+	return nil
+}
+
+// readLayer reads layer i of pi into a summary; light: only its packages.
+func (c *Comparer) readLayer(ctx context.Context, pi *platformImage, i int, light bool) (*layerSummary, error) {
+	var s *layerSummary
+	err := c.withLayer(ctx, pi, i, func(r io.Reader) error {
+		lr := newLayerReader(c.normalisers, c.o.packages || light)
+		lr.light = light
+		var err error
+		if s, err = lr.read(r); err != nil {
+			return err
+		}
 		// Read to the end so that the digest is checked.
 		_, err = io.Copy(io.Discard, r)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
-	}
-	return s, nil
+		return err
+	})
+	return s, err
 }
 
 // fsTree is the merged file system of an image.
@@ -363,12 +404,21 @@ func (c *Comparer) tree(ctx context.Context, pi *platformImage) (*fsTree, error)
 
 // treeOf merges the layers of pi, light ones (see summary) if light.
 func (c *Comparer) treeOf(ctx context.Context, pi *platformImage, light bool) (*fsTree, error) {
-	t := newTree()
+	layers := make([]*layerSummary, len(pi.diffIDs))
 	for i := range pi.diffIDs {
 		s, err := c.summary(ctx, pi, i, light)
 		if err != nil {
 			return nil, err
 		}
+		layers[i] = s
+	}
+	return c.merge(layers), nil
+}
+
+// merge applies the layers in order and marks the noise.
+func (c *Comparer) merge(layers []*layerSummary) *fsTree {
+	t := newTree()
+	for i, s := range layers {
 		t.apply(i, s)
 	}
 	entries := t.finish()
@@ -390,7 +440,7 @@ func (c *Comparer) treeOf(ctx context.Context, pi *platformImage, light bool) (*
 		}
 	}
 	ignoreImplicitNoiseDirs(entries)
-	return &fsTree{entries: entries, byPath: idx, deleted: t.deleted}, nil
+	return &fsTree{entries: entries, byPath: idx, deleted: t.deleted}
 }
 
 // ignoreImplicitNoiseDirs marks an implicit directory (one no layer has an

@@ -66,18 +66,29 @@ func normaliseConfig(cf *v1.ConfigFile, ignored map[string]bool) Config {
 		n.Volumes = append(n.Volumes, path.Clean(v))
 	}
 	sort.Strings(n.Volumes)
-	for k, v := range c.Labels {
-		if ignored[k] {
-			if n.IgnoredLabels == nil {
-				n.IgnoredLabels = map[string]string{}
+	n.Labels = c.Labels
+	return splitLabels(n, ignored)
+}
+
+// splitLabels returns n with its labels (Labels and IgnoredLabels) split
+// anew: those in ignored go to IgnoredLabels.
+func splitLabels(n Config, ignored map[string]bool) Config {
+	all := []map[string]string{n.Labels, n.IgnoredLabels}
+	n.Labels, n.IgnoredLabels = nil, nil
+	for _, m := range all {
+		for k, v := range m {
+			if ignored[k] {
+				if n.IgnoredLabels == nil {
+					n.IgnoredLabels = map[string]string{}
+				}
+				n.IgnoredLabels[k] = v
+				continue
 			}
-			n.IgnoredLabels[k] = v
-			continue
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[k] = v
 		}
-		if n.Labels == nil {
-			n.Labels = map[string]string{}
-		}
-		n.Labels[k] = v
 	}
 	return n
 }

@@ -98,6 +98,17 @@ func (c *Comparer) Diff(ctx context.Context, a, b string) (*Result, error) {
 			pr.Verdict = Changed
 		}
 	}
+	for i, p := range pairs {
+		pr := res.Platforms[i]
+		if p.pa != nil {
+			pr.SourceA = p.pa.source()
+			pr.Warnings = append(pr.Warnings, p.pa.takeWarnings()...)
+		}
+		if p.pb != nil {
+			pr.SourceB = p.pb.source()
+			pr.Warnings = append(pr.Warnings, p.pb.takeWarnings()...)
+		}
+	}
 	for _, pr := range res.Platforms {
 		if pr.Verdict == Changed {
 			res.Verdict = Changed

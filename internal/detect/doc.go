@@ -183,6 +183,8 @@
 //	 "platforms": [{
 //	   "platform": "linux/amd64", "verdict": ..., "only_in": "a"|"b",
 //	   "digest_a": ..., "digest_b": ...,
+//	   "source_a"|"source_b": "summary"|"cache"|"layers"|"none",
+//	   "warnings": [...],
 //	   "shortcut": "manifest-digest"|"diff-ids"|"shared-base",
 //	   "added"|"removed"|"modified": [{"path": ..., "a": ENTRY, "b": ENTRY,
 //	       "changes": [{"field": "mode", "a": "0755", "b": "0644"}],
@@ -201,6 +203,12 @@
 // os, architecture, variant, os_version, user, working_dir, env, entrypoint,
 // cmd, shell, on_build, exposed_ports, volumes, stop_signal, healthcheck and
 // "labels.KEY".
+//
+// source_a and source_b say where each side's layers came from: "summary"
+// (its summary in the registry, see Summaries), "cache" (all from the local
+// cache), "layers" (at least one layer blob read), "none" (nothing read: a
+// shortcut, or the layers were read for the other side). warnings say why a
+// summary was not used.
 //
 // When both images share their bottom layers (the same base), the layers
 // above are read first; when they leave the same files on both sides (noise
@@ -238,7 +246,39 @@
 // diff_id. A Comparer caches each layer's summary by diff_id, so a layer
 // shared by several images is read once.
 //
+// # Summaries
+//
+// A layer summary is what a layer contributes once read: its entries (path,
+// type, mode, owner, size, content digest and the normaliser that made it,
+// link, device, xattrs) in tar order, its whiteouts and opaque dirs, and
+// WithPackages its package databases. It depends on the layer and on the
+// options key alone (Comparer.SummaryKey: SummaryVersion, the enabled
+// content normalisers, WithPackages): ignore rules, ignored labels, the
+// platform and history are applied when layers are merged. A summary made
+// WithPackages serves a Comparer without.
+//
+// Summarize encodes, per platform image, its options key, platform,
+// manifest descriptor (the subject), normalised config and history lines,
+// and the summaries of its layers by diff_id in layer order: deterministic
+// bytes (the same image and options give the same bytes), zstd-compressed.
+// FingerprintSummary computes from those bytes the fingerprint Fingerprint
+// computes from the layers. WithSummaries looks up the summary of a
+// registry image (by its platform manifest digest) before reading any of
+// its layers, and uses it when it decodes, names that manifest, its
+// platform and diff_ids, and has an options key the Comparer can use;
+// otherwise it is ignored with a warning and the layers are read: a summary
+// never makes a run fail. WithLayerCache keeps the summary of every layer
+// read, by options key and diff_id, and looks there first; an entry that
+// does not decode is ignored. Decoding bounds every size (256 MiB in all,
+// counts by the bytes left) and checks every field (paths absolute, clean
+// and shorter than PATH_MAX, known types, modes, digests, normalisers of the
+// options key), so hostile bytes give an error, never a panic. A summary is
+// as trustworthy as the registry that holds the image: who can push the
+// image can push its summary.
+//
 // Unified diffs of modified text files (valid UTF-8 without NUL, at most
 // MaxTextDiffSize bytes on both sides, 16 MiB in all per platform) are made
-// by a second pass over only the layers that hold those files.
+// by a second pass over only the layers that hold those files: a summary
+// holds no file content, so those few layers are read even when the
+// summary served the rest.
 package detect

@@ -22,12 +22,18 @@ func (c *Comparer) Fingerprint(ctx context.Context, ref string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	return c.fingerprint(snaps), nil
+}
+
+// fingerprint digests the snapshots of an image's platforms, sorted by
+// platform.
+func (c *Comparer) fingerprint(snaps []*Snapshot) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n", fingerprintVersion)
 	for _, s := range snaps {
 		fmt.Fprintf(h, "platform %s %s\n", s.Platform, c.platformFingerprint(s))
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func (c *Comparer) platformFingerprint(s *Snapshot) string {

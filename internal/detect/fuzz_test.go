@@ -39,8 +39,16 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 }
 
 func TestFuzzSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzReadLayer")
-	for name, b := range fuzzSeeds(t) {
+	checkSeedCorpus(t, "FuzzReadLayer", fuzzSeeds(t))
+	checkSeedCorpus(t, "FuzzDecodeSummary", summarySeeds(t))
+}
+
+// checkSeedCorpus checks that testdata/fuzz/<target> holds the seeds (with
+// -update: writes them).
+func checkSeedCorpus(t *testing.T, target string, seeds map[string][]byte) {
+	t.Helper()
+	dir := filepath.Join("testdata", "fuzz", target)
+	for name, b := range seeds {
 		p := filepath.Join(dir, name)
 		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 		if *update {
@@ -54,9 +62,9 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		}
 		got, err := os.ReadFile(p)
 		if err != nil {
-			t.Errorf("seed %s missing (run go test -update): %v", name, err)
+			t.Errorf("seed %s of %s missing (run go test -update): %v", name, target, err)
 		} else if string(got) != want {
-			t.Errorf("seed %s is stale (run go test -update)", name)
+			t.Errorf("seed %s of %s is stale (run go test -update)", name, target)
 		}
 	}
 }

@@ -247,13 +247,19 @@ func writeArchive(t testing.TB, img v1.Image) string {
 	return "docker-archive:" + p
 }
 
-func diff(t testing.TB, a, b string, opts ...Option) *Result {
+// newComparer returns New(opts...).
+func newComparer(t testing.TB, opts ...Option) *Comparer {
 	t.Helper()
 	c, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Diff(context.Background(), a, b)
+	return c
+}
+
+func diff(t testing.TB, a, b string, opts ...Option) *Result {
+	t.Helper()
+	res, err := newComparer(t, opts...).Diff(context.Background(), a, b)
 	if err != nil {
 		t.Fatalf("Diff: %v", err)
 	}
@@ -262,14 +268,12 @@ func diff(t testing.TB, a, b string, opts ...Option) *Result {
 
 func fingerprint(t testing.TB, ref string, opts ...Option) string {
 	t.Helper()
-	c, err := New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, opts...)
 	fp, err := c.Fingerprint(context.Background(), ref)
 	if err != nil {
 		t.Fatalf("Fingerprint: %v", err)
 	}
+	checkSummaries(t, c, ref, fp)
 	return fp
 }
 

@@ -32,6 +32,8 @@ type options struct {
 	progress        func(Progress)
 	maxTextDiffSize int64
 	packages        bool
+	finder          SummaryFinder
+	cache           LayerCache
 }
 
 // DefaultIgnoredLabels are the image labels that never make a change unless

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -179,6 +181,8 @@ type source struct {
 	// verify says blobs must be checked against their digest here (a
 	// registry read is checked by ggcr).
 	verify bool
+	// noFinder: never ask the SummaryFinder (Summarize).
+	noFinder bool
 }
 
 // platformImage is one image of a source.
@@ -190,6 +194,16 @@ type platformImage struct {
 	cfg      *v1.ConfigFile
 	diffIDs  []v1.Hash
 	layers   []v1.Layer
+	// desc is the manifest's descriptor in its index (zero for an image
+	// read alone).
+	desc v1.Descriptor
+	// origins is the set (1<<origin) of where the layers asked for on
+	// behalf of this image came from; summaryOnce guards the one look for
+	// its summary; warnings says why a summary was not used.
+	origins     atomic.Uint32
+	summaryOnce sync.Once
+	mu          sync.Mutex
+	warnings    []string
 }
 
 func (c *Comparer) open(ctx context.Context, ref string) (*source, error) {
@@ -390,6 +404,7 @@ func (s *source) walkIndex(idx v1.ImageIndex, want *v1.Platform, out map[string]
 		if err != nil {
 			return err
 		}
+		pi.desc = d
 		if d.Platform != nil {
 			pi.platform = platformKey(d.Platform.OS, d.Platform.Architecture, d.Platform.Variant)
 		}

@@ -46,6 +46,16 @@ type PlatformResult struct {
 	// DigestA and DigestB are the manifest digests, when known.
 	DigestA string `json:"digest_a,omitempty"`
 	DigestB string `json:"digest_b,omitempty"`
+	// SourceA and SourceB say where the layers of each side came from:
+	// SourceSummary (the image's summary in the registry, WithSummaries),
+	// SourceCache (the local cache, WithLayerCache), SourceLayers (at least
+	// one layer blob read), SourceNone (nothing needed: a shortcut, or
+	// layers read for the other side). Empty for a side that is absent.
+	SourceA string `json:"source_a,omitempty"`
+	SourceB string `json:"source_b,omitempty"`
+	// Warnings say why a summary of either side was not used; the layers
+	// were read instead.
+	Warnings []string `json:"warnings,omitempty"`
 	// Shortcut names the cheap answer used, if any: "manifest-digest"
 	// (equal manifests) or "diff-ids" (equal layers and config): no layer
 	// was read; "shared-base": the layers above a shared base do the same

@@ -20,6 +20,10 @@ type Snapshot struct {
 	Config Config `json:"config"`
 	// History holds the created_by line of each history entry.
 	History []string `json:"history,omitempty"`
+	// Source says where the layers came from, as PlatformResult.SourceA;
+	// Warnings why a summary was not used.
+	Source   string   `json:"source,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	c      *Comparer
 	pi     *platformImage
@@ -30,19 +34,8 @@ type Snapshot struct {
 // or the one WithPlatform chose), its merged, normalised file system and
 // runtime config.
 func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error) {
-	src, err := c.open(ctx, ref)
+	all, err := c.openImages(ctx, ref, true)
 	if err != nil {
-		return nil, err
-	}
-	imgs, err := src.images(c.o.platform)
-	if err != nil {
-		return nil, err
-	}
-	var all []*platformImage
-	for _, k := range sortedPlatforms(imgs) {
-		all = append(all, imgs[k])
-	}
-	if err := c.readLayers(ctx, all...); err != nil {
 		return nil, err
 	}
 	var out []*Snapshot
@@ -65,7 +58,31 @@ func (c *Comparer) Snapshot(ctx context.Context, ref string) ([]*Snapshot, error
 		for _, d := range pi.diffIDs {
 			s.DiffIDs = append(s.DiffIDs, d.String())
 		}
+		s.Source, s.Warnings = pi.source(), pi.takeWarnings()
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// openImages opens ref and reads the layers of its platform images (the
+// one WithPlatform chose), which it returns sorted by platform; find: the
+// SummaryFinder may serve them.
+func (c *Comparer) openImages(ctx context.Context, ref string, find bool) ([]*platformImage, error) {
+	src, err := c.open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	src.noFinder = !find
+	imgs, err := src.images(c.o.platform)
+	if err != nil {
+		return nil, err
+	}
+	var all []*platformImage
+	for _, k := range sortedPlatforms(imgs) {
+		all = append(all, imgs[k])
+	}
+	if err := c.readLayers(ctx, all...); err != nil {
+		return nil, err
+	}
+	return all, nil
 }

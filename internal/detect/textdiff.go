@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"sync"
 	"unicode/utf8"
@@ -93,35 +92,30 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 // paths (the last entry of each, as it is what the layer leaves), at most
 // limit+1 bytes of each.
 func (c *Comparer) readContents(ctx context.Context, pi *platformImage, i int, paths map[string]bool, limit int64) (map[string][]byte, error) {
-	done, err := c.startRead(ctx)
+	out := map[string][]byte{}
+	err := c.withLayer(ctx, pi, i, func(r io.Reader) error {
+		tr := tar.NewReader(r)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			p := cleanPath(hdr.Name)
+			if !paths[p] || !isRegular(hdr) {
+				continue
+			}
+			var buf bytes.Buffer
+			if _, err := io.Copy(&buf, io.LimitReader(tr, limit+1)); err != nil {
+				return err
+			}
+			out[p] = buf.Bytes()
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer done()
-	rc, blob, err := c.openLayer(pi, i)
-	if err != nil {
-		return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(&ctxReader{ctx: ctx, r: rc})
-	out := map[string][]byte{}
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
-		}
-		p := cleanPath(hdr.Name)
-		if !paths[p] || !isRegular(hdr) {
-			continue
-		}
-		var buf bytes.Buffer
-		if _, err := io.Copy(&buf, io.LimitReader(tr, limit+1)); err != nil {
-			return nil, fmt.Errorf("reading layer %s of %q: %w", blob, pi.src.ref, err)
-		}
-		out[p] = buf.Bytes()
 	}
 	return out, nil
 }

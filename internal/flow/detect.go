@@ -160,6 +160,9 @@ type DetectOptions struct {
 	NoCheck, NoBase bool
 	// Remote are the options registries are read with.
 	Remote []remote.Option
+	// LayerCache, if set, keeps the summary of every layer read, across
+	// runs (the local cache).
+	LayerCache detect.LayerCache
 	// Progress, if set, is told how the run goes.
 	Progress Progress
 	// Comparer, if set, reads every image instead of the detect.Comparers
@@ -381,6 +384,9 @@ func newRun(cfg *config.Config, o DetectOptions) (*run, error) {
 	}
 	if o.History {
 		dopts = append(dopts, detect.WithHistory())
+	}
+	if o.LayerCache != nil {
+		dopts = append(dopts, detect.WithLayerCache(o.LayerCache))
 	}
 	if o.Progress != nil {
 		dopts = append(dopts, detect.WithProgress(func(p detect.Progress) { o.Progress.LayersRead(p.Bytes) }))
