@@ -16,7 +16,9 @@
 #
 # Usage (as root): scripts/real-rebuilds.sh [CASE...]
 #   CASE is a case name from the summary table (e.g. pyapp-same); a prefix
-#   such as "pyapp" selects every case starting with it. Default: all.
+#   such as "pyapp" selects every case starting with it. Default: all but
+#   bench600 (the ~600 MB image of scripts/bench.sh pair600: built only when
+#   named, it takes minutes).
 #
 # Environment:
 #   REBUILDS_WORK=/var/tmp/imgver-rebuilds  work dir: debootstrap cache, buildah
@@ -323,6 +325,12 @@ build_all() {
 		# One class of the application changed (BOOT-INF/classes).
 		build_edited bootjar boot-class src/com/example/demo/GreetingService.java 's/new Greeter("hello")/new Greeter("hellp")/'
 	fi
+
+	# (h) The ~600 MB JDK + Python image of scripts/bench.sh pair600, built
+	# twice (only when asked for by name: it takes minutes).
+	if want bench600; then
+		build_pair bench600 bench600
+	fi
 }
 
 # ---------------------------------------------------------------- cases
@@ -352,6 +360,7 @@ CASES=(
 	"node-lock|CHANGED|oci:$OCI/node-a|oci:$OCI/node-lock"
 	"boot-same|SAME|oci:$OCI/boot-a|oci:$OCI/boot-b"
 	"boot-class|CHANGED|oci:$OCI/boot-a|oci:$OCI/boot-class"
+	"bench600-same|SAME|oci:$OCI/bench600-a|oci:$OCI/bench600-b"
 )
 
 # expected_packages CASE: the package changes CASE must be explained by, one
@@ -391,10 +400,12 @@ check_packages() {
 }
 
 SELECTED=("$@")
-# want PREFIX: is any selected case (or, with none selected, any case) in the
-# group PREFIX?
+# Groups built only when named: they are there for scripts/bench.sh.
+ON_REQUEST=bench600
+# want PREFIX: is any selected case (or, with none selected, any case but the
+# ON_REQUEST ones) in the group PREFIX?
 want() {
-	((${#SELECTED[@]} == 0)) && return 0
+	((${#SELECTED[@]} == 0)) && [[ $1 != "$ON_REQUEST"* ]] && return 0
 	local s
 	for s in "${SELECTED[@]}"; do
 		[[ $s == "$1"* || $1 == "$s"* ]] && return 0
@@ -402,7 +413,7 @@ want() {
 	return 1
 }
 selected_case() {
-	((${#SELECTED[@]} == 0)) && return 0
+	((${#SELECTED[@]} == 0)) && [[ $1 != "$ON_REQUEST"* ]] && return 0
 	local s
 	for s in "${SELECTED[@]}"; do
 		[[ $1 == "$s"* ]] && return 0

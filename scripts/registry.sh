@@ -10,6 +10,9 @@
 # State (pid, address, config, storage) lives in $IMGVER_REGISTRY_DIR,
 # default ${TMPDIR:-/tmp}/imgver-registry. $IMGVER_REGISTRY_PORT fixes the
 # port (the demo uses 5000); by default a free one is picked.
+# $IMGVER_REGISTRY_ACCESSLOG=1 writes an access log line per request (combined
+# log format: method, path, status, bytes sent) to $STATE/log, for
+# scripts/bench.sh to count the blobs a command fetched.
 set -euo pipefail
 
 state=${IMGVER_REGISTRY_DIR:-${TMPDIR:-/tmp}/imgver-registry}
@@ -42,7 +45,7 @@ version: 0.1
 log:
   level: warn
   accesslog:
-    disabled: true
+    disabled: $([ "${IMGVER_REGISTRY_ACCESSLOG:-0}" = 1 ] && echo false || echo true)
 storage:
   filesystem:
     rootdirectory: $state/data

@@ -50,33 +50,21 @@ type floorResult struct {
 func floorJobs(dirs []string) ([]blobJob, error) {
 	var jobs []blobJob
 	for _, dir := range dirs {
-		lp, err := layout.FromPath(dir)
+		lp, imgs, err := readLayout(dir)
 		if err != nil {
-			return nil, fmt.Errorf("opening layout %q: %w", dir, err)
+			return nil, err
 		}
-		idx, err := lp.ImageIndex()
-		if err != nil {
-			return nil, fmt.Errorf("reading index of %q: %w", dir, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading index of %q: %w", dir, err)
-		}
-		for _, desc := range im.Manifests {
-			img, err := idx.Image(desc.Digest)
+		for _, li := range imgs {
+			m, err := li.img.Manifest()
 			if err != nil {
-				return nil, fmt.Errorf("reading image %s of %q: %w", desc.Digest, dir, err)
+				return nil, fmt.Errorf("reading manifest %s of %q: %w", li.desc.Digest, dir, err)
 			}
-			m, err := img.Manifest()
+			cf, err := li.img.ConfigFile()
 			if err != nil {
-				return nil, fmt.Errorf("reading manifest %s of %q: %w", desc.Digest, dir, err)
-			}
-			cf, err := img.ConfigFile()
-			if err != nil {
-				return nil, fmt.Errorf("reading config of %s of %q: %w", desc.Digest, dir, err)
+				return nil, fmt.Errorf("reading config of %s of %q: %w", li.desc.Digest, dir, err)
 			}
 			if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-				return nil, fmt.Errorf("image %s of %q: %d layers but %d diff_ids", desc.Digest, dir, len(m.Layers), len(cf.RootFS.DiffIDs))
+				return nil, fmt.Errorf("image %s of %q: %d layers but %d diff_ids", li.desc.Digest, dir, len(m.Layers), len(cf.RootFS.DiffIDs))
 			}
 			for i, l := range m.Layers {
 				jobs = append(jobs, blobJob{lp: lp, digest: l.Digest, diffID: cf.RootFS.DiffIDs[i], size: l.Size})
@@ -84,6 +72,38 @@ func floorJobs(dirs []string) ([]blobJob, error) {
 		}
 	}
 	return jobs, nil
+}
+
+// layoutImage is one image of an OCI layout.
+type layoutImage struct {
+	desc v1.Descriptor
+	img  v1.Image
+}
+
+// readLayout opens the OCI layout at dir and returns its images, in the
+// order of its index.
+func readLayout(dir string) (layout.Path, []layoutImage, error) {
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("opening layout %q: %w", dir, err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		return "", nil, fmt.Errorf("reading index of %q: %w", dir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return "", nil, fmt.Errorf("reading index of %q: %w", dir, err)
+	}
+	var out []layoutImage
+	for _, desc := range im.Manifests {
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return "", nil, fmt.Errorf("reading image %s of %q: %w", desc.Digest, dir, err)
+		}
+		out = append(out, layoutImage{desc: desc, img: img})
+	}
+	return lp, out, nil
 }
 
 // floor decompresses and hashes every job's blob with impl, as many at a

@@ -39,6 +39,7 @@ type genStats struct {
 
 // layerResult is one written layer blob.
 type layerResult struct {
+	layer             v1.Layer // the blob, its digests checked by ggcr
 	digest, diffID    v1.Hash
 	compressedBytes   int64
 	uncompressedBytes int64
@@ -95,7 +96,8 @@ func gen(ctx context.Context, dir string, p genParams) ([]genStats, error) {
 
 	var stats []genStats
 	for i, im := range images {
-		st, err := assemble(paths[i], im.name, im.plan, results[i])
+		sp := imageSpec{name: im.name, ref: "latest", created: im.plan.created, hist: history(im.plan), cmd: serverCmd}
+		st, err := assemble(paths[i], sp, results[i])
 		if err != nil {
 			return nil, fmt.Errorf("writing image %q: %w", im.name, err)
 		}
@@ -113,34 +115,39 @@ func gen(ctx context.Context, dir string, p genParams) ([]genStats, error) {
 	return stats, nil
 }
 
+// history is the history of ip's layers, one entry a layer, a minute apart.
+func history(ip *imagePlan) []v1.History {
+	hs := make([]v1.History, len(ip.layers))
+	for j, l := range ip.layers {
+		hs[j] = v1.History{
+			Created:   v1.Time{Time: ip.created.Add(time.Duration(j) * time.Minute)},
+			CreatedBy: "benchgen: " + l.name,
+		}
+	}
+	return hs
+}
+
+// imageSpec is what an image has besides its layers.
+type imageSpec struct {
+	name    string // for stats and messages
+	ref     string // its ref name in the layout
+	created time.Time
+	hist    []v1.History // one entry a layer
+	cmd     []string
+}
+
+// serverCmd is the Cmd of gen's images.
+var serverCmd = []string{"/app/lib/server"}
+
 // assemble builds the image from its written layers and adds it to the
 // layout.
-func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (genStats, error) {
-	st := genStats{name: name, layers: len(rs)}
+func assemble(lp layout.Path, sp imageSpec, rs []layerResult) (genStats, error) {
+	st := genStats{name: sp.name, layers: len(rs)}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	var adds []mutate.Addendum
 	for j, r := range rs {
-		blob := filepath.Join(string(lp), "blobs", r.digest.Algorithm, r.digest.Hex)
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
-			tarball.WithMediaType(types.OCILayer))
-		if err != nil {
-			return st, err
-		}
-		// ggcr computes the digests again from the blob: a check of ours.
-		if d, _ := l.Digest(); d != r.digest {
-			return st, fmt.Errorf("layer %d: digest %s, ggcr says %s", j, r.digest, d)
-		}
-		if d, _ := l.DiffID(); d != r.diffID {
-			return st, fmt.Errorf("layer %d: diff_id %s, ggcr says %s", j, r.diffID, d)
-		}
-		adds = append(adds, mutate.Addendum{
-			Layer: l,
-			History: v1.History{
-				Created:   v1.Time{Time: ip.created.Add(time.Duration(j) * time.Minute)},
-				CreatedBy: "benchgen: " + ip.layers[j].name,
-			},
-		})
+		adds = append(adds, mutate.Addendum{Layer: r.layer, History: sp.hist[j]})
 		st.files += r.files
 		st.entries += r.entries
 		st.uncompressedBytes += r.uncompressedBytes
@@ -150,15 +157,15 @@ func assemble(lp layout.Path, name string, ip *imagePlan, rs []layerResult) (gen
 	if err != nil {
 		return st, err
 	}
-	img, err = imagebuild.Configure(img, ip.created, imagebuild.Config{
+	img, err = imagebuild.Configure(img, sp.created, imagebuild.Config{
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Cmd: []string{"/app/lib/server"},
+		Cmd: sp.cmd,
 	})
 	if err != nil {
 		return st, err
 	}
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{
-		"org.opencontainers.image.ref.name": "latest",
+		"org.opencontainers.image.ref.name": sp.ref,
 	})); err != nil {
 		return st, err
 	}
@@ -248,7 +255,12 @@ func writeLayer(ctx context.Context, lp layout.Path, v *vocab, ip *imagePlan, j 
 		r.entries++
 		if hdr.Typeflag == tar.TypeReg {
 			r.files++
-			if err := cw.write(tw, n.size, n.seed, n.kind); err != nil {
+			if n.data != nil {
+				_, err = tw.Write(n.data)
+			} else {
+				err = cw.write(tw, n.size, n.seed, n.kind)
+			}
+			if err != nil {
 				return r, err
 			}
 		}
@@ -269,8 +281,22 @@ func writeLayer(ctx context.Context, lp layout.Path, v *vocab, ip *imagePlan, j 
 	r.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(tarHash.Sum(nil))}
 	r.compressedBytes = comp.n
 	r.uncompressedBytes = unc.n
-	if err := os.Rename(f.Name(), filepath.Join(blobDir, r.digest.Hex)); err != nil {
+	blob := filepath.Join(blobDir, r.digest.Hex)
+	if err := os.Rename(f.Name(), blob); err != nil {
 		return r, err
+	}
+	// ggcr computes the digests again from the blob (once: the layer is
+	// shared by every image that has it): a check of ours.
+	r.layer, err = tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return r, err
+	}
+	if d, _ := r.layer.Digest(); d != r.digest {
+		return r, fmt.Errorf("digest %s, ggcr says %s", r.digest, d)
+	}
+	if d, _ := r.layer.DiffID(); d != r.diffID {
+		return r, fmt.Errorf("diff_id %s, ggcr says %s", r.diffID, d)
 	}
 	return r, nil
 }

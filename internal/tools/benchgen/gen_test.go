@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // small is the configuration the tests generate: tiny, but with every
@@ -133,22 +132,11 @@ func flatten(t *testing.T, img v1.Image) map[string]fileInfo {
 
 func readImage(t *testing.T, dir string) v1.Image {
 	t.Helper()
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
+	imgs := layoutImages(t, dir)
+	if len(imgs) != 1 {
+		t.Fatalf("%s: %d images, want 1", dir, len(imgs))
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(im.Manifests) != 1 {
-		t.Fatalf("%s: %d manifests, want 1", dir, len(im.Manifests))
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imgs["latest"]
 }
 
 func isNoise(p string) bool {

@@ -34,6 +34,9 @@ const usage = `usage:
   benchgen gen [--files N] [--size SIZE] [--seed N] [--changed] DIR
   benchgen floor [--impl both|klauspost|stdlib] [--runs N] LAYOUT...
   benchgen measure [--out FILE] -- CMD [ARG...]
+  benchgen monorepo [--images N] [--base-files N] [--base-size SIZE] [--files N] [--size SIZE] [--seed N] DIR
+  benchgen push [--tag TAG] [--as NAME] LAYOUT PREFIX
+  benchgen fetched [--offset BYTES] ACCESS_LOG LAYOUT...
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -49,6 +52,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runFloor(ctx, args[1:], stdout, stderr)
 	case "measure":
 		err = runMeasure(ctx, args[1:], stderr)
+	case "monorepo":
+		err = runMonorepo(ctx, args[1:], stdout, stderr)
+	case "push":
+		err = runPush(ctx, args[1:], stdout, stderr)
+	case "fetched":
+		err = runFetched(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -85,35 +94,128 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// sizeFlag defines a flag of a size in bytes, or with KiB, MiB or GiB;
+// def is how the default is shown.
+func sizeFlag(fs *flag.FlagSet, p *int64, name, usage, def string) {
+	fs.Func(name, usage+" (bytes, or with KiB, MiB, GiB) (default "+def+")", func(s string) error {
+		n, err := parseSize(s)
+		*p = n
+		return err
+	})
+}
+
+// printStats writes one key=value line per image gen or monorepo wrote.
+func printStats(w io.Writer, stats []genStats) {
+	for _, s := range stats {
+		fmt.Fprintf(w, "image=%s manifest=%s layers=%d files=%d entries=%d uncompressed_bytes=%d compressed_bytes=%d ratio=%.2f\n",
+			s.name, s.manifest, s.layers, s.files, s.entries, s.uncompressedBytes, s.compressedBytes,
+			float64(s.uncompressedBytes)/float64(s.compressedBytes))
+	}
+}
+
 func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gen", stderr)
 	p := genParams{files: 50000, size: 1 << 30, seed: 1}
 	fs.IntVar(&p.files, "files", p.files, "regular files in the image, about")
-	fs.Func("size", "total size of the file contents, about (bytes, or with KiB, MiB, GiB) (default 1GiB)", func(s string) error {
-		n, err := parseSize(s)
-		p.size = n
-		return err
-	})
+	sizeFlag(fs, &p.size, "size", "total size of the file contents, about", "1GiB")
 	fs.Uint64Var(&p.seed, "seed", p.seed, "seed of the generator")
 	fs.BoolVar(&p.changed, "changed", false, "make B differ from A by one permission bit of one file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	return generate(fs, stdout, stderr, func(dir string) ([]genStats, error) { return gen(ctx, dir, p) })
+}
+
+// generate runs write on the one DIR argument of fs and prints what it
+// wrote and how long it took.
+func generate(fs *flag.FlagSet, stdout, stderr io.Writer, write func(dir string) ([]genStats, error)) error {
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "benchgen gen: want one DIR, got %d arguments\n", fs.NArg())
+		fmt.Fprintf(stderr, "%s: want one DIR, got %d arguments\n", fs.Name(), fs.NArg())
 		return errUsage
 	}
 	start := time.Now()
-	stats, err := gen(ctx, fs.Arg(0), p)
+	stats, err := write(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	for _, s := range stats {
-		fmt.Fprintf(stdout, "image=%s manifest=%s layers=%d files=%d entries=%d uncompressed_bytes=%d compressed_bytes=%d ratio=%.2f\n",
-			s.name, s.manifest, s.layers, s.files, s.entries, s.uncompressedBytes, s.compressedBytes,
-			float64(s.uncompressedBytes)/float64(s.compressedBytes))
+	printStats(stdout, stats)
+	fmt.Fprintf(stdout, "%s seconds=%.3f\n", strings.TrimPrefix(fs.Name(), "benchgen "), time.Since(start).Seconds())
+	return nil
+}
+
+func runMonorepo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("monorepo", stderr)
+	p := monoParams{
+		images: 50,
+		// A distro and a language runtime, like python:3.11-slim.
+		base: genParams{files: 6000, size: 70 << 20, seed: 1},
+		app:  genParams{files: 2500, size: 30 << 20},
 	}
-	fmt.Fprintf(stdout, "gen seconds=%.3f\n", time.Since(start).Seconds())
+	fs.IntVar(&p.images, "images", p.images, "images in the monorepo")
+	fs.IntVar(&p.base.files, "base-files", p.base.files, "regular files in the shared base, about")
+	sizeFlag(fs, &p.base.size, "base-size", "size of the shared base's files, about", "70MiB")
+	fs.IntVar(&p.app.files, "files", p.app.files, "regular files in each image's own layers, about")
+	sizeFlag(fs, &p.app.size, "size", "size of each image's own files, about", "30MiB")
+	fs.Uint64Var(&p.base.seed, "seed", p.base.seed, "seed of the generator")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// Image i's own layers use seed base+1+i: no two images alike.
+	p.app.seed = p.base.seed + 1
+	return generate(fs, stdout, stderr, func(dir string) ([]genStats, error) { return genMonorepo(ctx, dir, p) })
+}
+
+func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("push", stderr)
+	tag := fs.String("tag", "latest", "tag of every pushed image")
+	as := fs.String("as", "", "repository name of a layout's one image (default: its ref name)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintf(stderr, "benchgen push: want LAYOUT and PREFIX, got %d arguments\n", fs.NArg())
+		return errUsage
+	}
+	start := time.Now()
+	ps, err := push(ctx, fs.Arg(0), fs.Arg(1), *tag, *as)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		fmt.Fprintf(stdout, "pushed ref=%s digest=%s\n", p.ref, p.digest)
+	}
+	fmt.Fprintf(stdout, "push images=%d seconds=%.3f\n", len(ps), time.Since(start).Seconds())
+	return nil
+}
+
+func runFetched(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("fetched", stderr)
+	offset := fs.Int64("offset", 0, "read the access log from this byte on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		fmt.Fprintln(stderr, "benchgen fetched: want ACCESS_LOG and at least one LAYOUT")
+		return errUsage
+	}
+	layers, err := layoutLayers(fs.Args()[1:])
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Seek(*offset, io.SeekStart); err != nil {
+		return err
+	}
+	c, err := countFetched(f, layers)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", fs.Arg(0), err)
+	}
+	fmt.Fprintf(stdout, "fetched layer_bytes=%d layer_gets=%d other_blob_bytes=%d other_blob_gets=%d manifest_gets=%d requests=%d\n",
+		c.layerBytes, c.layerGets, c.otherBlobBytes, c.otherBlobGets, c.manifestGets, c.requests)
 	return nil
 }
 

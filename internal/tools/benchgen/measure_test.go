@@ -19,7 +19,11 @@ func TestMain(m *testing.M) {
 		code, _ := strconv.Atoi(os.Getenv("BENCHGEN_HELPER_EXIT"))
 		os.Exit(code + int(b[len(b)-4096]) - 1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if monoDir != "" {
+		os.RemoveAll(monoDir)
+	}
+	os.Exit(code)
 }
 
 func TestMeasure(t *testing.T) {

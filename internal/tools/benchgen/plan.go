@@ -38,6 +38,7 @@ type node struct {
 	link string
 	seed uint64 // content seed of a regular file
 	kind contentKind
+	data []byte // the content itself, when set (seed and kind unused)
 }
 
 // layerPlan is the content of one layer.
