@@ -39,7 +39,12 @@ type layerCache struct {
 	// light holds the summaries of layers read only for their packages
 	// (Comparer.Packages): no digests.
 	light map[v1.Hash]*layerSummary
-	sf    singleflight.Group
+	// contents holds file contents (or heads) that Snapshot.ReadFiles
+	// read, by contentCacheKey: the files the image checks look at
+	// (/etc/passwd, an entrypoint's first bytes) are mostly in a base layer
+	// that many images share.
+	contents map[string][]byte
+	sf       singleflight.Group
 	// read counts the bytes of layer blobs read (compressed, as stored).
 	read atomic.Int64
 }
@@ -78,7 +83,7 @@ func New(opts ...Option) (*Comparer, error) {
 	if o.readLimit == nil {
 		o.readLimit = semaphore.NewWeighted(int64(o.jobs))
 	}
-	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}, light: map[v1.Hash]*layerSummary{}}}
+	c := &Comparer{o: o, opts: opts, match: newMatcher(o), layerCache: &layerCache{layers: map[v1.Hash]*layerSummary{}, light: map[v1.Hash]*layerSummary{}, contents: map[string][]byte{}}}
 	known := map[string]bool{}
 	var names []string
 	for _, n := range ns {

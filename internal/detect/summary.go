@@ -78,9 +78,12 @@ type SummaryFinder interface {
 }
 
 // LayerCache stores encoded layer summaries by key (a Comparer's options
-// key and a diff_id). Get returns what Put stored, or false. A Comparer
-// checks what Get returns: bytes that do not decode, or that hold another
-// layer or options key, are ignored and the layer is read.
+// key and a diff_id), and the bytes Snapshot.ReadFiles read of a file by
+// the digest of its content (the image checks' /etc/passwd, /etc/group and
+// entrypoint heads, mostly in a base layer many images share). Get returns
+// what Put stored, or false. A Comparer checks what Get returns: bytes that
+// do not decode, that hold another layer or options key, or a whole file
+// that does not hash to its digest, are ignored and the layer is read.
 type LayerCache interface {
 	Get(key string) ([]byte, bool)
 	Put(key string, b []byte)
