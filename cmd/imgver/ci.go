@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/release"
 )
 
@@ -34,13 +35,8 @@ type ciRun struct {
 
 // check checks the flags (--format one of formats) before anything is read.
 func (c *ciFlags) check(formats ...string) error {
-	if err := checkFormat(c.format, formats...); err != nil {
+	if err := checkCIFormat(c.format, formats...); err != nil {
 		return err
-	}
-	if c.format == "github" {
-		if err := openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"); err != nil {
-			return err
-		}
 	}
 	if c.jobs < 0 {
 		return fmt.Errorf("--jobs must be positive, not %d", c.jobs)
@@ -67,6 +63,31 @@ func (c *ciFlags) start(cmd *cobra.Command, cfg *config.Config) (*ciRun, error) 
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkCIFormat rejects a --format value not in formats and, for github,
+// $GITHUB_OUTPUT or $GITHUB_STEP_SUMMARY that cannot be appended to: found
+// before anything is written, not after.
+func checkCIFormat(format string, formats ...string) error {
+	if err := checkFormat(format, formats...); err != nil {
+		return err
+	}
+	if format == "github" {
+		return openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+	}
+	return nil
+}
+
+// parseShard reads --shard K/N; "" is every image.
+func parseShard(s string) (flow.Shard, error) {
+	if s == "" {
+		return flow.Shard{}, nil
+	}
+	sh, err := flow.ParseShard(s)
+	if err != nil {
+		return flow.Shard{}, fmt.Errorf("--shard: %w", err)
+	}
+	return sh, nil
 }
 
 // parseCandidates reads --candidate NAME=REF flags.

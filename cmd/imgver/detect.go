@@ -27,6 +27,9 @@ type detectOptions struct {
 	noCheck   bool
 	noBase    bool
 	noSummary bool
+	shard     string
+	output    string
+	sel       flow.Shard // --shard, read by check
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -72,11 +75,20 @@ nothing is written.
 $GITHUB_OUTPUT and a markdown table to $GITHUB_STEP_SUMMARY (each printed when
 its variable is unset). --format dotenv prints the same as short_sha=,
 changed=, publish=, broken= and base_stale= lines for GitLab's
-artifacts:reports:dotenv.`,
+artifacts:reports:dotenv.
+
+Past one runner: --shard K/N compares only the images of shard K of N (an
+image's shard depends on its name and N only, so adding images moves no other
+image), and --output FILE writes its result as JSON (as --format json prints
+it). Every image outside the shard is absent from the result. imgver apply
+then checks that the shards' results cover every image once and were made
+from one commit, images.hcl and pin file, writes the pin file once, and prints
+what one detect --write of every image would. --shard cannot go with --write.`,
 		Example: `  imgver detect                                   # dry run: what would be unpinned
   imgver detect --write --format github --commit "$GITHUB_SHA"
   imgver detect --candidate api-gateway=oci:build/api-gateway --verbose
-  imgver detect --format json | jq '.publish'`,
+  imgver detect --format json | jq '.publish'
+  imgver detect --shard 2/3 --output result-2.json --commit "$GITHUB_SHA"   # then: imgver apply result-*.json`,
 		Args: cobra.NoArgs,
 		RunE: g.onConfig(o.check, o.run),
 	}
@@ -94,12 +106,21 @@ artifacts:reports:dotenv.`,
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
 	f.BoolVar(&o.noSummary, "no-summary", false, "read the baselines' layers even where the registry holds their summaries")
+	f.StringVar(&o.shard, "shard", "", "K/N: compare only the images of shard K of N (for imgver apply)")
+	f.StringVar(&o.output, "output", "", "write the result of --shard as JSON to this file (for imgver apply)")
 	o.cacheFlags.bind(cmd)
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
 
 func (o *detectOptions) check(*cobra.Command) error {
+	var err error
+	if o.sel, err = parseShard(o.shard); err != nil {
+		return err
+	}
+	if o.output != "" && o.sel.N == 0 {
+		return errors.New("--output writes the result of a shard: give --shard K/N too (or use --format json)")
+	}
 	return o.ciFlags.check("text", "json", "github", "dotenv")
 }
 
@@ -119,6 +140,7 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 		Commit:     r.sha,
 		Candidates: o.cands,
 		Write:      o.write,
+		Shard:      o.sel,
 		Jobs:       o.jobs,
 		Platform:   o.platform,
 		History:    o.history,
@@ -139,14 +161,26 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 	if err != nil {
 		return detectError(ctx, err)
 	}
+	if o.output != "" {
+		if err := writeDetectJSON(o.output, rep, o.verbose); err != nil {
+			return err
+		}
+	}
+	return finishDetect(cmd, rep, o.format, o.verbose, o.exitCode)
+}
+
+// finishDetect renders the report of detect or apply and maps it to an exit
+// code: 1 when a candidate fails its checks, or (exitCode) when an image
+// changed.
+func finishDetect(cmd *cobra.Command, rep *flow.DetectReport, format string, verbose, exitCode bool) error {
 	renderDetectWarnings(cmd.ErrOrStderr(), rep)
-	if err := renderDetect(cmd.OutOrStdout(), rep, o.format, o.verbose); err != nil {
+	if err := renderDetect(cmd.OutOrStdout(), rep, format, verbose); err != nil {
 		return err
 	}
 	if len(rep.Broken) > 0 {
 		return withCode(exitChanged, fmt.Errorf("the candidates of %s fail imgver check: do not publish them", strings.Join(rep.Broken, ", ")))
 	}
-	if o.exitCode && len(rep.Changed) > 0 {
+	if exitCode && len(rep.Changed) > 0 {
 		return withCode(exitChanged, nil)
 	}
 	return nil

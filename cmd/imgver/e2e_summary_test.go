@@ -62,8 +62,8 @@ func ownLayers(t *testing.T, img v1.Image, others ...v1.Image) []v1.Hash {
 	return out
 }
 
-// detectJSON runs imgver detect --format json and decodes its report.
-func detectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
+// runDetectJSON runs imgver detect --format json and decodes its report.
+func runDetectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
 	t.Helper()
 	rep, res := binaryJSON[flow.DetectReport](t, dir, append([]string{"detect"}, args...)...)
 	if rep == nil {
@@ -141,7 +141,7 @@ func TestE2EDetectSummaries(t *testing.T) {
 	wantVerdicts := map[string]string{"gateway": "same ", "worker": "changed app", "console": "changed config", "reports": "changed base"}
 
 	cnt.reset()
-	rep, _ := detectJSON(t, r.dir, "--commit", r.sha, "--no-summary")
+	rep, _ := runDetectJSON(t, r.dir, "--commit", r.sha, "--no-summary")
 	if diff := cmp.Diff(wantVerdicts, verdicts(rep)); diff != "" {
 		t.Errorf("detect --no-summary (-want +got):\n%s", diff)
 	}
@@ -204,7 +204,7 @@ func TestE2EDetectSummaries(t *testing.T) {
 	}
 
 	cnt.reset()
-	rep, res = detectJSON(t, r.dir, "--commit", r.sha)
+	rep, res = runDetectJSON(t, r.dir, "--commit", r.sha)
 	if diff := cmp.Diff(wantVerdicts, verdicts(rep)); diff != "" {
 		t.Errorf("detect with summaries (-want +got):\n%s", diff)
 	}

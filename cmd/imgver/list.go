@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/release"
 )
@@ -14,6 +16,8 @@ import (
 // listOptions are the flags of imgver list.
 type listOptions struct {
 	format string
+	shard  string
+	sel    flow.Shard // --shard, read by check
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
@@ -25,17 +29,28 @@ func newListCmd(g *globalOptions) *cobra.Command {
 manual or unpinned), pinned version and repository.
 
 A pin file line imgver cannot read is reported as a warning on stderr and
-skipped; every other command refuses such a file.`,
+skipped; every other command refuses such a file.
+
+--shard K/N lists only the images of shard K of N, as imgver detect --shard
+K/N compares them: what a CI job of a matrix builds.`,
 		Example: `  imgver list
-  imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'`,
+  imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'
+  imgver list --shard 2/3 --format json | jq -r '.[].name'   # the images a matrix job builds`,
 		Args: cobra.NoArgs,
 		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&o.shard, "shard", "", "K/N: list only the images of shard K of N (as imgver detect --shard)")
 	return cmd
 }
 
-func (o *listOptions) check(*cobra.Command) error { return checkFormat(o.format, "text", "json") }
+func (o *listOptions) check(*cobra.Command) error {
+	var err error
+	if o.sel, err = parseShard(o.shard); err != nil {
+		return err
+	}
+	return checkFormat(o.format, "text", "json")
+}
 
 func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 	data, err := pinfile.ReadData(cfg.PinFile)
@@ -46,7 +61,7 @@ func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	for _, e := range errs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
 	}
-	statuses := release.Statuses(cfg, f)
+	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !o.sel.Has(s.Name) })
 	for _, u := range release.UnknownVars(f) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
 	}

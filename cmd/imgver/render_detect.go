@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/release"
+	"github.com/imgver/imgver/internal/userfile"
 )
 
 // renderDetectWarnings prints what detect could not look at, one line each.
@@ -26,12 +29,7 @@ func renderDetectWarnings(w io.Writer, rep *flow.DetectReport) {
 // renderDetect renders rep in format: text, json, github or dotenv.
 func renderDetect(w io.Writer, rep *flow.DetectReport, format string, verbose bool) error {
 	if format == "json" {
-		if !verbose {
-			for i := range rep.Images {
-				rep.Images[i].Result = nil
-			}
-		}
-		return writeJSON(w, rep)
+		return writeJSON(w, detectJSON(rep, verbose))
 	}
 	publish, err := jsonLine(rep.Publish)
 	if err != nil {
@@ -59,6 +57,33 @@ func renderDetect(w io.Writer, rep *flow.DetectReport, format string, verbose bo
 		return err
 	}
 	return appendToEnvFile("GITHUB_STEP_SUMMARY", w, func(w io.Writer) { renderDetectMarkdown(w, rep) })
+}
+
+// detectJSON is rep as --format json prints it: the full comparison of each
+// image only when verbose.
+func detectJSON(rep *flow.DetectReport, verbose bool) *flow.DetectReport {
+	if verbose {
+		return rep
+	}
+	out := *rep
+	out.Images = slices.Clone(rep.Images)
+	for i := range out.Images {
+		out.Images[i].Result = nil
+	}
+	return &out
+}
+
+// writeDetectJSON writes rep as --format json prints it to the file at
+// path (detect --output), atomically.
+func writeDetectJSON(path string, rep *flow.DetectReport, verbose bool) error {
+	var b bytes.Buffer
+	if err := writeJSON(&b, detectJSON(rep, verbose)); err != nil {
+		return err
+	}
+	if err := userfile.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing shard result %q: %w", path, err)
+	}
+	return nil
 }
 
 func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {

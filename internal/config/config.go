@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,9 @@ const (
 type Config struct {
 	// Path is the absolute path of the file; Dir the directory holding it.
 	Path, Dir string
+	// SHA256 is the hex sha256 of the file's content: which config a
+	// result was made from (detect --shard, apply).
+	SHA256 string
 	// PinFile is the absolute path of the pin file.
 	PinFile string
 	// Registry is the repository prefix of images without a repository.
@@ -284,7 +288,7 @@ func Parse(path string, src []byte) (*Config, error) {
 		return nil, fail(diags)
 	}
 	body, _ := f.Body.(*hclsyntax.Body)
-	c := &Config{Path: abs, Dir: filepath.Dir(abs), SHALength: DefaultSHALength, Ignore: raw.Ignore, IgnoreLabels: raw.IgnoreLabels}
+	c := &Config{Path: abs, Dir: filepath.Dir(abs), SHA256: fmt.Sprintf("%x", sha256.Sum256(src)), SHALength: DefaultSHALength, Ignore: raw.Ignore, IgnoreLabels: raw.IgnoreLabels}
 	var d hcl.Diagnostics
 	attrErr := func(b *hclsyntax.Body, attr string, fallback hcl.Range, summary, detail string) {
 		subject := fallback

@@ -119,6 +119,9 @@ type DetectReport struct {
 	// Warnings are about the pin file (a *release.UnknownVarError: a
 	// variable no image owns, kept as it is).
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Shard is set on the report of one shard (DetectOptions.Shard), whose
+	// Images, Changed, Publish, Broken and BaseStale are of its images only.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // Comparer represents the subset of a detect.Comparer that Detect uses: it
@@ -149,6 +152,10 @@ type DetectOptions struct {
 	Candidates map[string]string
 	// Write unpins the changed images in the pin file.
 	Write bool
+	// Shard, when set, compares only the images of one shard (see Shard);
+	// the report then says what Apply needs to merge it with the others.
+	// It cannot go with Write: Apply writes the pin file once for all.
+	Shard Shard
 	// Jobs bounds the images looked at at once and, across all of them,
 	// the layers read at once (default: CPUs).
 	Jobs int
@@ -227,6 +234,9 @@ func start(cfg *config.Config, commit string, cands map[string]string) (string, 
 // errors are returned joined (a *BaselineMissingError for a release not yet
 // published).
 func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectReport, error) {
+	if o.Write && o.Shard.N > 0 {
+		return nil, errors.New("a shard does not write the pin file: imgver apply writes it once from the results of all shards")
+	}
 	short, f, err := start(cfg, o.Commit, o.Candidates)
 	if err != nil {
 		return nil, err
@@ -235,19 +245,16 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	if err != nil {
 		return nil, err
 	}
-	rep := &DetectReport{SchemaVersion: DetectSchemaVersion, Commit: o.Commit, ShortSHA: short,
-		Changed: []string{}, Publish: []PublishItem{}, Broken: []string{}, BaseStale: []string{}}
-	for _, u := range release.UnknownVars(f) {
-		rep.Warnings = append(rep.Warnings, Warning{u})
-	}
+	rep := newDetectReport(o.Commit, short, f)
 	statuses := release.Statuses(cfg, f)
-	rep.Images = make([]DetectImage, len(cfg.Images))
-	errs := make([]error, len(cfg.Images))
+	idx := o.Shard.indices(cfg)
+	rep.Images = make([]DetectImage, len(idx))
+	errs := make([]error, len(idx))
 	var g errgroup.Group
 	g.SetLimit(r.jobs)
 	var mu sync.Mutex
-	for i := range cfg.Images {
-		im, st, di := &cfg.Images[i], statuses[i], &rep.Images[i]
+	for j, i := range idx {
+		im, st, di := &cfg.Images[i], statuses[i], &rep.Images[j]
 		*di = DetectImage{Name: im.Name, Repository: im.Repository, StateBefore: st.State, VersionBefore: st.Version, Verdict: NotCompared}
 		cand := im.Candidate
 		if c, ok := o.Candidates[im.Name]; ok {
@@ -255,14 +262,14 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 		}
 		switch {
 		case st.State == release.Pinned && cand == "":
-			errs[i] = fmt.Errorf("image %s has no candidate: set candidate in %s or pass --candidate %s=REF", im.Name, cfg.Path, im.Name)
+			errs[j] = fmt.Errorf("image %s has no candidate: set candidate in %s or pass --candidate %s=REF", im.Name, cfg.Path, im.Name)
 			continue
 		case st.State == release.Manual || cand == "":
 			// Neither compared nor checked; its base may still be stale.
 			cand = ""
 		}
 		if cand != "" {
-			if di.Candidate, errs[i] = candidateRef(im, cand, short); errs[i] != nil {
+			if di.Candidate, errs[j] = candidateRef(im, cand, short); errs[j] != nil {
 				continue
 			}
 		}
@@ -270,7 +277,7 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 			di.Baseline = im.Repository + ":" + st.Version
 		}
 		g.Go(func() error {
-			errs[i] = r.inspect(ctx, im, di)
+			errs[j] = r.inspect(ctx, im, di)
 			if o.Progress != nil {
 				mu.Lock()
 				o.Progress.ImageDone(im.Name)
@@ -288,7 +295,32 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("detecting: %w", context.Cause(ctx))
 	}
+	if o.Shard.N > 0 {
+		rep.Shard = shardInfo(cfg, f, rep, o)
+	}
+	if err := sumUp(ctx, cfg, f, rep, o.Write); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
 
+// newDetectReport is the report of a run on commit, before any image is
+// looked at; f is the pin file it read.
+func newDetectReport(commit, short string, f *pinfile.File) *DetectReport {
+	rep := &DetectReport{SchemaVersion: DetectSchemaVersion, Commit: commit, ShortSHA: short,
+		Changed: []string{}, Publish: []PublishItem{}, Broken: []string{}, BaseStale: []string{}}
+	for _, u := range release.UnknownVars(f) {
+		rep.Warnings = append(rep.Warnings, Warning{u})
+	}
+	return rep
+}
+
+// sumUp fills in what follows from the outcome of every image of rep: the
+// images changed, broken and with a stale base; with write, unpins the
+// changed ones in f, the pin file the run read (see
+// release.UnpinIfUnchanged); then what each image deploys with and what to
+// publish.
+func sumUp(ctx context.Context, cfg *config.Config, f *pinfile.File, rep *DetectReport, write bool) error {
 	changed := map[string]bool{}
 	for _, di := range rep.Images {
 		if di.Verdict == detect.Changed {
@@ -302,11 +334,11 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 			rep.BaseStale = append(rep.BaseStale, di.Name)
 		}
 	}
-	if o.Write {
+	if write {
 		// Even with nothing to unpin: the report must describe the pin file
 		// as it is after the run.
 		if _, err := release.UnpinIfUnchanged(ctx, cfg, f, rep.Changed); err != nil {
-			return nil, err
+			return err
 		}
 		rep.Written = len(rep.Changed) > 0
 	}
@@ -314,11 +346,11 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 		di := &rep.Images[i]
 		di.StateAfter, di.Version = di.StateBefore, di.VersionBefore
 		if changed[di.Name] || di.StateBefore == release.Unpinned {
-			di.StateAfter, di.Version, di.Publish = release.Unpinned, short, true
-			rep.Publish = append(rep.Publish, PublishItem{Name: di.Name, Repository: di.Repository, Tag: short})
+			di.StateAfter, di.Version, di.Publish = release.Unpinned, rep.ShortSHA, true
+			rep.Publish = append(rep.Publish, PublishItem{Name: di.Name, Repository: di.Repository, Tag: rep.ShortSHA})
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // run is what one Detect shares between its images: the comparers, the

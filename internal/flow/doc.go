@@ -16,6 +16,14 @@
 // check), and at most Jobs layers at once across all images (one semaphore
 // given to every detect.Comparer of the run).
 //
+// Past one runner, Detect compares one Shard of the images (chosen from
+// each image's name by rendezvous hashing, so that adding images moves no
+// other one) and its report says what Apply needs: the shard, its images,
+// the sha256 of the pin file it read and of images.hcl, the options. Apply
+// checks that the reports of all shards cover every image exactly once and
+// come from one run, then sums them up and writes the pin file as one Detect
+// with Write would (the same sumUp), so the merged report is that Detect's.
+//
 // UpdateBases is imgver base update: it pins the base images' digests in the
 // Dockerfiles and, when asked, unpins the images whose base was stale, under
 // the pin file's lock.
