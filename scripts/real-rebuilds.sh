@@ -441,6 +441,11 @@ check_imgver() {
 run_diffs() {
 	local line name expected a b verdict rc t0 secs failed=0 out pkgs
 	local rows=()
+	# Every verdict from the layers of this run: no layer summary a run of
+	# another imgver cached (its rules may differ), none in the user's cache.
+	IMGVER_CACHE_DIR=$(mktemp -d)
+	export IMGVER_CACHE_DIR
+	trap 'rm -rf "$IMGVER_CACHE_DIR"' EXIT
 	for line in "${CASES[@]}"; do
 		IFS='|' read -r name expected a b <<<"$line"
 		selected_case "$name" || continue
