@@ -36,38 +36,24 @@ func matchGem(p string, size int64) bool {
 // form (metadata.gz: the gemspec YAML with "date: *"; data.tar.gz: see
 // canonGemData; anything else: its bytes).
 func canonGem(r io.Reader, w hash.Hash) error {
-	tr := tar.NewReader(r)
 	var rec []byte
-	for n := 0; ; n++ {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			if n == 0 {
-				return errors.New("no members")
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrNotApplicable, err)
-		}
-		if n == maxGemEntries {
-			return fmt.Errorf("%w: more than %d members", ErrNotApplicable, maxGemEntries)
-		}
+	n, err := eachGemEntry(r, func(hdr *tar.Header, content io.Reader) error {
 		if hdr.Typeflag != tar.TypeReg {
 			return fmt.Errorf("%w: member %q is not a regular file", ErrNotApplicable, hdr.Name)
 		}
 		h := sha256.New()
+		var err error
 		switch hdr.Name {
 		case "checksums.yaml.gz":
 			// The digests of the compressed metadata.gz and data.tar.gz,
 			// which change with their timestamps; the members count.
-			continue
+			return nil
 		case "metadata.gz":
-			err = gunzipThen(tr, func(r io.Reader) error { return canonGemspec(r, h) })
+			err = gunzipThen(content, func(r io.Reader) error { return canonGemspec(r, h) })
 		case "data.tar.gz":
-			err = gunzipThen(tr, func(r io.Reader) error { return canonGemData(r, h) })
+			err = gunzipThen(content, func(r io.Reader) error { return canonGemData(r, h) })
 		default:
-			_, err = io.Copy(h, tr) //nolint:gosec // G110: streamed into a hash, a bomb costs time only
-
+			_, err = io.Copy(h, content) //nolint:gosec // G110: streamed into a hash, a bomb costs time only
 		}
 		if err != nil {
 			return fmt.Errorf("member %q: %w", hdr.Name, err)
@@ -76,6 +62,35 @@ func canonGem(r io.Reader, w hash.Hash) error {
 		rec = append(rec, hdr.Name...)
 		rec = binary.AppendUvarint(rec, uint64(hdr.Mode&0o7777))
 		w.Write(h.Sum(rec))
+		return nil
+	})
+	if err == nil && n == 0 {
+		return errors.New("no members")
+	}
+	return err
+}
+
+// eachGemEntry calls f with the header and the content of each entry of the
+// tar read from r (a gem or its data.tar), in order, and returns how many
+// entries it read. A tar it cannot read or with more than maxGemEntries
+// entries is ErrNotApplicable; an error of f stops the walk and is returned
+// as it is.
+func eachGemEntry(r io.Reader, f func(hdr *tar.Header, content io.Reader) error) (int, error) {
+	tr := tar.NewReader(r)
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("%w: %w", ErrNotApplicable, err)
+		}
+		if n == maxGemEntries {
+			return n, fmt.Errorf("%w: more than %d entries", ErrNotApplicable, maxGemEntries)
+		}
+		if err := f(hdr, tr); err != nil {
+			return n, err
+		}
 	}
 }
 
@@ -101,22 +116,11 @@ func gunzipThen(r io.Reader, f func(io.Reader) error) error {
 // content. Times, owners and their names do not count: gem install sets
 // none of them.
 func canonGemData(r io.Reader, w hash.Hash) error {
-	tr := tar.NewReader(r)
 	var rec []byte
-	for n := 0; ; n++ {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: data.tar: %w", ErrNotApplicable, err)
-		}
-		if n == maxGemEntries {
-			return fmt.Errorf("%w: data.tar: more than %d entries", ErrNotApplicable, maxGemEntries)
-		}
+	_, err := eachGemEntry(r, func(hdr *tar.Header, content io.Reader) error {
 		h := sha256.New()
-		if _, err := io.Copy(h, tr); err != nil { //nolint:gosec // G110: streamed into a hash, a bomb costs time only
-			return fmt.Errorf("%w: data.tar: %w", ErrNotApplicable, err)
+		if _, err := io.Copy(h, content); err != nil { //nolint:gosec // G110: streamed into a hash, a bomb costs time only
+			return fmt.Errorf("%w: %w", ErrNotApplicable, err)
 		}
 		rec = binary.AppendUvarint(rec[:0], uint64(len(hdr.Name)))
 		rec = append(rec, hdr.Name...)
@@ -125,7 +129,12 @@ func canonGemData(r io.Reader, w hash.Hash) error {
 		rec = binary.AppendUvarint(rec, uint64(len(hdr.Linkname)))
 		rec = append(rec, hdr.Linkname...)
 		w.Write(h.Sum(rec))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("data.tar: %w", err)
 	}
+	return nil
 }
 
 // gemDate starts the line of the gemspec YAML that holds the build day
