@@ -58,7 +58,7 @@ func TestGoBinary(t *testing.T) {
 	fake := append([]byte("\x7fELF"), make([]byte, 12)...)
 	fake = append(fake, goMagic+"\x08\x00junk junk junk junk"...)
 	fake = append(fake, make([]byte, 16-len(fake)%16)...)
-	if got := parseGoBuildInfo(append(fake, b[16:]...)); len(got) != 3 {
+	if got := Parse(GoBinary, append(fake, b[16:]...)); len(got) != 3 {
 		t.Errorf("after a false magic: %v, want 3 packages", got)
 	}
 	if c := NewCapture("/usr/local/bin/hello", int64(len(b)), 0o644); c != nil {

@@ -88,23 +88,21 @@ func limit(k Kind) int64 {
 // Parse returns the packages the database file b of kind k lists. Content
 // it cannot read holds no packages.
 func Parse(k Kind, b []byte) []Package {
-	switch k {
-	case Dpkg:
-		return parseDpkg(b)
-	case ApkDB:
-		return parseApk(b)
-	case PythonMetadata:
-		return parsePython(b)
-	case NpmPackage:
-		return parseNpm(b)
-	case Gemspec:
-		return parseGemspec(b)
-	case PomProperties:
-		return parsePom(b)
-	case GoBinary:
-		return parseGoBuildInfo(b)
+	if parse, ok := parsers[k]; ok {
+		return parse(b)
 	}
 	return nil
+}
+
+// parsers reads each kind of database.
+var parsers = map[Kind]func([]byte) []Package{
+	Dpkg:           parseDpkg,
+	ApkDB:          parseApk,
+	PythonMetadata: parsePython,
+	NpmPackage:     parseNpm,
+	Gemspec:        parseGemspec,
+	PomProperties:  parsePom,
+	GoBinary:       parseGoBuildInfo,
 }
 
 // stanzas calls fn with the fields of each blank-line-separated stanza of
