@@ -29,10 +29,9 @@ var _ Puller = (*remote.Puller)(nil)
 type Option func(*options) error
 
 type options struct {
-	platform   v1.Platform
-	puller     Puller
-	remoteOpts []remote.Option
-	jobs       int // registry requests at once
+	platform v1.Platform
+	puller   Puller
+	jobs     int // registry requests at once
 }
 
 // WithPlatform sets the platform images are built for (os/arch[/variant]),
@@ -48,22 +47,14 @@ func WithPlatform(p string) Option {
 	}
 }
 
-// WithPuller sets how manifests are fetched; it overrides WithRemoteOptions.
+// WithPuller sets how manifests are fetched. The default is a remote.Puller
+// that authenticates with authn.DefaultKeychain.
 func WithPuller(p Puller) Option {
 	return func(o *options) error {
 		if p == nil {
 			return errors.New("nil puller")
 		}
 		o.puller = p
-		return nil
-	}
-}
-
-// WithRemoteOptions adds options for the default puller, which
-// authenticates with authn.DefaultKeychain.
-func WithRemoteOptions(opts ...remote.Option) Option {
-	return func(o *options) error {
-		o.remoteOpts = append(o.remoteOpts, opts...)
 		return nil
 	}
 }
@@ -76,11 +67,7 @@ func makeOptions(opts []Option) (*options, error) {
 		}
 	}
 	if o.puller == nil {
-		ropts := append([]remote.Option{
-			remote.WithAuthFromKeychain(authn.DefaultKeychain),
-			remote.WithUserAgent("imgver"),
-		}, o.remoteOpts...)
-		p, err := remote.NewPuller(ropts...)
+		p, err := remote.NewPuller(remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("imgver"))
 		if err != nil {
 			return nil, fmt.Errorf("making registry client: %w", err)
 		}

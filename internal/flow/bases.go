@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -126,13 +127,24 @@ func basesOf(cfg *config.Config, o BasesOptions) (*base.Resolver, []*config.Imag
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []base.Option{base.WithRemoteOptions(o.Remote...)}
-	if o.Platform != "" {
-		opts = append(opts, base.WithPlatform(o.Platform))
-	}
-	rv, err := base.NewResolver(opts...)
+	rv, err := newResolver(o.Remote, o.Platform)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rv, imgs, nil
+}
+
+// newResolver returns a base.Resolver that reads registries with ro and
+// resolves a FROM without --platform for platform (default
+// base.DefaultPlatform).
+func newResolver(ro []remote.Option, platform string) (*base.Resolver, error) {
+	p, err := remote.NewPuller(ro...)
+	if err != nil {
+		return nil, fmt.Errorf("making registry client: %w", err)
+	}
+	opts := []base.Option{base.WithPuller(p)}
+	if platform != "" {
+		opts = append(opts, base.WithPlatform(platform))
+	}
+	return base.NewResolver(opts...)
 }

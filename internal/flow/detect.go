@@ -370,12 +370,8 @@ func newRun(cfg *config.Config, o DetectOptions) (*run, error) {
 	if r.jobs <= 0 {
 		r.jobs = runtime.GOMAXPROCS(0)
 	}
-	bopts := []base.Option{base.WithRemoteOptions(o.Remote...)}
-	if o.Platform != "" {
-		bopts = append(bopts, base.WithPlatform(o.Platform))
-	}
 	var err error
-	if r.bases, err = base.NewResolver(bopts...); err != nil {
+	if r.bases, err = newResolver(o.Remote, o.Platform); err != nil {
 		return nil, err
 	}
 	if o.Comparer != nil {
