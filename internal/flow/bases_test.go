@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/base"
@@ -27,12 +27,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestResolveBasesOptions(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref := host + "/base:1"
-	digest := regtest.Push(t, ref, img)
+	digest := regtest.Push(t, ref, empty.Image)
 	cfg := configtest.Monorepo(t, `pin_file = "pins.src"
 image "a" {
   repository = "r.example/a"
