@@ -5,9 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sync"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Lookup returns the entry at path (absolute, clean) of the snapshot's file
@@ -25,7 +22,7 @@ func (s *Snapshot) Lookup(path string) (*Entry, bool) {
 // parallel.
 func (s *Snapshot) ReadFiles(ctx context.Context, paths []string, limit int64) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	want := map[int]map[string]bool{} // layer -> paths in it
+	want := contentWant{}
 	for _, p := range paths {
 		e, ok := s.byPath[p]
 		if !ok || e.Type != TypeFile || e.srcLayer < 0 {
@@ -35,30 +32,10 @@ func (s *Snapshot) ReadFiles(ctx context.Context, paths []string, limit int64) (
 			out[p] = b
 			continue
 		}
-		if want[e.srcLayer] == nil {
-			want[e.srcLayer] = map[string]bool{}
-		}
-		want[e.srcLayer][e.srcPath] = true
+		want.add(0, e)
 	}
-	var mu sync.Mutex
-	bySrc := map[contentKey][]byte{}
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.c.o.jobs)
-	for layer, ps := range want {
-		g.Go(func() error {
-			got, err := s.c.readContents(ctx, s.pi, layer, ps, limit)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for p, b := range got {
-				bySrc[contentKey{0, layer, p}] = b
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	bySrc, err := s.c.readWanted(ctx, want, limit, s.pi)
+	if err != nil {
 		return nil, err
 	}
 	for _, p := range paths {

@@ -27,7 +27,7 @@ type contentKey struct {
 // addTextDiffs gives small modified text files a unified diff. Their
 // content is fetched by a second pass over only the layers that hold it.
 func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, changes []*FileChange) error {
-	want := map[[2]int]map[string]bool{} // (side, layer) -> paths
+	want := contentWant{}
 	var todo []*FileChange
 	total := int64(0)
 	for _, fc := range changes {
@@ -41,28 +41,51 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 		}
 		total += a.Size + b.Size
 		todo = append(todo, fc)
-		for side, e := range []*Entry{a, b} {
-			k := [2]int{side, e.srcLayer}
-			if want[k] == nil {
-				want[k] = map[string]bool{}
-			}
-			want[k][e.srcPath] = true
-		}
+		want.add(0, a)
+		want.add(1, b)
 	}
 	if len(todo) == 0 {
 		return nil
 	}
+	content, err := c.readWanted(ctx, want, c.o.maxTextDiffSize, pa, pb)
+	if err != nil {
+		return err
+	}
+	for _, fc := range todo {
+		a, okA := content[contentKey{0, fc.A.srcLayer, fc.A.srcPath}]
+		b, okB := content[contentKey{1, fc.B.srcLayer, fc.B.srcPath}]
+		if !okA || !okB || !isText(a) || !isText(b) {
+			continue
+		}
+		fc.Diff = textdiff.Unified("a"+fc.Path, "b"+fc.Path, string(a), string(b))
+	}
+	return nil
+}
+
+// contentWant names the files whose content to read: by side (an index
+// into the images read) and layer, their paths in that layer.
+type contentWant map[[2]int]map[string]bool
+
+// add asks for the content of the regular file e of the image of side.
+func (w contentWant) add(side int, e *Entry) {
+	k := [2]int{side, e.srcLayer}
+	if w[k] == nil {
+		w[k] = map[string]bool{}
+	}
+	w[k][e.srcPath] = true
+}
+
+// readWanted reads the files of want, at most limit+1 bytes of each, from
+// the layers of pis (pis[side]) that hold them: each layer once, WithJobs
+// layers at once.
+func (c *Comparer) readWanted(ctx context.Context, want contentWant, limit int64, pis ...*platformImage) (map[contentKey][]byte, error) {
 	var mu sync.Mutex
 	content := map[contentKey][]byte{}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.o.jobs)
 	for k, paths := range want {
-		pi := pa
-		if k[0] == 1 {
-			pi = pb
-		}
 		g.Go(func() error {
-			got, err := c.readContents(ctx, pi, k[1], paths, c.o.maxTextDiffSize)
+			got, err := c.readContents(ctx, pis[k[0]], k[1], paths, limit)
 			if err != nil {
 				return err
 			}
@@ -75,17 +98,9 @@ func (c *Comparer) addTextDiffs(ctx context.Context, pa, pb *platformImage, chan
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
-	for _, fc := range todo {
-		a, okA := content[contentKey{0, fc.A.srcLayer, fc.A.srcPath}]
-		b, okB := content[contentKey{1, fc.B.srcLayer, fc.B.srcPath}]
-		if !okA || !okB || !isText(a) || !isText(b) {
-			continue
-		}
-		fc.Diff = textdiff.Unified("a"+fc.Path, "b"+fc.Path, string(a), string(b))
-	}
-	return nil
+	return content, nil
 }
 
 // readContents reads layer i of pi and returns the content of the files at
