@@ -108,11 +108,7 @@ func (t *tree) link(p string) {
 
 func (t *tree) remove(p string, layer int) {
 	t.removeChildren(p, layer)
-	if _, ok := t.entries[p]; ok {
-		delete(t.entries, p)
-		delete(t.group, p)
-		t.deleted[p] = layer
-	}
+	t.drop(p, layer)
 	parent := path.Dir(p)
 	if c := t.children[parent]; c != nil {
 		if i := slices.Index(c, p); i >= 0 {
@@ -126,11 +122,16 @@ func (t *tree) removeChildren(p string, layer int) {
 	delete(t.children, p)
 	for _, child := range c {
 		t.removeChildren(child, layer)
-		if _, ok := t.entries[child]; ok {
-			delete(t.entries, child)
-			delete(t.group, child)
-			t.deleted[child] = layer
-		}
+		t.drop(child, layer)
+	}
+}
+
+// drop forgets the entry at p, if any, and records that layer deleted it.
+func (t *tree) drop(p string, layer int) {
+	if _, ok := t.entries[p]; ok {
+		delete(t.entries, p)
+		delete(t.group, p)
+		t.deleted[p] = layer
 	}
 }
 
