@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -570,20 +566,19 @@ func TestDetectReadBound(t *testing.T) {
 	const jobs, images, layers = 2, 4, 4
 	layerBlobs := map[string]bool{}
 	var inFlight, most atomic.Int32
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := strings.LastIndex(r.URL.Path, "/blobs/")
-		if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
-			now := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			i := strings.LastIndex(r.URL.Path, "/blobs/")
+			if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
+				now := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				time.Sleep(20 * time.Millisecond) // long enough for the others to start
 			}
-			time.Sleep(20 * time.Millisecond) // long enough for the others to start
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+			reg.ServeHTTP(w, r)
+		})
+	})
 
 	var hcl, pins strings.Builder
 	fmt.Fprintf(&hcl, "registry = %q\npin_file = \"pins.src\"\n", host+"/acme")
