@@ -17,15 +17,10 @@ import (
 // TestWithSharesLayerCache: a Comparer made With other ignore rules reads
 // no layer again that its parent read; one with other normalisers does.
 func TestWithSharesLayerCache(t *testing.T) {
-	var blobGets atomic.Int64
-	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
-				blobGets.Add(1)
-			}
-			reg.ServeHTTP(w, r)
-		})
+	wrap, blobGets := regtest.Count(func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
 	})
+	host := regtest.StartBehind(t, wrap)
 	base := []f{dir("etc"), file("etc/os-release", "debian"), file("var/log/x.log", "1")}
 	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
 	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)

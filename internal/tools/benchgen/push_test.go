@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -17,15 +16,10 @@ import (
 func TestPush(t *testing.T) {
 	t.Parallel()
 	dir := smallMonoGen(t).dir
-	var uploads atomic.Int64
-	prefix := regtest.StartBehind(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
-				uploads.Add(1)
-			}
-			h.ServeHTTP(w, r)
-		})
-	}) + "/bench"
+	wrap, uploads := regtest.Count(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/")
+	})
+	prefix := regtest.StartBehind(t, wrap) + "/bench"
 
 	ps, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "")
 	if err != nil {
