@@ -297,19 +297,10 @@ func TestDiffWithSummaries(t *testing.T) {
 	cr := startCountingRegistry(t)
 	baseImg := richSpec(t, "1.0").image(t)
 	base := cr.host + "/app:v1"
-	regtest.Push(t, base, baseImg)
+	baseDigest := regtest.Push(t, base, baseImg)
 	other := cr.host + "/other:v1"
-	otherImg := richSpec(t, "9.9").image(t)
-	regtest.Push(t, other, otherImg)
+	regtest.Push(t, other, richSpec(t, "9.9").image(t))
 	cand := writeOCI(t, richSpec(t, "2.0").image(t))
-	baseDigest, err := baseImg.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherDigest, err := otherImg.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	good := summaryOf(t, base, WithPackages())
 	goodNoPkgs := summaryOf(t, base)
@@ -388,7 +379,6 @@ func TestDiffWithSummaries(t *testing.T) {
 			}
 		})
 	}
-	_ = otherDigest
 }
 
 // TestSummaryNoBlobRead: with a good summary and a candidate whose changed
@@ -400,11 +390,7 @@ func TestSummaryNoBlobRead(t *testing.T) {
 	b := base().addLayer(file("srv/bin", "\x00binary"))
 	img := a.image(t)
 	ref := cr.host + "/app:v1"
-	regtest.Push(t, ref, img)
-	digest, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	digest := regtest.Push(t, ref, img)
 	finder := &mapFinder{m: map[string][]byte{digest.String(): summaryOf(t, ref)}}
 	want := fingerprint(t, ref)
 	before := cr.layerGets(t, img)
