@@ -67,10 +67,7 @@ func BenchmarkDiff(b *testing.B) {
 	b.SetBytes(2 * total)
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := New()
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newComparer(b)
 		res, err := c.Diff(b.Context(), a, bb)
 		if err != nil {
 			b.Fatal(err)

@@ -27,13 +27,8 @@ func TestWithSharesLayerCache(t *testing.T) {
 	regtest.Push(t, host+"/x/a:1", a)
 	regtest.Push(t, host+"/x/b:1", b)
 
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t)
+	diffWith(t, c, host+"/x/a:1", host+"/x/b:1")
 	first := blobGets.Load()
 	if first == 0 {
 		t.Fatal("no blob was read")
@@ -42,10 +37,7 @@ func TestWithSharesLayerCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, d, host+"/x/a:1", host+"/x/b:1")
 	if res.Changed() {
 		t.Error("With(WithIgnore) did not apply its ignore rule")
 	}
@@ -59,9 +51,7 @@ func TestWithSharesLayerCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := blobGets.Load()
-	if _, err := e.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	diffWith(t, e, host+"/x/a:1", host+"/x/b:1")
 	if blobGets.Load()-before <= 2 {
 		t.Error("a Comparer with other normalisers used the shared cache")
 	}
@@ -91,13 +81,8 @@ func TestProgressBytes(t *testing.T) {
 		}
 	}
 	var last int64
-	c, err := New(WithProgress(func(p Progress) { last = p.Bytes }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithProgress(func(p Progress) { last = p.Bytes }))
+	diffWith(t, c, host+"/x/a:1", host+"/x/b:1")
 	if last != want {
 		t.Errorf("Bytes = %d, want %d (3 distinct layers)", last, want)
 	}
@@ -105,9 +90,7 @@ func TestProgressBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	diffWith(t, d, host+"/x/a:1", host+"/x/b:1")
 	if last != want {
 		t.Errorf("after With: Bytes = %d, want still %d", last, want)
 	}
@@ -155,10 +138,7 @@ func TestNoFetchAfterError(t *testing.T) {
 	})
 	regtest.Push(t, host+"/x/a:1", a)
 	regtest.Push(t, host+"/x/b:1", b)
-	c, err := New(WithJobs(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithJobs(1))
 	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err == nil {
 		t.Fatal("no error")
 	}
@@ -186,10 +166,7 @@ func TestSharedReadFailsForItsOwnImageOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := New()
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newComparer(t)
 			// Another image's read of the shared layer is under way.
 			started, release := make(chan struct{}), make(chan struct{})
 			go func() {

@@ -256,9 +256,16 @@ func newComparer(t testing.TB, opts ...Option) *Comparer {
 	return c
 }
 
+// diff compares a and b with a new Comparer made with opts.
 func diff(t testing.TB, a, b string, opts ...Option) *Result {
 	t.Helper()
-	res, err := newComparer(t, opts...).Diff(context.Background(), a, b)
+	return diffWith(t, newComparer(t, opts...), a, b)
+}
+
+// diffWith compares a and b with c.
+func diffWith(t testing.TB, c *Comparer, a, b string) *Result {
+	t.Helper()
+	res, err := c.Diff(t.Context(), a, b)
 	if err != nil {
 		t.Fatalf("Diff: %v", err)
 	}

@@ -348,10 +348,7 @@ func TestDiffWithSummaries(t *testing.T) {
 			finder := &mapFinder{m: map[string][]byte{baseDigest.String(): tc.summary}, err: tc.finderErr}
 			before := cr.layerGets(t, baseImg)
 			c := newComparer(t, append([]Option{WithSummaries(finder)}, tc.opts...)...)
-			res, err := c.Diff(t.Context(), base, cand)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := diffWith(t, c, base, cand)
 			gets := cr.layerGets(t, baseImg) - before
 			pr := res.Platforms[0]
 			if pr.SourceA != tc.wantSource || pr.SourceB != SourceLayers {
@@ -417,10 +414,7 @@ func TestSummaryNoBlobRead(t *testing.T) {
 	if fp != want {
 		t.Error("the fingerprint with a summary differs")
 	}
-	res, err := c.Diff(t.Context(), ref, writeOCI(t, b.image(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, c, ref, writeOCI(t, b.image(t)))
 	if got := cr.layerGets(t, img) - before; got != 0 {
 		t.Errorf("%d GETs of the baseline's layer blobs, want 0", got)
 	}
@@ -442,12 +436,7 @@ func TestLayerCache(t *testing.T) {
 	gets := func() int { return cr.layerGets(t, imgA) + cr.layerGets(t, imgB) }
 	run := func(cache LayerCache, opts ...Option) *Result {
 		t.Helper()
-		c := newComparer(t, append([]Option{WithLayerCache(cache)}, opts...)...)
-		res, err := c.Diff(t.Context(), a, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return diffWith(t, newComparer(t, append([]Option{WithLayerCache(cache)}, opts...)...), a, b)
 	}
 	opt := cmp.Options{ignoreSources, cmp.AllowUnexported(Entry{})}
 
@@ -522,18 +511,12 @@ func TestSummarySourceNone(t *testing.T) {
 		return writeOCI(t, s.image(t))
 	}
 	c := newComparer(t)
-	res, err := c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, c, upper(epoch), upper(epoch.Add(time.Hour)))
 	if pr := res.Platforms[0]; pr.Shortcut != "shared-base" || pr.SourceA != SourceLayers || pr.SourceB != SourceLayers {
 		t.Errorf("shortcut %q sources %q %q, want shared-base layers layers", pr.Shortcut, pr.SourceA, pr.SourceB)
 	}
 	// The same comparison again: every layer it needs is at hand.
-	res, err = c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = diffWith(t, c, upper(epoch), upper(epoch.Add(time.Hour)))
 	if pr := res.Platforms[0]; pr.SourceA != SourceNone || pr.SourceB != SourceNone {
 		t.Errorf("again: sources %q %q, want none", pr.SourceA, pr.SourceB)
 	}
