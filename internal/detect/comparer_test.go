@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -105,20 +106,10 @@ func TestNoFetchAfterError(t *testing.T) {
 	}
 	a := spec{layers: layers}.image(t)
 	b := spec{layers: [][]f{{file("b", "1")}}}.image(t)
-	ls, err := a.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad, err := ls[0].Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := imagetest.LayerDigests(t, a)
+	bad := ds[0]
 	want := map[v1.Hash]bool{}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range ds {
 		want[d] = true
 	}
 	var gets atomic.Int64

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -249,19 +250,12 @@ func startCountingRegistry(t *testing.T) *countingRegistry {
 // layerGets counts the GETs of the layer blobs of img, each blob once.
 func (cr *countingRegistry) layerGets(t *testing.T, img v1.Image) int {
 	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := imagetest.LayerDigests(t, img)
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	n := 0
 	seen := map[v1.Hash]bool{}
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range ds {
 		if !seen[d] {
 			seen[d] = true
 			n += cr.gets[d.String()]

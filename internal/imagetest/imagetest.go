@@ -61,6 +61,21 @@ func Digest(t testing.TB, a interface{ Digest() (v1.Hash, error) }) v1.Hash {
 	return d
 }
 
+// LayerDigests returns the digests of the layer blobs of img, bottom up, as
+// its manifest lists them.
+func LayerDigests(t testing.TB, img v1.Image) []v1.Hash {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []v1.Hash
+	for _, l := range m.Layers {
+		out = append(out, l.Digest)
+	}
+	return out
+}
+
 // Image is imagebuild's b.Image(base, cfg, layers...): one layer per entry
 // of layers on base (nil: an empty linux/amd64 image).
 func Image(t testing.TB, b imagebuild.Build, base v1.Image, cfg imagebuild.Config, layers ...[]imagebuild.File) v1.Image {
