@@ -523,14 +523,10 @@ func TestRemoteSummarize(t *testing.T) {
 	cr := startCountingRegistry(t)
 	img := base().image(t)
 	ref := cr.host + "/app:v1"
-	regtest.Push(t, ref, img)
+	want := regtest.Push(t, ref, img)
 	finder := &mapFinder{m: map[string][]byte{}}
 	c := newComparer(t, WithSummaries(finder), WithRemoteOptions(remote.WithContext(t.Context())))
 	sums := summarize(t, c, ref)
-	want, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := sums[0]
 	if s.Subject.Digest != want || s.Subject.Platform == nil || s.Subject.Platform.Architecture != "amd64" || s.Subject.Size == 0 || !s.Subject.MediaType.IsImage() {
 		t.Errorf("subject %+v, want digest %s", s.Subject, want)

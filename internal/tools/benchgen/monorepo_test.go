@@ -204,17 +204,8 @@ func TestMountable(t *testing.T) {
 		t.Errorf("layers marked mountable (-want +got):\n%s", diff)
 	}
 	for _, im := range []v1.Image{img, got} {
-		if d, err := im.Digest(); err != nil || d != mustDigest(t, img) {
+		if d, err := im.Digest(); err != nil || d != imagetest.Digest(t, img) {
 			t.Errorf("digest changed: %v, %v", d, err)
 		}
 	}
-}
-
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

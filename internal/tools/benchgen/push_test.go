@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -31,10 +32,7 @@ func TestPush(t *testing.T) {
 	}
 	for _, p := range ps {
 		n := strings.TrimPrefix(p.ref.RepositoryStr(), "bench/")
-		want, err := local[n].Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := imagetest.Digest(t, local[n])
 		got, err := remote.Head(p.ref)
 		if err != nil {
 			t.Fatal(err)
