@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imgver/imgver/internal/detect/normalise"
+	"github.com/imgver/imgver/internal/imagetest"
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -222,13 +223,7 @@ func writeOCI(t testing.TB, img v1.Image, opts ...layout.Option) string {
 func writeOCIIndex(t testing.TB, idx v1.ImageIndex) string {
 	t.Helper()
 	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendIndex(idx); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteIndexLayout(t, dir, idx)
 	return "oci:" + dir
 }
 

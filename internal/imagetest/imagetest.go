@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -92,6 +93,18 @@ func Image(t testing.TB, b imagebuild.Build, base v1.Image, cfg imagebuild.Confi
 func WriteLayout(t testing.TB, dir string, img v1.Image) {
 	t.Helper()
 	if err := imagebuild.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteIndexLayout writes idx as the only entry of a new OCI layout at dir.
+func WriteIndexLayout(t testing.TB, dir string, idx v1.ImageIndex) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendIndex(idx); err != nil {
 		t.Fatal(err)
 	}
 }
