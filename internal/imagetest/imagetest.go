@@ -20,9 +20,9 @@ import (
 	"github.com/imgver/imgver/internal/imagebuild"
 )
 
-// Random returns a seeded random linux/amd64 image: one layer of 64 bytes,
-// the same for the same seed, its config created at created. Two seeds give
-// two images; the same seed and time give the same digest.
+// Random returns a seeded random image: one layer of 64 bytes, the same for
+// the same seed, its config created at created and naming no platform. Two
+// seeds give two images; the same seed and time give the same digest.
 func Random(t testing.TB, seed int64, created time.Time) v1.Image {
 	t.Helper()
 	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
