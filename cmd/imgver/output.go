@@ -6,19 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 
 	"golang.org/x/term"
 )
-
-// checkFormat rejects a --format value not in allowed.
-func checkFormat(format string, allowed ...string) error {
-	if !slices.Contains(allowed, format) {
-		return fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(allowed, ", "))
-	}
-	return nil
-}
 
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
