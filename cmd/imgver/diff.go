@@ -165,7 +165,7 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	}
 	for _, p := range res.Platforms {
 		for _, w := range p.Warnings {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", w)
+			warnf(cmd.ErrOrStderr(), "%s", w)
 		}
 	}
 	out := cmd.OutOrStdout()

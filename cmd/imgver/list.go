@@ -49,12 +49,10 @@ func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	}
 	f, errs := pinfile.ParseLenient(cfg.PinFile, data, release.Owned(cfg))
 	for _, e := range errs {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
+		warnf(cmd.ErrOrStderr(), "%v (line skipped)", e)
 	}
 	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !o.shard.Has(s.Name) })
-	for _, u := range release.UnknownVars(f) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
-	}
+	warnUnknownVars(cmd.ErrOrStderr(), f)
 	w := cmd.OutOrStdout()
 	if o.format.value == "json" {
 		return writeJSON(w, statuses)

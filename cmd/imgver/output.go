@@ -8,7 +8,23 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/imgver/imgver/internal/pinfile"
+	"github.com/imgver/imgver/internal/release"
 )
+
+// warnf prints a warning on w (stderr) as one line "imgver: warning: ...".
+func warnf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "imgver: warning: "+format+"\n", args...)
+}
+
+// warnUnknownVars warns on w about each NAME_VER assignment of the pin file
+// f that no image owns (release.UnknownVars).
+func warnUnknownVars(w io.Writer, f *pinfile.File) {
+	for _, u := range release.UnknownVars(f) {
+		warnf(w, "%s", u)
+	}
+}
 
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {

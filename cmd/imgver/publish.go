@@ -107,7 +107,7 @@ func (o *publishOptions) run(ctx context.Context, cmd *cobra.Command, cfg *confi
 	}
 	for _, pi := range rep.Images {
 		for _, w := range pi.Warnings {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: image %s: %s\n", pi.Name, w)
+			warnf(cmd.ErrOrStderr(), "image %s: %s", pi.Name, w)
 		}
 	}
 	if err := renderPublish(cmd.OutOrStdout(), rep, o.format.value); err != nil {

@@ -17,11 +17,11 @@ import (
 // renderDetectWarnings prints what detect could not look at, one line each.
 func renderDetectWarnings(w io.Writer, rep *flow.DetectReport) {
 	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "imgver: warning: %s\n", warn)
+		warnf(w, "%s", warn)
 	}
 	for _, di := range rep.Images {
 		for _, warn := range di.Warnings {
-			fmt.Fprintf(w, "imgver: warning: image %s: %s\n", di.Name, warn)
+			warnf(w, "image %s: %s", di.Name, warn)
 		}
 	}
 }

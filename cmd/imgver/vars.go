@@ -52,9 +52,7 @@ func (o *varsOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	if err != nil {
 		return err
 	}
-	for _, u := range release.UnknownVars(f) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
-	}
+	warnUnknownVars(cmd.ErrOrStderr(), f)
 	sha, err := o.commit.resolve(cmd.Context(), cfg)
 	if err != nil {
 		return err
