@@ -22,6 +22,15 @@ type ciFlags struct {
 	cands map[string]string // --candidate NAME=REF, parsed by check
 }
 
+// bind defines the flags on cmd, whose images are done (compared, pushed)
+// jobs at once.
+func (c *ciFlags) bind(cmd *cobra.Command, done string) {
+	c.commit.bind(cmd, "commit SHA the candidates were built from (default: git rev-parse HEAD)")
+	cmd.Flags().StringArrayVar(&c.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
+	cmd.Flags().BoolVar(&c.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	c.limitFlags.bind(cmd, done)
+}
+
 // check checks the flags before anything is read.
 func (c *ciFlags) check() error {
 	if err := c.limitFlags.check(); err != nil {

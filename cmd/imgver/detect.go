@@ -90,13 +90,10 @@ what one detect --write of every image would. --shard cannot go with --write.`,
 		Args: cobra.NoArgs,
 		RunE: o.ciFlags.onConfig(g, o.check, o.run),
 	}
-	f := cmd.Flags()
-	o.commit.bind(cmd, "commit SHA the candidates were built from (default: git rev-parse HEAD)")
-	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
-	f.BoolVar(&o.write, "write", false, "unpin the changed images in the pin file")
+	o.ciFlags.bind(cmd, "compared")
 	o.reportFlags.bind(cmd)
-	f.IntVar(&o.jobs, "jobs", 0, "images compared at once (default: number of CPUs)")
-	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	f := cmd.Flags()
+	f.BoolVar(&o.write, "write", false, "unpin the changed images in the pin file")
 	f.StringVar(&o.platform, "platform", "", "compare only this platform of multi-platform images (os/arch[/variant])")
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
@@ -105,7 +102,6 @@ what one detect --write of every image would. --shard cannot go with --write.`,
 	f.Var(&o.shard, "shard", "K/N: compare only the images of shard K of N (for imgver apply)")
 	f.StringVar(&o.output, "output", "", "write the result of --shard as JSON to this file (for imgver apply)")
 	o.cacheFlags.bind(cmd)
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
 

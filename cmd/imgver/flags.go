@@ -141,6 +141,13 @@ type limitFlags struct {
 	timeout time.Duration
 }
 
+// bind defines the flags on cmd, whose images are done (compared, pushed,
+// read) --jobs at once.
+func (l *limitFlags) bind(cmd *cobra.Command, done string) {
+	cmd.Flags().IntVar(&l.jobs, "jobs", 0, "images "+done+" at once (default: number of CPUs)")
+	cmd.Flags().DurationVar(&l.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
+}
+
 // check refuses a negative --jobs or --timeout.
 func (l *limitFlags) check() error {
 	if l.jobs < 0 {

@@ -71,19 +71,15 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 		Args: cobra.NoArgs,
 		RunE: o.ciFlags.onConfig(g, o.check, o.run),
 	}
-	f := cmd.Flags()
+	o.ciFlags.bind(cmd, "pushed")
+	o.format = formatVar(cmd, "text", "json", "github", "dotenv")
 	o.mode = choiceVar(cmd, "mode", "which images (changed: the unpinned ones)", "changed", "all")
+	f := cmd.Flags()
 	f.StringArrayVar(&o.alsoTags, "also-tag", nil, "also move this tag to each pushed image, e.g. latest (repeatable)")
-	o.commit.bind(cmd, "commit SHA the candidates were built from (default: git rev-parse HEAD)")
-	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve and check everything, push nothing")
 	f.BoolVar(&o.force, "force", false, "push over a SHA tag that holds another image")
-	o.format = formatVar(cmd, "text", "json", "github", "dotenv")
-	f.IntVar(&o.jobs, "jobs", 0, "images pushed at once (default: number of CPUs)")
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noSummary, "no-summary", false, "attach no summary to the images pushed")
-	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	return cmd
 }
 

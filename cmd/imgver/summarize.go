@@ -48,11 +48,9 @@ that refuses the push).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
-	f := cmd.Flags()
 	o.format = formatVar(cmd, "text", "json")
-	f.StringVar(&o.platform, "platform", "", "summarize only this platform of multi-platform images (os/arch[/variant])")
-	f.IntVar(&o.jobs, "jobs", 0, "images read at once (default: number of CPUs)")
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
+	cmd.Flags().StringVar(&o.platform, "platform", "", "summarize only this platform of multi-platform images (os/arch[/variant])")
+	o.limitFlags.bind(cmd, "read")
 	o.cacheFlags.bind(cmd)
 	return cmd
 }
