@@ -46,11 +46,17 @@ func (c *ciFlags) check() error {
 // rev-parse HEAD).
 type ciRun func(ctx context.Context, cmd *cobra.Command, cfg *config.Config, sha string) error
 
-// onConfig is the RunE of a CI command: as globalOptions.onConfig, and then
-// the context is bounded by --timeout and the commit of the monorepo found
-// before run is called.
+// onConfig is the RunE of a CI command: as globalOptions.onConfig, with the
+// flags of c checked before check; then the context is bounded by --timeout
+// and the commit of the monorepo found before run is called.
 func (c *ciFlags) onConfig(g *globalOptions, check func() error, run ciRun) func(*cobra.Command, []string) error {
-	return g.onConfig(check, func(cmd *cobra.Command, cfg *config.Config, _ []string) error {
+	checkAll := func() error {
+		if err := c.check(); err != nil {
+			return err
+		}
+		return check()
+	}
+	return g.onConfig(checkAll, func(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 		ctx, cancel := c.context(cmd.Context())
 		defer cancel()
 		sha, err := c.commit.resolve(ctx, cfg)

@@ -109,9 +109,6 @@ func (o *detectOptions) check() error {
 	if o.output != "" && o.shard.N == 0 {
 		return errors.New("--output writes the result of a shard: give --shard K/N too (or use --format json)")
 	}
-	if err := o.ciFlags.check(); err != nil {
-		return err
-	}
 	return o.reportFlags.check()
 }
 

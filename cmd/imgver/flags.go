@@ -52,8 +52,8 @@ func (c *choiceFlag) Set(s string) error {
 	return nil
 }
 
-// Type is "string", so that the help quotes the default as it does for
-// every other word.
+// Type is "string", so that the help shows the flag as it shows a string
+// flag: --format string ... (default "text").
 func (c *choiceFlag) Type() string { return "string" }
 
 // orList is "a", "a or b", "a, b or c".

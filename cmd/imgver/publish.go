@@ -84,9 +84,6 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 }
 
 func (o *publishOptions) check() error {
-	if err := o.ciFlags.check(); err != nil {
-		return err
-	}
 	return gitHubFiles(o.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 }
 
