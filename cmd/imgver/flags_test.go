@@ -36,6 +36,10 @@ func TestCommitFlag(t *testing.T) {
 			})
 		}
 	}
+	// --commit, even an empty one, goes with release --retag only.
+	if r := imgver(t, "--config", cfg, "release", "v9.0.0", "--dry-run", "--commit", ""); r.code != 2 || !strings.Contains(r.stderr, "go with --retag") {
+		t.Errorf("release --commit \"\" without --retag: %+v", r)
+	}
 	// 40 digits are a commit.
 	if r := imgver(t, "--config", cfg, "vars", "--commit", strings.Repeat("a", 40)); r.code != 0 {
 		t.Errorf("40 digits: %+v", r)
