@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"slices"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +56,7 @@ func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	if o.format.value == "json" {
 		return writeJSON(w, statuses)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tVAR\tSTATE\tVERSION\tREPOSITORY")
 	for _, s := range statuses {
 		v := s.Version

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"text/tabwriter"
 
 	"golang.org/x/term"
 
@@ -24,6 +25,12 @@ func warnUnknownVars(w io.Writer, f *pinfile.File) {
 	for _, u := range release.UnknownVars(f) {
 		warnf(w, "%s", u)
 	}
+}
+
+// newTable returns the writer of a table for people on w: columns two
+// blanks apart. Flush it.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
 // writeJSON writes v as indented JSON.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
@@ -87,7 +86,7 @@ func writeDetectJSON(path string, rep *flow.DetectReport, verbose bool) error {
 }
 
 func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "IMAGE\tBEFORE\tVERDICT\tCAUSE\tAFTER\tVERSION\tBASE\tCHECK")
 	for _, di := range rep.Images {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore), di.Verdict,
