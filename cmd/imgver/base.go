@@ -132,7 +132,7 @@ or printed when it is unset.
 
 // check checks the flags before anything is read.
 func (o *baseOptions) check() error {
-	return gitHubFiles(o.format, "GITHUB_OUTPUT")
+	return openableGitHubFiles(o.format, "GITHUB_OUTPUT")
 }
 
 // options turns the flags into options for the flow.

@@ -168,7 +168,7 @@ func (r *reportFlags) bind(cmd *cobra.Command) {
 // check checks, before anything is written, that the GitHub files the
 // report goes to can be written.
 func (r *reportFlags) check() error {
-	return gitHubFiles(r.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+	return openableGitHubFiles(r.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 }
 
 // finish renders the report of detect or apply and maps it to an exit code:

@@ -64,17 +64,6 @@ func orList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-// gitHubFiles checks, when format is github, that the files named by envs
-// (those set: $GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY) can be appended to, so
-// that a command that writes the pin file or Dockerfiles before its GitHub
-// outputs fails before it writes anything, not after.
-func gitHubFiles(format *choiceFlag, envs ...string) error {
-	if format.value != "github" {
-		return nil
-	}
-	return openableEnvFiles(envs...)
-}
-
 // commitFlag is --commit: the commit SHA a command works on, git rev-parse
 // HEAD in the directory of images.hcl when it is not given.
 type commitFlag struct {

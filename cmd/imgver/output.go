@@ -68,11 +68,15 @@ func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error 
 	return f.Close()
 }
 
-// openableEnvFiles checks that each file named by one of the environment
-// variables envs (those set) can be opened for appending, so that a command
-// that writes the pin file or Dockerfiles before its GitHub outputs fails
-// before it writes anything, not after.
-func openableEnvFiles(envs ...string) error {
+// openableGitHubFiles checks, when format is github, that each file named
+// by one of the environment variables envs (those set: $GITHUB_OUTPUT,
+// $GITHUB_STEP_SUMMARY) can be opened for appending, so that a command that
+// writes the pin file or Dockerfiles before its GitHub outputs fails before
+// it writes anything, not after.
+func openableGitHubFiles(format *choiceFlag, envs ...string) error {
+	if format.value != "github" {
+		return nil
+	}
 	for _, env := range envs {
 		path := os.Getenv(env)
 		if path == "" {

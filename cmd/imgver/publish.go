@@ -84,7 +84,7 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
 }
 
 func (o *publishOptions) check() error {
-	return gitHubFiles(o.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+	return openableGitHubFiles(o.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 }
 
 func (o *publishOptions) run(ctx context.Context, cmd *cobra.Command, cfg *config.Config, sha string) error {
