@@ -9,10 +9,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/packages"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -569,4 +573,485 @@ func TestDetectBrokenCandidate(t *testing.T) {
 			t.Errorf("--no-check: CHECK of %s is %q, want -", f[0], f[len(f)-1])
 		}
 	}
+}
+
+// The files of the test images. Base images have two layers; each app image
+// adds two of its own: the app, then build leftovers that are noise.
+var (
+	rootfs = []imagebuild.File{
+		imagebuild.Dir("/etc"), imagebuild.Reg("/etc/os-release", "ID=testos\nVERSION_ID=1\n"),
+		imagebuild.Dir("/bin"), imagebuild.Exe("/bin/sh", "\x7fELF shell\n"),
+		imagebuild.Dir("/var"), imagebuild.Dir("/var/log"), imagebuild.Dir("/tmp"),
+	}
+	baseExtra = []imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", "CA 1\n")}
+	jreExtra  = func(rt string) []imagebuild.File {
+		return []imagebuild.File{imagebuild.Dir("/opt"), imagebuild.Dir("/opt/jre"), imagebuild.Exe("/opt/jre/java", "java 21\n"), imagebuild.Reg("/opt/jre/rt.jar", rt)}
+	}
+	appFiles = func(name string, runMode int64) []imagebuild.File {
+		return []imagebuild.File{
+			imagebuild.Dir("/app"),
+			{Path: "/app/run", Mode: runMode, Content: "#!/bin/sh\nexec " + name + "\n"},
+			imagebuild.Reg("/app/config.yml", "name: "+name+"\n"),
+		}
+	}
+	noise = func(seed string) []imagebuild.File {
+		return []imagebuild.File{
+			imagebuild.Reg("/var/log/build.log", "built at "+seed+"\n"),
+			imagebuild.Reg("/tmp/build-"+seed, seed),
+			imagebuild.Dir("/var/lib"), imagebuild.Dir("/var/lib/apt"), imagebuild.Dir("/var/lib/apt/lists"),
+			imagebuild.Reg("/var/lib/apt/lists/deb_InRelease", "Date: "+seed+"\n"),
+		}
+	}
+	appConfig = imagebuild.Config{Entrypoint: []string{"/app/run"}, Cmd: []string{"serve"}, Env: []string{"PATH=/usr/bin:/bin", "APP_MODE=prod"}}
+)
+
+const e2ePins = `#!/bin/bash
+# Released images; see imgver release.
+# 2026-01-05T10:00:00Z -- v1.0.0
+gateway_VER="v1.0.0"
+worker_VER="v1.0.0"
+console_VER="v1.0.0"
+reports_VER="v1.0.0"
+`
+
+// e2eRepo is a monorepo whose images live in the real registry.
+type e2eRepo struct {
+	dir, pins, prefix, sha string
+}
+
+func (r *e2eRepo) ref(image, tag string) string { return r.prefix + "/" + image + ":" + tag }
+
+// newE2ERepo makes a git monorepo of four images pinned at v1.0.0, pushes
+// their base images and v1.0.0 releases, and writes fresh builds of them as
+// OCI layouts under build/, as CI would after a commit:
+//
+//	gateway  rebuilt from the same files: new mtimes, another gzip level, new noise  -> same
+//	worker   one permission bit of its entrypoint changed                             -> changed, app
+//	console  its Env changed                                                          -> changed, config
+//	reports  its base image rebuilt under the same tag with one file changed         -> changed, base
+func newE2ERepo(t *testing.T, addr string) *e2eRepo {
+	t.Helper()
+	// A namespace of its own, so that runs against one registry never meet.
+	r := &e2eRepo{dir: t.TempDir(), prefix: fmt.Sprintf("%s/acme/t%d", addr, time.Now().UnixNano())}
+	old := imagebuild.Build{MTime: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), GzipLevel: 1}
+	fresh := imagebuild.Build{MTime: time.Date(2026, 2, 7, 9, 30, 0, 0, time.UTC), GzipLevel: 9}
+
+	baseImg := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, baseExtra))
+	jreOld := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.1\n")))
+	jreNew := mustImage(t)(fresh.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.2\n")))
+	regtest.Push(t, r.ref("base", "1"), baseImg)
+
+	writeFile(t, filepath.Join(r.dir, "images.hcl"), fmt.Sprintf(`registry = %q
+
+image "gateway" {
+  dockerfile = "gateway/Dockerfile"
+  candidate  = "oci:build/{name}"
+}
+image "worker" {
+  dockerfile = "worker/Dockerfile"
+  candidate  = "oci:build/{name}"
+}
+image "console" {
+  dockerfile = "console/Dockerfile"
+  candidate  = "oci:build/{name}"
+}
+image "reports" {
+  dockerfile = "reports/Dockerfile"
+  candidate  = "oci:build/{name}"
+}
+`, r.prefix))
+	for _, n := range []string{"gateway", "worker", "console"} {
+		mkdirAll(t, filepath.Join(r.dir, n))
+		writeFile(t, filepath.Join(r.dir, n, "Dockerfile"), "FROM "+r.ref("base", "1")+"\nCOPY . /app\nENTRYPOINT [\"/app/run\"]\n")
+	}
+	// The final stage of reports is built from base-jre through an alias.
+	mkdirAll(t, filepath.Join(r.dir, "reports"))
+	writeFile(t, filepath.Join(r.dir, "reports", "Dockerfile"), "FROM "+r.ref("base", "1")+" AS build\nRUN make\n\n"+
+		"FROM "+r.ref("base-jre", "1")+" AS runtime\n\nFROM runtime\nCOPY --from=build /src/out /app\n")
+	mkdirAll(t, filepath.Join(r.dir, "scripts"))
+	r.pins = filepath.Join(r.dir, "scripts", "image_versions.src")
+	writeFile(t, r.pins, e2ePins)
+
+	// The releases, v1.0.0.
+	bases := map[string]v1.Image{"gateway": baseImg, "worker": baseImg, "console": baseImg, "reports": jreOld}
+	for _, n := range []string{"gateway", "worker", "console", "reports"} {
+		regtest.Push(t, r.ref(n, "v1.0.0"), mustImage(t)(old.Image(bases[n], appConfig, appFiles(n, 0o755), noise("jan"))))
+	}
+	// base-jre:1 was rebuilt since (a security fix): same tag, new image.
+	regtest.Push(t, r.ref("base-jre", "1"), jreNew)
+
+	// The fresh builds.
+	consoleCfg := appConfig
+	consoleCfg.Env = []string{"PATH=/usr/bin:/bin", "APP_MODE=debug"}
+	cands := map[string]v1.Image{
+		"gateway": mustImage(t)(fresh.Image(baseImg, appConfig, appFiles("gateway", 0o755), noise("feb"))),
+		"worker":  mustImage(t)(fresh.Image(baseImg, appConfig, appFiles("worker", 0o775), noise("feb"))),
+		"console": mustImage(t)(fresh.Image(baseImg, consoleCfg, appFiles("console", 0o755), noise("feb"))),
+		"reports": mustImage(t)(fresh.Image(jreNew, appConfig, appFiles("reports", 0o755), noise("feb"))),
+	}
+	for n, img := range cands {
+		if err := imagebuild.WriteLayout(filepath.Join(r.dir, "build", n), img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.sha = gitCommit(t, r.dir, "four images", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
+	return r
+}
+
+// svcMonorepo makes a monorepo of one image, svc (svc/Dockerfile,
+// candidate oci:build/svc, pin file pins.src), whose repositories live under
+// a fresh prefix on the e2e registry, named with tag ("b", "p", ...).
+func svcMonorepo(t *testing.T, tag string) (dir, prefix string) {
+	t.Helper()
+	prefix = fmt.Sprintf("%s/acme/%s%d", e2eRegistry(t), tag, time.Now().UnixNano())
+	dir = t.TempDir()
+	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
+pin_file = "pins.src"
+image "svc" {
+  dockerfile = "svc/Dockerfile"
+  candidate  = "oci:build/svc"
+}
+`, prefix))
+	mkdirAll(t, filepath.Join(dir, "svc"))
+	return dir, prefix
+}
+
+// commitDockerfile writes svc/Dockerfile of a svcMonorepo and commits the
+// monorepo (detect needs a commit for its short SHA).
+func commitDockerfile(t *testing.T, dir, content string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
+	gitCommit(t, dir, "svc")
+}
+
+// TestE2ECIFlow runs the CI flow with the real binary against the real
+// registry: detect --write --format github on a commit that leaves one image
+// the same and changes three (app, config, base), publish of the changed
+// ones under the short SHA, then release --retag.
+func TestE2ECIFlow(t *testing.T) {
+	addr := e2eRegistry(t)
+	r := newE2ERepo(t, addr)
+	short := r.sha[:7]
+	ghDir := t.TempDir()
+	ghOut, ghSummary := filepath.Join(ghDir, "output"), filepath.Join(ghDir, "summary")
+	env := []string{"GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + ghSummary}
+
+	// A dry run writes nothing and tells every verdict and cause.
+	res := runBinary(t, r.dir, nil, "detect", "--commit", r.sha, "--format", "json")
+	if res.code != 0 {
+		t.Fatalf("detect --format json: exit %d\n%s", res.code, res.stderr)
+	}
+	var rep flow.DetectReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("detect --format json: %v\n%s", err, res.stdout)
+	}
+	type verdict struct{ Name, Verdict, Cause, Version string }
+	var got []verdict
+	for _, di := range rep.Images {
+		got = append(got, verdict{di.Name, string(di.Verdict), string(di.Cause), di.Version})
+	}
+	want := []verdict{
+		{"gateway", "same", "", "v1.0.0"},
+		{"worker", "changed", "app", short},
+		{"console", "changed", "config", short},
+		{"reports", "changed", "base", short},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("verdicts (-want +got):\n%s\nstderr: %s", diff, res.stderr)
+	}
+	if rep.Written {
+		t.Error("dry run says written")
+	}
+	if got := readString(t, r.pins); got != e2ePins {
+		t.Fatalf("dry run changed the pin file:\n%s", got)
+	}
+
+	// --exit-code: 1 when something changed, still nothing written.
+	if res := runBinary(t, r.dir, nil, "detect", "--commit", r.sha, "--exit-code"); res.code != 1 {
+		t.Errorf("detect --exit-code: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if got := readString(t, r.pins); got != e2ePins {
+		t.Fatalf("detect --exit-code changed the pin file:\n%s", got)
+	}
+
+	// CI: detect --write --format github.
+	res = runBinary(t, r.dir, env, "detect", "--write", "--format", "github", "--commit", r.sha)
+	if res.code != 0 {
+		t.Fatalf("detect --write: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	wantPins := `#!/bin/bash
+# Released images; see imgver release.
+# 2026-01-05T10:00:00Z -- v1.0.0
+gateway_VER="v1.0.0"
+`
+	if diff := cmp.Diff(wantPins, readString(t, r.pins)); diff != "" {
+		t.Errorf("pin file after detect --write (-want +got):\n%s", diff)
+	}
+	out := readString(t, ghOut)
+	var changed, publish string
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		switch k {
+		case "changed":
+			changed = v
+		case "publish":
+			publish = v
+		case "broken", "base_stale":
+			if v != "" {
+				t.Errorf("$GITHUB_OUTPUT %s", l)
+			}
+		default:
+			t.Errorf("unexpected $GITHUB_OUTPUT line %q", l)
+		}
+	}
+	if changed != "worker,console,reports" {
+		t.Errorf("changed=%q, want worker,console,reports", changed)
+	}
+	var items []flow.PublishItem
+	if err := json.Unmarshal([]byte(publish), &items); err != nil {
+		t.Fatalf("publish=%s: %v", publish, err)
+	}
+	var wantItems []flow.PublishItem
+	for _, n := range []string{"worker", "console", "reports"} {
+		wantItems = append(wantItems, flow.PublishItem{Name: n, Repository: r.prefix + "/" + n, Tag: short})
+	}
+	if diff := cmp.Diff(wantItems, items); diff != "" {
+		t.Errorf("publish (-want +got):\n%s", diff)
+	}
+	summary := readString(t, ghSummary)
+	for _, row := range []string{
+		"### imgver detect (" + short + ")",
+		"| image | before | verdict | cause | after | version | base | check | summary |",
+		"| gateway | pinned v1.0.0 | same | - | pinned | v1.0.0 | ok | ok |  |",
+		"| worker | pinned v1.0.0 | changed | app | unpinned | " + short + " | ok | ok | 1 modified (e.g. /app/run) |",
+		"| console | pinned v1.0.0 | changed | config | unpinned | " + short + " | ok | ok | 1 config field |",
+		"| reports | pinned v1.0.0 | changed | base | unpinned | " + short + " | ok | ok | 1 modified (e.g. /opt/jre/rt.jar) |",
+	} {
+		if !strings.Contains(summary, row+"\n") {
+			t.Errorf("$GITHUB_STEP_SUMMARY lacks the line %q:\n%s", row, summary)
+		}
+	}
+
+	// CI publishes what detect said, under the short SHA.
+	digests := map[string]v1.Hash{}
+	for _, it := range items {
+		digests[it.Name] = pushLayout(t, filepath.Join(r.dir, "build", it.Name), it.Repository+":"+it.Tag)
+	}
+
+	res = runBinary(t, r.dir, nil, "release", "v1.1.0", "--retag", "--commit", r.sha)
+	if res.code != 0 {
+		t.Fatalf("release --retag: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	for n, d := range digests {
+		for _, tag := range []string{short, "v1.1.0"} {
+			got, err := headDigest(t, r.ref(n, tag))
+			if err != nil || got != d {
+				t.Errorf("%s = %v (%v), want %v", r.ref(n, tag), got, err, d)
+			}
+		}
+	}
+	if _, err := headDigest(t, r.ref("gateway", "v1.1.0")); err == nil {
+		t.Error("gateway, still pinned, was tagged v1.1.0")
+	}
+	pins := readString(t, r.pins)
+	rest, ok := strings.CutPrefix(pins, wantPins)
+	if !ok {
+		t.Fatalf("release changed lines it did not mean to touch:\n%s", pins)
+	}
+	rest = timeRE.ReplaceAllString(rest, "TIME")
+	if diff := cmp.Diff("\n# TIME -- v1.1.0\nworker_VER=\"v1.1.0\"\nconsole_VER=\"v1.1.0\"\nreports_VER=\"v1.1.0\"\n", rest); diff != "" {
+		t.Errorf("pins added by release (-want +got):\n%s", diff)
+	}
+
+	// Nothing left to do: the next detect finds every image pinned and the same.
+	res = runBinary(t, r.dir, nil, "detect", "--commit", r.sha, "--exit-code")
+	if res.code != 0 || !strings.Contains(res.stdout, "No pinned image changed.") {
+		t.Errorf("detect after the release: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestE2EBaselineMissing: a pinned image whose release is not in the
+// registry is exit 3, named with its reference; nothing is written.
+func TestE2EBaselineMissing(t *testing.T) {
+	addr := e2eRegistry(t)
+	r := newE2ERepo(t, addr)
+	pins := strings.Replace(e2ePins, `worker_VER="v1.0.0"`, `worker_VER="v0.9.0"`, 1)
+	writeFile(t, r.pins, pins)
+	res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha)
+	if res.code != 3 {
+		t.Fatalf("exit %d, want 3\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	first, _, _ := strings.Cut(res.stderr, "\n")
+	if !strings.Contains(first, "image worker") || !strings.Contains(first, r.ref("worker", "v0.9.0")) {
+		t.Errorf("first line of stderr %q does not name the image and its baseline", first)
+	}
+	if got := readString(t, r.pins); got != pins {
+		t.Errorf("pin file changed:\n%s", got)
+	}
+}
+
+// TestE2EPackages: against the real registry, as the real binary: a base
+// image rebuilt upstream under its tag with one Debian security upgrade.
+// `imgver detect` explains the rebuilt app image by that package (JSON and
+// GitHub step summary), and `imgver base check` the stale base.
+func TestE2EPackages(t *testing.T) {
+	dir, prefix := svcMonorepo(t, "p")
+
+	// The base, and its rebuild with libssl3 from -security.
+	status := func(libssl string) string {
+		return imagebuild.DpkgStatus("base-files=12.4+deb12u8", "libssl3="+libssl, "tzdata=2024a-0+deb12u1")
+	}
+	debian := func(stamp int64, libssl string) v1.Image {
+		return mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
+			[]imagebuild.File{
+				imagebuild.Dir("/var/lib/dpkg"), imagebuild.Reg("/var/lib/dpkg/status", status(libssl)),
+				imagebuild.Dir("/usr/lib"), imagebuild.Reg("/usr/lib/libssl.so.3", "libssl "+libssl+"\n"),
+			}))
+	}
+	baseRef := prefix + "/debian:12-slim"
+	oldBase := debian(1_700_000_000, "3.0.15-1~deb12u1")
+	regtest.Push(t, baseRef, oldBase)
+	oldDigest, err := oldBase.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitDockerfile(t, dir, "FROM "+baseRef+"@"+oldDigest.String()+"\nCOPY . /app\n")
+
+	// The release, built on the old base; then the base rebuilt upstream,
+	// and the app rebuilt on it from the same sources.
+	app := func(b v1.Image, stamp int64) v1.Image {
+		return mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(b, appConfig, appFiles("svc", 0o755)))
+	}
+	writeFile(t, filepath.Join(dir, "pins.src"), "svc_VER=\"v1.0.0\"\n")
+	regtest.Push(t, prefix+"/svc:v1.0.0", app(oldBase, 1_700_000_100))
+	newBase := debian(1_800_000_000, "3.0.16-1~deb12u1")
+	regtest.Push(t, baseRef, newBase)
+	if err := imagebuild.WriteLayout(filepath.Join(dir, "build", "svc"), app(newBase, 1_800_000_100)); err != nil {
+		t.Fatal(err)
+	}
+	want := []packages.Change{{Ecosystem: packages.Deb, Name: "libssl3", Change: packages.Upgraded, Before: "3.0.15-1~deb12u1", After: "3.0.16-1~deb12u1"}}
+	const line = "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1"
+
+	r := runBinary(t, dir, []string{"GITHUB_OUTPUT="}, "detect", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("detect: %+v", r)
+	}
+	var rep struct {
+		Images []struct {
+			Name     string            `json:"name"`
+			Verdict  string            `json:"verdict"`
+			Summary  string            `json:"summary"`
+			Packages []packages.Change `json:"packages"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Images) != 1 {
+		t.Fatalf("detect JSON: %v\n%s", err, r.stdout)
+	}
+	im := rep.Images[0]
+	if im.Verdict != "changed" || !strings.HasPrefix(im.Summary, line+"; ") {
+		t.Errorf("detect: verdict %q, summary %q; want changed, leading with %q", im.Verdict, im.Summary, line)
+	}
+	if diff := cmp.Diff(want, im.Packages); diff != "" {
+		t.Errorf("detect packages (-want +got):\n%s", diff)
+	}
+
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	r = runBinary(t, dir, []string{"GITHUB_OUTPUT=" + filepath.Join(t.TempDir(), "out"), "GITHUB_STEP_SUMMARY=" + summary}, "detect", "--format", "github")
+	if got := readString(t, summary); r.code != 0 || !strings.Contains(got, line) {
+		t.Errorf("detect --format github: %+v\nstep summary:\n%s\nwant it to name %q", r, got, line)
+	}
+
+	r = runBinary(t, dir, nil, "base", "check", "--format", "json")
+	var bases struct {
+		Images []struct {
+			Bases []struct {
+				Status   string            `json:"status"`
+				Packages []packages.Change `json:"packages"`
+			} `json:"bases"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &bases); err != nil || r.code != 1 || len(bases.Images) != 1 || len(bases.Images[0].Bases) != 1 {
+		t.Fatalf("base check --format json: %v\n%+v", err, r)
+	}
+	if b := bases.Images[0].Bases[0]; b.Status != "pinned-stale" || cmp.Diff(want, b.Packages) != "" {
+		t.Errorf("base check: status %q, packages %v; want pinned-stale, %v", b.Status, b.Packages, want)
+	}
+	if r := runBinary(t, dir, nil, "base", "check"); r.code != 1 || !strings.Contains(r.stdout, line) {
+		t.Errorf("base check: %+v\nwant it to name %q", r, line)
+	}
+}
+
+// counter counts the requests that pass through it, by method, the bytes
+// of request bodies, and the GETs of each blob.
+type counter struct {
+	next     http.Handler
+	requests map[string]*atomic.Int64
+	bytes    atomic.Int64
+	mu       sync.Mutex
+	blobGets map[string]int // by digest
+}
+
+func newCounter(next http.Handler) *counter {
+	c := &counter{next: next, requests: map[string]*atomic.Int64{}, blobGets: map[string]int{}}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		c.requests[m] = new(atomic.Int64)
+	}
+	return c
+}
+
+func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n, ok := c.requests[r.Method]; ok {
+		n.Add(1)
+	}
+	if r.ContentLength > 0 {
+		c.bytes.Add(r.ContentLength)
+	}
+	if _, d, ok := strings.Cut(r.URL.Path, "/blobs/"); ok && r.Method == http.MethodGet {
+		c.mu.Lock()
+		c.blobGets[d]++
+		c.mu.Unlock()
+	}
+	c.next.ServeHTTP(w, r)
+}
+
+func (c *counter) reset() {
+	for _, n := range c.requests {
+		n.Store(0)
+	}
+	c.bytes.Store(0)
+	c.mu.Lock()
+	clear(c.blobGets)
+	c.mu.Unlock()
+}
+
+// gets returns how many GETs of the blobs digests passed through.
+func (c *counter) gets(digests []v1.Hash) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, d := range digests {
+		n += c.blobGets[d.String()]
+	}
+	return n
+}
+
+// proxyTo returns a reverse proxy to the registry at addr: requests keep
+// their Host, so the registry's upload locations name the proxy.
+func proxyTo(t *testing.T, addr string) http.Handler {
+	t.Helper()
+	u, err := url.Parse("http://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httputil.NewSingleHostReverseProxy(u)
+}
+
+// countedE2ERepo makes the monorepo of newE2ERepo on the e2e registry
+// behind a counter of the requests it gets.
+func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
+	t.Helper()
+	cnt := newCounter(proxyTo(t, e2eRegistry(t)))
+	srv := httptest.NewServer(cnt)
+	t.Cleanup(srv.Close)
+	return newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://")), cnt
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -114,5 +115,48 @@ func TestReleaseRetagFaults(t *testing.T) {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestE2EReleaseFloating: publish, then release --retag --floating --dated
+// with the real binary: the version, dated and floating tags are made, and a
+// floating tag that points at a higher release stays there.
+func TestE2EReleaseFloating(t *testing.T) {
+	t.Parallel()
+	addr := e2eRegistry(t)
+	r := newE2ERepo(t, addr)
+	writeFile(t, r.pins, "")
+	if res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha); res.code != 0 {
+		t.Fatalf("publish: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	// gateway already has v1.5.0, and v1 points at it.
+	old, err := headDigest(t, r.ref("gateway", "v1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"v1.5.0", "v1"} {
+		if err := crane.Tag(r.ref("gateway", "v1.0.0"), tag, crane.WithContext(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := runBinary(t, r.dir, nil, "release", "v1.1.0", "--retag", "--floating", "--dated", "--commit", r.sha)
+	if res.code != 0 {
+		t.Fatalf("release: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "left "+r.ref("gateway", "v1")+" where it is: it points at v1.5.0, a higher release") {
+		t.Errorf("the output does not say that gateway:v1 stays:\n%s", res.stdout)
+	}
+	dated := "v1.1.0-" + time.Now().UTC().Format("20060102")
+	for _, n := range []string{"gateway", "worker", "console", "reports"} {
+		want := layoutDigest(t, filepath.Join(r.dir, "build", n))
+		for _, tag := range []string{"v1.1.0", dated, "v1.1", "v1"} {
+			w := want
+			if n == "gateway" && tag == "v1" {
+				w = old
+			}
+			if got, err := headDigest(t, r.ref(n, tag)); err != nil || got != w {
+				t.Errorf("%s = %v (%v), want %v", r.ref(n, tag), got, err, w)
+			}
+		}
 	}
 }
