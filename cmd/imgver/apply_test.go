@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imgver/imgver/internal/flow"
+	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // TestShardFlags: bad --shard and --output values, --shard with --write and
@@ -60,7 +62,7 @@ func TestShardFlags(t *testing.T) {
 					t.Errorf("stderr %q lacks %q", res.stderr, w)
 				}
 			}
-			if got := readString(t, r.pins); got != detectPins {
+			if got := userfiletest.Read(t, r.pins); got != detectPins {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 		})
@@ -79,7 +81,7 @@ func TestShardOutput(t *testing.T) {
 		if res.code != 0 || !strings.HasPrefix(res.stdout, "IMAGE ") {
 			t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 		}
-		if got := readString(t, f); !strings.Contains(got, `"shard": {`) {
+		if got := userfiletest.Read(t, f); !strings.Contains(got, `"shard": {`) {
 			t.Errorf("%s:\n%s", f, got)
 		}
 		files = append(files, f)
@@ -88,8 +90,8 @@ func TestShardOutput(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, "Unpinned in the pin file: b, c.") {
 		t.Fatalf("apply: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	if want := strings.Replace(detectPins, "b_VER=\"v1.0.0\"\nc_VER=\"v1.0.0\"\n", "", 1); readString(t, r.pins) != want {
-		t.Errorf("pin file:\n%s", readString(t, r.pins))
+	if want := strings.Replace(detectPins, "b_VER=\"v1.0.0\"\nc_VER=\"v1.0.0\"\n", "", 1); userfiletest.Read(t, r.pins) != want {
+		t.Errorf("pin file:\n%s", userfiletest.Read(t, r.pins))
 	}
 }
 
@@ -100,7 +102,7 @@ func TestShardOutput(t *testing.T) {
 // dotenv, warnings on stderr). Then it checks that apply refuses shard
 // results that do not make one run, with exit 2 and the pin file untouched.
 func TestE2EShardApply(t *testing.T) {
-	addr := e2eRegistry(t)
+	addr := regtest.Real(t)
 	r := newE2ERepo(t, addr)
 	// A variable no image owns: a warning every run prints.
 	pins := e2ePins + "CURRENT_RELEASE_VER=\"v1.0.0\"\n"
@@ -120,7 +122,7 @@ func TestE2EShardApply(t *testing.T) {
 			t.Fatalf("detect --shard %d/3: exit %d\nstdout: %s\nstderr: %s", k, res.code, res.stdout, res.stderr)
 		}
 		var rep flow.DetectReport
-		if err := json.Unmarshal([]byte(readString(t, shardFile(k))), &rep); err != nil {
+		if err := json.Unmarshal([]byte(userfiletest.Read(t, shardFile(k))), &rep); err != nil {
 			t.Fatal(err)
 		}
 		if rep.Shard == nil || rep.Shard.K != k || rep.Shard.N != 3 {
@@ -147,7 +149,7 @@ func TestE2EShardApply(t *testing.T) {
 	if len(held) != 4 {
 		t.Fatalf("the shards hold %v, want the four images once each", held)
 	}
-	if got := readString(t, r.pins); got != pins {
+	if got := userfiletest.Read(t, r.pins); got != pins {
 		t.Fatalf("detect --shard wrote the pin file:\n%s", got)
 	}
 
@@ -174,7 +176,7 @@ func TestE2EShardApply(t *testing.T) {
 			}
 			return string(b)
 		}
-		return run{res, readString(t, r.pins), read(env[0][len("GITHUB_OUTPUT="):]), read(env[1][len("GITHUB_STEP_SUMMARY="):])}
+		return run{res, userfiletest.Read(t, r.pins), read(env[0][len("GITHUB_OUTPUT="):]), read(env[1][len("GITHUB_STEP_SUMMARY="):])}
 	}
 	for _, format := range []string{"text", "json", "github", "dotenv", "json --verbose", "text --verbose"} {
 		format, verbose, _ := strings.Cut(format, " ")
@@ -210,11 +212,11 @@ func TestE2EShardApply(t *testing.T) {
 		t.Fatalf("detect --shard 1/3: exit %d\n%s", res.code, res.stderr)
 	}
 	dup := filepath.Join(out, "copy.json")
-	writeFile(t, dup, readString(t, shardFile(held["worker"])))
+	writeFile(t, dup, userfiletest.Read(t, shardFile(held["worker"])))
 	notShard := filepath.Join(out, "full.json")
 	writeFile(t, notShard, do("json", "detect", "--commit", r.sha).res.stdout)
 	truncated := filepath.Join(out, "truncated.json")
-	s := readString(t, shardFile(1))
+	s := userfiletest.Read(t, shardFile(1))
 	writeFile(t, truncated, s[:len(s)/2])
 	fifo := filepath.Join(out, "fifo.json")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
@@ -267,7 +269,7 @@ func TestE2EShardApply(t *testing.T) {
 					t.Errorf("stderr %q lacks %q", first, w)
 				}
 			}
-			if got := readString(t, r.pins); got != tc.pins {
+			if got := userfiletest.Read(t, r.pins); got != tc.pins {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 		})

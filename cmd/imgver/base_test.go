@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // baseRepo is a temp monorepo whose Dockerfiles name images in an
@@ -61,7 +62,7 @@ func (r *baseRepo) write(rel, content string) {
 
 func (r *baseRepo) read(rel string) string {
 	r.t.Helper()
-	return readString(r.t, filepath.Join(r.dir, rel))
+	return userfiletest.Read(r.t, filepath.Join(r.dir, rel))
 }
 
 // push pushes a seeded random image created at t under repo:tag and returns
@@ -465,7 +466,7 @@ func TestE2EBaseRebuiltUpstream(t *testing.T) {
 		t.Fatalf("update: %+v", r)
 	}
 	pinned := strings.Replace(dockerfile, "3.13.8-slim AS", "3.13.8-slim@"+old+" AS", 1)
-	if got := readString(t, filepath.Join(dir, "svc", "Dockerfile")); got != pinned {
+	if got := userfiletest.Read(t, filepath.Join(dir, "svc", "Dockerfile")); got != pinned {
 		t.Fatalf("Dockerfile after update:\n%q\nwant:\n%q", got, pinned)
 	}
 	if r := base("check"); r.code != 0 || !strings.Contains(r.stdout, "pinned-current") {
@@ -496,10 +497,10 @@ func TestE2EBaseRebuiltUpstream(t *testing.T) {
 	if r := base("update", "--unpin"); r.code != 0 || !strings.Contains(r.stderr, "svc: pinned v1.0.0 -> unpinned (stale base)") {
 		t.Fatalf("update --unpin: %+v", r)
 	}
-	if got, want := readString(t, filepath.Join(dir, "svc", "Dockerfile")), strings.Replace(dockerfile, "3.13.8-slim AS", "3.13.8-slim@"+rebuilt+" AS", 1); got != want {
+	if got, want := userfiletest.Read(t, filepath.Join(dir, "svc", "Dockerfile")), strings.Replace(dockerfile, "3.13.8-slim AS", "3.13.8-slim@"+rebuilt+" AS", 1); got != want {
 		t.Errorf("Dockerfile after update --unpin:\n%q\nwant:\n%q", got, want)
 	}
-	if got := readString(t, filepath.Join(dir, "pins.src")); got != "" {
+	if got := userfiletest.Read(t, filepath.Join(dir, "pins.src")); got != "" {
 		t.Errorf("pin file after update --unpin: %q", got)
 	}
 	if r := base("check"); r.code != 0 {

@@ -27,6 +27,7 @@ import (
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/packages"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 const detectSHA = "0123456789abcdef0123456789abcdef01234567"
@@ -143,7 +144,7 @@ func TestDetectText(t *testing.T) {
 			if want == "" {
 				want = detectPins
 			}
-			if diff := cmp.Diff(want, readString(t, r.pins)); diff != "" {
+			if diff := cmp.Diff(want, userfiletest.Read(t, r.pins)); diff != "" {
 				t.Errorf("pin file (-want +got):\n%s", diff)
 			}
 		})
@@ -226,10 +227,10 @@ func TestDetectGitHub(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
-	if diff := cmp.Diff("earlier=1\n"+r.outputs("b,c"), readString(t, out)); diff != "" {
+	if diff := cmp.Diff("earlier=1\n"+r.outputs("b,c"), userfiletest.Read(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}
-	golden(t, "detect-github-summary", readString(t, summary))
+	golden(t, "detect-github-summary", userfiletest.Read(t, summary))
 	golden(t, "detect-github-stdout", res.stdout)
 
 	// Nothing changed: empty changed=, only the unpinned image published.
@@ -237,7 +238,7 @@ func TestDetectGitHub(t *testing.T) {
 	if res := r.detect(t, "--format", "github"); res.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
 	}
-	if diff := cmp.Diff(r.outputs(""), readString(t, out)); diff != "" {
+	if diff := cmp.Diff(r.outputs(""), userfiletest.Read(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT of the second run (-want +got):\n%s", diff)
 	}
 }
@@ -269,7 +270,7 @@ func TestDetectGitHubOutputUnwritable(t *testing.T) {
 			if res.code != 2 || !strings.HasPrefix(res.stderr, "imgver: opening $"+env) {
 				t.Errorf("exit %d, stderr %q; want 2 and opening $%s", res.code, res.stderr, env)
 			}
-			if diff := cmp.Diff(detectPins, readString(t, r.pins)); diff != "" {
+			if diff := cmp.Diff(detectPins, userfiletest.Read(t, r.pins)); diff != "" {
 				t.Errorf("pin file changed (-want +got):\n%s", diff)
 			}
 		})
@@ -303,7 +304,7 @@ func TestDetectExitCodes(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, r)
 			}
-			before := readString(t, r.pins)
+			before := userfiletest.Read(t, r.pins)
 			var args []string
 			for _, a := range tc.args {
 				args = append(args, strings.ReplaceAll(a, "{REPO}", r.host+"/acme"))
@@ -316,8 +317,8 @@ func TestDetectExitCodes(t *testing.T) {
 			if msg := strings.ReplaceAll(tc.msg, "HOST", r.host); !strings.Contains(first, msg) {
 				t.Errorf("first line of stderr %q, want %q in it", first, msg)
 			}
-			if tc.code >= 2 && readString(t, r.pins) != before {
-				t.Errorf("pin file changed:\n%s", readString(t, r.pins))
+			if tc.code >= 2 && userfiletest.Read(t, r.pins) != before {
+				t.Errorf("pin file changed:\n%s", userfiletest.Read(t, r.pins))
 			}
 		})
 	}
@@ -494,7 +495,7 @@ func TestDetectFaults(t *testing.T) {
 			if strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 && tc.pins == "" {
 				t.Errorf("stderr is not one line:\n%s", res.stderr)
 			}
-			if got := readString(t, r.pins); got != pins {
+			if got := userfiletest.Read(t, r.pins); got != pins {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 			t.Logf("failed after %s: %s", took.Round(time.Millisecond), first)
@@ -560,8 +561,8 @@ func TestDetectBrokenCandidate(t *testing.T) {
 	if !strings.Contains(res.stdout, "u fails imgver check (oci:build/u):\n  entrypoint     /app/run is not executable by root (mode 0644, owner 0:0)") {
 		t.Errorf("stdout:\n%s", res.stdout)
 	}
-	if !strings.Contains(readString(t, out), "\nbroken=u\n") {
-		t.Errorf("$GITHUB_OUTPUT:\n%s", readString(t, out))
+	if !strings.Contains(userfiletest.Read(t, out), "\nbroken=u\n") {
+		t.Errorf("$GITHUB_OUTPUT:\n%s", userfiletest.Read(t, out))
 	}
 	res = r.detect(t, "--no-check")
 	if res.code != 0 {
@@ -703,7 +704,7 @@ image "reports" {
 // a fresh prefix on the e2e registry, named with tag ("b", "p", ...).
 func svcMonorepo(t *testing.T, tag string) (dir, prefix string) {
 	t.Helper()
-	prefix = fmt.Sprintf("%s/acme/%s%d", e2eRegistry(t), tag, time.Now().UnixNano())
+	prefix = fmt.Sprintf("%s/acme/%s%d", regtest.Real(t), tag, time.Now().UnixNano())
 	dir = t.TempDir()
 	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
 pin_file = "pins.src"
@@ -729,7 +730,7 @@ func commitDockerfile(t *testing.T, dir, content string) {
 // the same and changes three (app, config, base), publish of the changed
 // ones under the short SHA, then release --retag.
 func TestE2ECIFlow(t *testing.T) {
-	addr := e2eRegistry(t)
+	addr := regtest.Real(t)
 	r := newE2ERepo(t, addr)
 	short := r.sha[:7]
 	ghDir := t.TempDir()
@@ -762,7 +763,7 @@ func TestE2ECIFlow(t *testing.T) {
 	if rep.Written {
 		t.Error("dry run says written")
 	}
-	if got := readString(t, r.pins); got != e2ePins {
+	if got := userfiletest.Read(t, r.pins); got != e2ePins {
 		t.Fatalf("dry run changed the pin file:\n%s", got)
 	}
 
@@ -770,7 +771,7 @@ func TestE2ECIFlow(t *testing.T) {
 	if res := runBinary(t, r.dir, nil, "detect", "--commit", r.sha, "--exit-code"); res.code != 1 {
 		t.Errorf("detect --exit-code: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	if got := readString(t, r.pins); got != e2ePins {
+	if got := userfiletest.Read(t, r.pins); got != e2ePins {
 		t.Fatalf("detect --exit-code changed the pin file:\n%s", got)
 	}
 
@@ -784,10 +785,10 @@ func TestE2ECIFlow(t *testing.T) {
 # 2026-01-05T10:00:00Z -- v1.0.0
 gateway_VER="v1.0.0"
 `
-	if diff := cmp.Diff(wantPins, readString(t, r.pins)); diff != "" {
+	if diff := cmp.Diff(wantPins, userfiletest.Read(t, r.pins)); diff != "" {
 		t.Errorf("pin file after detect --write (-want +got):\n%s", diff)
 	}
-	out := readString(t, ghOut)
+	out := userfiletest.Read(t, ghOut)
 	var changed, publish string
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		k, v, _ := strings.Cut(l, "=")
@@ -818,7 +819,7 @@ gateway_VER="v1.0.0"
 	if diff := cmp.Diff(wantItems, items); diff != "" {
 		t.Errorf("publish (-want +got):\n%s", diff)
 	}
-	summary := readString(t, ghSummary)
+	summary := userfiletest.Read(t, ghSummary)
 	for _, row := range []string{
 		"### imgver detect (" + short + ")",
 		"| image | before | verdict | cause | after | version | base | check | summary |",
@@ -844,16 +845,16 @@ gateway_VER="v1.0.0"
 	}
 	for n, d := range digests {
 		for _, tag := range []string{short, "v1.1.0"} {
-			got, err := headDigest(t, r.ref(n, tag))
-			if err != nil || got != d {
-				t.Errorf("%s = %v (%v), want %v", r.ref(n, tag), got, err, d)
+			got, ok := regtest.Digest(t, r.ref(n, tag))
+			if !ok || got != d {
+				t.Errorf("%s = %v (found %v), want %v", r.ref(n, tag), got, ok, d)
 			}
 		}
 	}
-	if _, err := headDigest(t, r.ref("gateway", "v1.1.0")); err == nil {
+	if _, ok := regtest.Digest(t, r.ref("gateway", "v1.1.0")); ok {
 		t.Error("gateway, still pinned, was tagged v1.1.0")
 	}
-	pins := readString(t, r.pins)
+	pins := userfiletest.Read(t, r.pins)
 	rest, ok := strings.CutPrefix(pins, wantPins)
 	if !ok {
 		t.Fatalf("release changed lines it did not mean to touch:\n%s", pins)
@@ -873,7 +874,7 @@ gateway_VER="v1.0.0"
 // TestE2EBaselineMissing: a pinned image whose release is not in the
 // registry is exit 3, named with its reference; nothing is written.
 func TestE2EBaselineMissing(t *testing.T) {
-	addr := e2eRegistry(t)
+	addr := regtest.Real(t)
 	r := newE2ERepo(t, addr)
 	pins := strings.Replace(e2ePins, `worker_VER="v1.0.0"`, `worker_VER="v0.9.0"`, 1)
 	writeFile(t, r.pins, pins)
@@ -885,7 +886,7 @@ func TestE2EBaselineMissing(t *testing.T) {
 	if !strings.Contains(first, "image worker") || !strings.Contains(first, r.ref("worker", "v0.9.0")) {
 		t.Errorf("first line of stderr %q does not name the image and its baseline", first)
 	}
-	if got := readString(t, r.pins); got != pins {
+	if got := userfiletest.Read(t, r.pins); got != pins {
 		t.Errorf("pin file changed:\n%s", got)
 	}
 }
@@ -957,7 +958,7 @@ func TestE2EPackages(t *testing.T) {
 
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	r = runBinary(t, dir, []string{"GITHUB_OUTPUT=" + filepath.Join(t.TempDir(), "out"), "GITHUB_STEP_SUMMARY=" + summary}, "detect", "--format", "github")
-	if got := readString(t, summary); r.code != 0 || !strings.Contains(got, line) {
+	if got := userfiletest.Read(t, summary); r.code != 0 || !strings.Contains(got, line) {
 		t.Errorf("detect --format github: %+v\nstep summary:\n%s\nwant it to name %q", r, got, line)
 	}
 
@@ -1050,7 +1051,7 @@ func proxyTo(t *testing.T, addr string) http.Handler {
 // behind a counter of the requests it gets.
 func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
 	t.Helper()
-	cnt := newCounter(proxyTo(t, e2eRegistry(t)))
+	cnt := newCounter(proxyTo(t, regtest.Real(t)))
 	srv := httptest.NewServer(cnt)
 	t.Cleanup(srv.Close)
 	return newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://")), cnt

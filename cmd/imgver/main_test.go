@@ -26,7 +26,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sys/unix"
 
 	"github.com/imgver/imgver/internal/pinfile"
@@ -105,15 +104,6 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func readString(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 const demoPins = `#!/bin/bash
 # 2026-10-02T14:03:11Z -- v3.4.0
 svc_lighthouse_api_VER="v3.4.0"
@@ -144,7 +134,7 @@ func golden(t *testing.T, name, got string) {
 	if *update {
 		writeFile(t, path, got)
 	}
-	if diff := cmp.Diff(readString(t, path), got); diff != "" {
+	if diff := cmp.Diff(userfiletest.Read(t, path), got); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
@@ -204,11 +194,11 @@ func TestCommands(t *testing.T) {
 				golden(t, tc.name, strings.ReplaceAll(first, filepath.Dir(cfg), "DIR")+"\n")
 			}
 			if tc.pinsGolden == "" {
-				if got := readString(t, pins); got != demoPins {
+				if got := userfiletest.Read(t, pins); got != demoPins {
 					t.Errorf("pin file changed:\n%s", got)
 				}
 			} else {
-				golden(t, tc.pinsGolden, readString(t, pins))
+				golden(t, tc.pinsGolden, userfiletest.Read(t, pins))
 			}
 		})
 	}
@@ -219,12 +209,12 @@ func TestReleaseIdempotent(t *testing.T) {
 	if r := imgver(t, "--config", cfg, "release", "v3.5.0"); r.code != 0 {
 		t.Fatalf("release: %+v", r)
 	}
-	after := readString(t, pins)
+	after := userfiletest.Read(t, pins)
 	r := imgver(t, "--config", cfg, "release", "v3.5.0")
 	if r.code != 0 || !strings.Contains(r.stdout, "nothing to pin") {
 		t.Fatalf("second release: %+v", r)
 	}
-	if got := readString(t, pins); got != after {
+	if got := userfiletest.Read(t, pins); got != after {
 		t.Errorf("second release changed the pin file:\n%s", got)
 	}
 }
@@ -265,7 +255,7 @@ func TestBadPinFile(t *testing.T) {
 				if r.code != 2 || !strings.Contains(r.stderr, tc.msg) {
 					t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.msg)
 				}
-				if got := readString(t, pins); got != tc.pins {
+				if got := userfiletest.Read(t, pins); got != tc.pins {
 					t.Errorf("pin file changed: %q", got)
 				}
 			})
@@ -306,7 +296,7 @@ func TestUnknownVar(t *testing.T) {
 			if warned := strings.Contains(r.stderr, "image_versions.src:2: CURRENT_RELEASE_VER pins no image of the config"); warned != tc.warn {
 				t.Errorf("warned %v, want %v; stderr %q", warned, tc.warn, r.stderr)
 			}
-			if got := readString(t, pins); !strings.HasPrefix(got, "# x\n"+line) {
+			if got := userfiletest.Read(t, pins); !strings.HasPrefix(got, "# x\n"+line) {
 				t.Errorf("pin file:\n%s", got)
 			}
 		})
@@ -360,7 +350,7 @@ func TestMalformedIgnoreGlobFailsAtLoad(t *testing.T) {
 			t.Errorf("%v: no HCL diagnostic naming %s line 2:\n%s", args, cfg, r.stderr)
 		}
 	}
-	if got := readString(t, pins); got != demoPins {
+	if got := userfiletest.Read(t, pins); got != demoPins {
 		t.Errorf("pin file changed")
 	}
 }
@@ -376,7 +366,7 @@ func TestBadConfig(t *testing.T) {
 	if !strings.Contains(rest, "3: image \"a\" {}") {
 		t.Errorf("no source snippet after the first line:\n%s", rest)
 	}
-	if got := readString(t, pins); got != demoPins {
+	if got := userfiletest.Read(t, pins); got != demoPins {
 		t.Errorf("pin file changed")
 	}
 	r = imgver(t, "--config", filepath.Join(t.TempDir(), "missing.hcl"), "list")
@@ -396,7 +386,7 @@ func TestVarsGitHubOutputAndEnv(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	want := "earlier=1\napigateway_VER=abcdef0\nsvc_lighthouse_api_VER=v3.4.0\npostgres_VER=v9.9.9\nconsole_VER=v3.2.1\n"
-	if diff := cmp.Diff(want, readString(t, out)); diff != "" {
+	if diff := cmp.Diff(want, userfiletest.Read(t, out)); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}
 	// Without --env-overrides the environment is ignored.
@@ -546,7 +536,7 @@ func TestBinaryDemo(t *testing.T) {
 	}
 	mkdirAll(t, filepath.Join(repo, "scripts"))
 	pinsPath := filepath.Join(repo, "scripts", "image_versions.src")
-	orig := readString(t, "../../scripts/image_versions.src")
+	orig := userfiletest.Read(t, "../../scripts/image_versions.src")
 	writeFile(t, pinsPath, orig)
 	sha := gitCommit(t, repo, "demo")
 	sub := filepath.Join(repo, "demo", "api-gateway") // images.hcl is found in a parent
@@ -587,13 +577,13 @@ func TestBinaryDemo(t *testing.T) {
 	if p, _ := pins.Lookup("svc_bie_kafka"); p.Kind != pinfile.Manual || p.Version != "v3.2.1" {
 		t.Errorf("release touched the manual pin: %+v", p)
 	}
-	if !strings.HasPrefix(readString(t, pinsPath), orig) {
+	if !strings.HasPrefix(userfiletest.Read(t, pinsPath), orig) {
 		t.Error("release changed lines it did not mean to touch")
 	}
 	if r := runBinary(t, sub, nil, "unpin", "console"); r.code != 0 {
 		t.Fatalf("unpin: %+v", r)
 	}
-	if got := readString(t, pinsPath); got != orig {
+	if got := userfiletest.Read(t, pinsPath); got != orig {
 		t.Errorf("release then unpin of its pins did not restore the file:\n%s", got)
 	}
 	if r := runBinary(t, t.TempDir(), nil, "list"); r.code != 2 || !strings.Contains(r.stderr, "no images.hcl found") {
@@ -648,7 +638,7 @@ func TestBinarySpecialPinFile(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		if got := readString(t, pins); got != demoPins {
+		if got := userfiletest.Read(t, pins); got != demoPins {
 			t.Errorf("the real pin file changed: %q", got)
 		}
 	})
@@ -842,30 +832,11 @@ image "a" {
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, tc.want)
 			}
-			if got := readString(t, pinFile); got != pins {
+			if got := userfiletest.Read(t, pinFile); got != pins {
 				t.Errorf("pin file changed:\n%s", got)
 			}
 		})
 	}
-}
-
-// e2eEnv returns the value of env, where scripts/test.sh names the real
-// service (what) it started for the end-to-end tests. They are skipped only
-// when it is unset; a service that is named but does not answer fails them.
-func e2eEnv(t *testing.T, env, what string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		t.Skipf("%s is not set; scripts/test.sh starts %s and sets it", env, what)
-	}
-	return v
-}
-
-// e2eRegistry returns the address of the real registry scripts/test.sh
-// starts (IMGVER_E2E_REGISTRY).
-func e2eRegistry(t *testing.T) string {
-	t.Helper()
-	return regtest.Real(t)
 }
 
 func mustImage(t *testing.T) func(v1.Image, error) v1.Image {
@@ -912,25 +883,14 @@ func layoutImage(t *testing.T, dir string) (v1.Image, v1.Hash) {
 	return img, m.Manifests[0].Digest
 }
 
-// headDigest returns the manifest digest ref points at in the registry.
-func headDigest(t *testing.T, ref string) (v1.Hash, error) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r, remote.WithContext(t.Context()))
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	return d.Digest, nil
-}
-
 // e2eDockerHost returns the DOCKER_HOST of the real Docker engine
 // scripts/test.sh starts (IMGVER_E2E_DOCKER_HOST, from scripts/dockerd.sh).
 func e2eDockerHost(t *testing.T) string {
 	t.Helper()
-	host := e2eEnv(t, "IMGVER_E2E_DOCKER_HOST", "a Docker engine")
+	host := os.Getenv("IMGVER_E2E_DOCKER_HOST")
+	if host == "" {
+		t.Skip("IMGVER_E2E_DOCKER_HOST is not set; scripts/test.sh starts a Docker engine and sets it")
+	}
 	t.Setenv("DOCKER_HOST", host)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

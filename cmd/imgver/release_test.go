@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/crane"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // TestReleaseRetagFaults: release --retag refuses to move a release tag that
@@ -65,36 +63,21 @@ func TestReleaseRetagFaults(t *testing.T) {
 				digests[n], _ = img.Digest()
 			}
 			if tc.conflict {
-				src, err := name.ParseReference(host + "/acme/a:89abcde")
-				if err != nil {
-					t.Fatal(err)
-				}
-				dst, err := name.NewTag(host + "/acme/b:v2.0.0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				desc, err := remote.Get(src)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := remote.Tag(dst, desc); err != nil {
-					t.Fatal(err)
-				}
+				regtest.Tag(t, host+"/acme/a:89abcde", host+"/acme/b:v2.0.0")
 			}
 			res := imgver(t, append([]string{"--config", cfg, "release", "v2.0.0", "--retag", "--commit", sha}, tc.args...)...)
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
 			}
 			tagged := func(n string) (v1.Hash, bool) {
-				d, err := headDigest(t, host+"/acme/"+n+":v2.0.0")
-				return d, err == nil
+				return regtest.Digest(t, host+"/acme/"+n+":v2.0.0")
 			}
 			if tc.code != 0 {
 				msg := strings.NewReplacer("HOST", host, "DIGEST_A", digests["a"].String(), "DIGEST_B", digests["b"].String()).Replace(tc.msg)
 				if first, _, _ := strings.Cut(res.stderr, "\n"); !strings.Contains(first, msg) {
 					t.Errorf("first line of stderr %q, want %q in it", first, msg)
 				}
-				if got := readString(t, pinsPath); got != pins {
+				if got := userfiletest.Read(t, pinsPath); got != pins {
 					t.Errorf("pin file written:\n%s", got)
 				}
 				if d, ok := tagged("b"); tc.conflict && (!ok || d != digests["a"]) {
@@ -107,10 +90,10 @@ func TestReleaseRetagFaults(t *testing.T) {
 			}
 			for _, n := range []string{"a", "b"} {
 				if d, ok := tagged(n); !ok || d != digests[n] {
-					t.Errorf("%s:v2.0.0 = %v (%v), want %v", n, d, ok, digests[n])
+					t.Errorf("%s:v2.0.0 = %v (found %v), want %v", n, d, ok, digests[n])
 				}
 			}
-			got := timeRE.ReplaceAllString(readString(t, pinsPath), "TIME")
+			got := timeRE.ReplaceAllString(userfiletest.Read(t, pinsPath), "TIME")
 			if want := pins + "\n# TIME -- v2.0.0\na_VER=\"v2.0.0\"\nb_VER=\"v2.0.0\"\n"; got != want {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
 			}
@@ -123,21 +106,19 @@ func TestReleaseRetagFaults(t *testing.T) {
 // floating tag that points at a higher release stays there.
 func TestE2EReleaseFloating(t *testing.T) {
 	t.Parallel()
-	addr := e2eRegistry(t)
+	addr := regtest.Real(t)
 	r := newE2ERepo(t, addr)
 	writeFile(t, r.pins, "")
 	if res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("publish: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	// gateway already has v1.5.0, and v1 points at it.
-	old, err := headDigest(t, r.ref("gateway", "v1.0.0"))
-	if err != nil {
-		t.Fatal(err)
+	old, ok := regtest.Digest(t, r.ref("gateway", "v1.0.0"))
+	if !ok {
+		t.Fatal("gateway:v1.0.0 is not in the registry")
 	}
 	for _, tag := range []string{"v1.5.0", "v1"} {
-		if err := crane.Tag(r.ref("gateway", "v1.0.0"), tag, crane.WithContext(t.Context())); err != nil {
-			t.Fatal(err)
-		}
+		regtest.Tag(t, r.ref("gateway", "v1.0.0"), r.ref("gateway", tag))
 	}
 	res := runBinary(t, r.dir, nil, "release", "v1.1.0", "--retag", "--floating", "--dated", "--commit", r.sha)
 	if res.code != 0 {
@@ -154,8 +135,8 @@ func TestE2EReleaseFloating(t *testing.T) {
 			if n == "gateway" && tag == "v1" {
 				w = old
 			}
-			if got, err := headDigest(t, r.ref(n, tag)); err != nil || got != w {
-				t.Errorf("%s = %v (%v), want %v", r.ref(n, tag), got, err, w)
+			if got, ok := regtest.Digest(t, r.ref(n, tag)); !ok || got != w {
+				t.Errorf("%s = %v (found %v), want %v", r.ref(n, tag), got, ok, w)
 			}
 		}
 	}

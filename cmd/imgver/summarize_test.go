@@ -157,9 +157,9 @@ func TestE2EDetectSummaries(t *testing.T) {
 		}
 		s := im.Summaries[0]
 		t.Logf("summary of %s: %d bytes (artifact %s)", im.Ref, s.Bytes, s.Digest)
-		d, err := headDigest(t, im.Ref)
-		if err != nil || s.Subject != d.String() {
-			t.Errorf("summary of %s names %s, want %v (%v)", im.Ref, s.Subject, d, err)
+		d, ok := regtest.Digest(t, im.Ref)
+		if !ok || s.Subject != d.String() {
+			t.Errorf("summary of %s names %s, want %v (found %v)", im.Ref, s.Subject, d, ok)
 		}
 		repo, _, _ := strings.Cut(im.Ref, ":v1.0.0")
 		if m := referrersTag(t, repo, d.String()); len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != s.Digest ||
