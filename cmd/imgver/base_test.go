@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"maps"
 	"math/rand"
@@ -129,12 +128,12 @@ func TestBaseMultiPlatform(t *testing.T) {
 	digests := map[string]string{amdD: "$AMD", armD: "$ARM", idx1: "$IDX1", idx2: "$IDX2"}
 
 	got := r.run(digests, "base", "check")
-	want := baseRunResult{code: 1, stdout: `web: $DIR/web/Dockerfile:1: $REG/lib/node:20.11.1@$AMD: pinned-current (the linux/amd64 manifest in the index)
+	want := result{code: 1, stdout: `web: $DIR/web/Dockerfile:1: $REG/lib/node:20.11.1@$AMD: pinned-current (the linux/amd64 manifest in the index)
 web: $DIR/web/Dockerfile:2: $REG/lib/node:20.11.1: unpinned (a mutable tag without digest)
     current:  $IDX2 (index), $ARM (linux/arm64)
 2 bases: 1 pinned-current, 1 unpinned
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check (-want +got):\n%s", diff)
 	}
 	if got := r.run(digests, "base", "update"); got.code != 0 {
@@ -150,19 +149,12 @@ web: $DIR/web/Dockerfile:2: $REG/lib/node:20.11.1: unpinned (a mutable tag witho
 	}
 }
 
-// baseRunResult is what one in-process imgver run gave.
-type baseRunResult struct {
-	stdout, stderr string
-	code           int
-}
-
 // run runs imgver with --config and args, and replaces the temp dir, the
 // registry address and the given digests (digest -> placeholder) in its
 // output.
-func (r *baseRepo) run(digests map[string]string, args ...string) baseRunResult {
+func (r *baseRepo) run(digests map[string]string, args ...string) result {
 	r.t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(r.t.Context(), append([]string{"--config", r.config}, args...), strings.NewReader(""), &stdout, &stderr)
+	res := imgver(r.t, append([]string{"--config", r.config}, args...)...)
 	clean := func(s string) string {
 		s = strings.ReplaceAll(s, r.dir, "$DIR")
 		s = strings.ReplaceAll(s, r.reg, "$REG")
@@ -171,7 +163,7 @@ func (r *baseRepo) run(digests map[string]string, args ...string) baseRunResult 
 		}
 		return s
 	}
-	return baseRunResult{clean(stdout.String()), clean(stderr.String()), code}
+	return result{clean(res.stdout), clean(res.stderr), res.code}
 }
 
 func TestBaseCheckUpdate(t *testing.T) {
@@ -183,18 +175,18 @@ func TestBaseCheckUpdate(t *testing.T) {
 	digests := map[string]string{d1: "$D1"}
 
 	got := r.run(digests, "base", "check")
-	want := baseRunResult{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: unpinned (a mutable tag without digest)
+	want := result{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: unpinned (a mutable tag without digest)
     current:  $D1
 db: skipped: no dockerfile
 1 base: 1 unpinned
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check unpinned (-want +got):\n%s", diff)
 	}
 
 	before := r.read("app/Dockerfile")
 	got = r.run(digests, "base", "update", "--dry-run")
-	want = baseRunResult{code: 1, stdout: `--- $DIR/app/Dockerfile
+	want = result{code: 1, stdout: `--- $DIR/app/Dockerfile
 +++ $DIR/app/Dockerfile
 @@ -1,5 +1,5 @@
  # app
@@ -204,7 +196,7 @@ db: skipped: no dockerfile
  
  FROM build
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("update --dry-run (-want +got):\n%s", diff)
 	}
 	if after := r.read("app/Dockerfile"); after != before {
@@ -226,11 +218,11 @@ db: skipped: no dockerfile
 	}
 
 	got = r.run(digests, "base", "update")
-	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
+	want = result{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
 db: skipped: no dockerfile
 1 base pinned in 1 file
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("update (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(strings.Replace(before, "1.2.3", "1.2.3@"+d1, 1), r.read("app/Dockerfile")); diff != "" {
@@ -238,10 +230,10 @@ db: skipped: no dockerfile
 	}
 
 	got = r.run(digests, "base", "check", "app")
-	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-current (the manifest digest)
+	want = result{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-current (the manifest digest)
 1 base: 1 pinned-current
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check after update (-want +got):\n%s", diff)
 	}
 
@@ -249,14 +241,14 @@ db: skipped: no dockerfile
 	d2 := r.push("lib/base:1.2.3", 2, time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
 	digests[d2] = "$D2"
 	got = r.run(digests, "base", "check", "app")
-	want = baseRunResult{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-stale (the tag now points to another linux/amd64 image)
+	want = result{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-stale (the tag now points to another linux/amd64 image)
     pinned:   $D1
     current:  $D2
     created:  2026-02-03T04:05:06Z
     packages: none
 1 base: 1 pinned-stale
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check after rebuild (-want +got):\n%s", diff)
 	}
 
@@ -290,7 +282,7 @@ db: skipped: no dockerfile
 	// appends them to it when set.
 	t.Setenv("GITHUB_OUTPUT", "")
 	got = r.run(digests, "base", "check", "--format", "github")
-	if want := (baseRunResult{code: 1, stdout: "stale=app\nunpinned=\n"}); got != want {
+	if want := (result{code: 1, stdout: "stale=app\nunpinned=\n"}); got != want {
 		t.Errorf("check --format github: %+v, want %+v", got, want)
 	}
 	out := filepath.Join(t.TempDir(), "github_output")
@@ -369,8 +361,8 @@ func TestBaseErrors(t *testing.T) {
 `, "imgver: 1 base(s) could not be pinned in place: $DIR/py/Dockerfile:2: $REG/lib/py:${V}-slim\n"},
 	} {
 		got := r.run(map[string]string{d: "$D"}, tc.args...)
-		want := baseRunResult{tc.stdout, tc.stderr, tc.code}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+		want := result{tc.stdout, tc.stderr, tc.code}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -455,7 +454,7 @@ func TestDetectFaults(t *testing.T) {
 			t.Parallel()
 			stop := make(chan struct{})
 			f := &fault{match: tc.match, misbehave: tc.misbehave(stop), times: tc.times}
-			r := newDetectRepo(t, func(next http.Handler) http.Handler { f.next = next; return f })
+			r := newDetectRepo(t, f.wrap)
 			t.Cleanup(func() { close(stop) }) // before the server closes
 			layer := r.layer.String()
 			f.layer.Store(&layer)
@@ -468,11 +467,9 @@ func TestDetectFaults(t *testing.T) {
 			// would hang the run.
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			var stdout, stderr bytes.Buffer
 			start := time.Now()
-			code := run(ctx, withCache(t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA, "--write"}, tc.args...)), strings.NewReader(""), &stdout, &stderr)
+			res := imgverContext(ctx, t, append([]string{"--config", r.cfg, "detect", "--commit", detectSHA, "--write"}, tc.args...)...)
 			took := time.Since(start)
-			res := result{stdout.String(), stderr.String(), code}
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
 			}

@@ -85,13 +85,6 @@ func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]det
 	}
 }
 
-// detectRun runs imgver and returns its exit code, stdout and stderr.
-func detectRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	r := imgver(t, args...)
-	return r.code, r.stdout, r.stderr
-}
-
 // detectFixtures makes oci layouts "same", "base", "changed" in a new
 // working directory.
 func detectFixtures(t *testing.T) {
@@ -139,18 +132,18 @@ func TestDiffCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := detectRun(t, tc.args...)
-			if code != tc.wantCode {
-				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, stdout, stderr)
+			r := imgver(t, tc.args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.wantCode, r.stdout, r.stderr)
 			}
-			if code == exitError && (stderr == "" || strings.Count(stderr, "\n") != 1) {
-				t.Errorf("stderr %q, want one line", stderr)
+			if r.code == exitError && (r.stderr == "" || strings.Count(r.stderr, "\n") != 1) {
+				t.Errorf("stderr %q, want one line", r.stderr)
 			}
-			if code != exitError && stderr != "" {
-				t.Errorf("stderr %q, want none", stderr)
+			if r.code != exitError && r.stderr != "" {
+				t.Errorf("stderr %q, want none", r.stderr)
 			}
 			if tc.golden != "" {
-				golden(t, tc.golden, stdout)
+				golden(t, tc.golden, r.stdout)
 			}
 		})
 	}
@@ -168,18 +161,18 @@ image "app" {
 		t.Fatal(err)
 	}
 	// Global ignores apply; /etc/motd's removal is no longer listed.
-	code, stdout, _ := detectRun(t, "diff", "oci:base", "oci:changed")
-	if code != exitChanged || strings.Contains(stdout, "/etc/motd") || !strings.Contains(stdout, "/app/run") {
-		t.Errorf("global ignore: exit %d\n%s", code, stdout)
+	r := imgver(t, "diff", "oci:base", "oci:changed")
+	if r.code != exitChanged || strings.Contains(r.stdout, "/etc/motd") || !strings.Contains(r.stdout, "/app/run") {
+		t.Errorf("global ignore: exit %d\n%s", r.code, r.stdout)
 	}
 	// --image adds the image's globs: only the Env change is left.
-	code, stdout, _ = detectRun(t, "diff", "--image", "app", "oci:base", "oci:changed")
-	if code != exitChanged || strings.Contains(stdout, "/app/") || !strings.Contains(stdout, "env") {
-		t.Errorf("image ignore: exit %d\n%s", code, stdout)
+	r = imgver(t, "diff", "--image", "app", "oci:base", "oci:changed")
+	if r.code != exitChanged || strings.Contains(r.stdout, "/app/") || !strings.Contains(r.stdout, "env") {
+		t.Errorf("image ignore: exit %d\n%s", r.code, r.stdout)
 	}
-	code, _, stderr := detectRun(t, "diff", "--image", "nope", "oci:base", "oci:changed")
-	if code != exitError || !strings.Contains(stderr, `unknown image "nope"`) {
-		t.Errorf("unknown image: exit %d %s", code, stderr)
+	r = imgver(t, "diff", "--image", "nope", "oci:base", "oci:changed")
+	if r.code != exitError || !strings.Contains(r.stderr, `unknown image "nope"`) {
+		t.Errorf("unknown image: exit %d %s", r.code, r.stderr)
 	}
 }
 
@@ -187,14 +180,14 @@ func TestFingerprintCommand(t *testing.T) {
 	detectFixtures(t)
 	fp := func(args ...string) string {
 		t.Helper()
-		code, stdout, stderr := detectRun(t, append([]string{"fingerprint"}, args...)...)
-		if code != exitOK {
-			t.Fatalf("exit %d: %s", code, stderr)
+		r := imgver(t, append([]string{"fingerprint"}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.HasPrefix(stdout, "sha256:") || len(stdout) != len("sha256:")+64+1 {
-			t.Fatalf("output %q", stdout)
+		if !strings.HasPrefix(r.stdout, "sha256:") || len(r.stdout) != len("sha256:")+64+1 {
+			t.Fatalf("output %q", r.stdout)
 		}
-		return stdout
+		return r.stdout
 	}
 	if fp("oci:base") != fp("oci:same") {
 		t.Error("base and same differ")
@@ -205,8 +198,8 @@ func TestFingerprintCommand(t *testing.T) {
 	if fp("--no-default-ignores", "oci:base") == fp("--no-default-ignores", "oci:same") {
 		t.Error("base and same agree without default ignores")
 	}
-	if code, _, _ := detectRun(t, "fingerprint", "oci:nothing"); code != exitError {
-		t.Errorf("exit %d for a missing image", code)
+	if r := imgver(t, "fingerprint", "oci:nothing"); r.code != exitError {
+		t.Errorf("exit %d for a missing image", r.code)
 	}
 }
 
@@ -214,13 +207,13 @@ func TestFingerprintCommand(t *testing.T) {
 // rules: every built-in rule appears with its one-line summary.
 func TestDiffHelpListsEveryRule(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := detectRun(t, "diff", "--help")
-	if code != exitOK {
-		t.Fatalf("exit code %d, want %d\nstderr:\n%s", code, exitOK, stderr)
+	res := imgver(t, "diff", "--help")
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want %d\nstderr:\n%s", res.code, exitOK, res.stderr)
 	}
 	for _, r := range detect.BuiltinRules() {
-		if line := fmt.Sprintf("%-19s %s\n", r.Name, r.Summary()); !strings.Contains(stdout, line) {
-			t.Errorf("help does not list rule %s as %q:\n%s", r.Name, line, stdout)
+		if line := fmt.Sprintf("%-19s %s\n", r.Name, r.Summary()); !strings.Contains(res.stdout, line) {
+			t.Errorf("help does not list rule %s as %q:\n%s", r.Name, line, res.stdout)
 		}
 	}
 }

@@ -47,9 +47,15 @@ type result struct {
 // test cached (its JSON would say "cache" where the golden says "layers").
 func imgver(t *testing.T, args ...string) result {
 	t.Helper()
+	return imgverContext(t.Context(), t, args...)
+}
+
+// imgverContext is imgver until ctx is done.
+func imgverContext(ctx context.Context, t *testing.T, args ...string) result {
+	t.Helper()
 	args = withCache(t, args)
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), args, strings.NewReader(""), &stdout, &stderr)
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr)
 	return result{stdout.String(), stderr.String(), code}
 }
 

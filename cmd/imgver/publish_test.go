@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,12 +53,11 @@ func TestPublishTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"--config", cfg, "publish", "--commit", "0123456789abcdef", "--no-check", "--timeout", "2s"}, strings.NewReader(""), &stdout, &stderr)
-	if code != 2 {
-		t.Fatalf("exit %d, want 2\n%s%s", code, stdout.String(), stderr.String())
+	res := imgverContext(ctx, t, "--config", cfg, "publish", "--commit", "0123456789abcdef", "--no-check", "--timeout", "2s")
+	if res.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	first, _, _ := strings.Cut(stderr.String(), "\n")
+	first, _, _ := strings.Cut(res.stderr, "\n")
 	for _, want := range []string{"timed out after 2s (--timeout)", "pushing image a to " + host + "/acme/a:0123456"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first line of stderr %q lacks %q", first, want)
