@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -33,24 +34,23 @@ type baseRepo struct {
 
 func newBaseRepo(t *testing.T, dockerfiles map[string]string) *baseRepo {
 	t.Helper()
-	r := &baseRepo{t: t, dir: t.TempDir(), reg: regtest.Start(t)}
+	r := &baseRepo{t: t, reg: regtest.Start(t)}
 	var hcl strings.Builder
 	hcl.WriteString("registry = \"registry.example/acme\"\n")
-	for _, img := range sortedNames(dockerfiles) {
+	files := map[string]string{}
+	for _, img := range slices.Sorted(maps.Keys(dockerfiles)) {
 		src := dockerfiles[img]
 		if src == "" {
 			hcl.WriteString("image \"" + img + "\" {}\n")
 			continue
 		}
-		r.write(filepath.Join(img, "Dockerfile"), strings.ReplaceAll(src, "$REG", r.reg))
+		files[img+"/Dockerfile"] = strings.ReplaceAll(src, "$REG", r.reg)
 		hcl.WriteString("image \"" + img + "\" {\n  dockerfile = \"" + img + "/Dockerfile\"\n}\n")
 	}
-	r.config = filepath.Join(r.dir, "images.hcl")
-	r.write("images.hcl", hcl.String())
+	c := configtest.Monorepo(t, hcl.String(), "", files)
+	r.dir, r.config = c.Dir, c.Path
 	return r
 }
-
-func sortedNames(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (r *baseRepo) write(rel, content string) {
 	r.t.Helper()

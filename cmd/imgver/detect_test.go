@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/packages"
@@ -57,19 +58,14 @@ type detectRepo struct {
 
 func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRepo {
 	t.Helper()
-	r := &detectRepo{dir: t.TempDir(), host: regtest.StartBehind(t, wrap)}
-	r.cfg = filepath.Join(r.dir, "images.hcl")
-	var hcl strings.Builder
-	fmt.Fprintf(&hcl, "registry = %q\n", r.host+"/acme")
-	for _, n := range []string{"a", "b", "c", "m", "u"} {
-		fmt.Fprintf(&hcl, "\nimage %q {\n  dockerfile = \"%s/Dockerfile\"\n  candidate  = \"oci:build/{name}\"\n}\n", n, n)
-		mkdirAll(t, filepath.Join(r.dir, n))
-		writeFile(t, filepath.Join(r.dir, n, "Dockerfile"), "FROM scratch\nCOPY run /app/run\n")
+	r := &detectRepo{host: regtest.StartBehind(t, wrap)}
+	names := []string{"a", "b", "c", "m", "u"}
+	dockerfiles := map[string]string{}
+	for _, n := range names {
+		dockerfiles[n+"/Dockerfile"] = "FROM scratch\nCOPY run /app/run\n"
 	}
-	writeFile(t, r.cfg, hcl.String())
-	mkdirAll(t, filepath.Join(r.dir, "scripts"))
-	r.pins = filepath.Join(r.dir, "scripts", "image_versions.src")
-	writeFile(t, r.pins, detectPins)
+	c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\n", r.host+"/acme")+builtImages(names...), detectPins, dockerfiles)
+	r.dir, r.cfg, r.pins = c.Dir, c.Path, c.PinFile
 
 	old := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC(), GzipLevel: 1}
 	fresh := imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC(), GzipLevel: 9}
@@ -630,7 +626,7 @@ func (r *e2eRepo) ref(image, tag string) string { return r.prefix + "/" + image 
 func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	t.Helper()
 	// A namespace of its own, so that runs against one registry never meet.
-	r := &e2eRepo{dir: t.TempDir(), prefix: fmt.Sprintf("%s/acme/t%d", addr, time.Now().UnixNano())}
+	r := &e2eRepo{prefix: fmt.Sprintf("%s/acme/t%d", addr, time.Now().UnixNano())}
 	old := imagebuild.Build{MTime: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), GzipLevel: 1}
 	fresh := imagebuild.Build{MTime: time.Date(2026, 2, 7, 9, 30, 0, 0, time.UTC), GzipLevel: 9}
 
@@ -639,40 +635,20 @@ func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	jreNew := mustImage(t)(fresh.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.2\n")))
 	regtest.Push(t, r.ref("base", "1"), baseImg)
 
-	writeFile(t, filepath.Join(r.dir, "images.hcl"), fmt.Sprintf(`registry = %q
-
-image "gateway" {
-  dockerfile = "gateway/Dockerfile"
-  candidate  = "oci:build/{name}"
-}
-image "worker" {
-  dockerfile = "worker/Dockerfile"
-  candidate  = "oci:build/{name}"
-}
-image "console" {
-  dockerfile = "console/Dockerfile"
-  candidate  = "oci:build/{name}"
-}
-image "reports" {
-  dockerfile = "reports/Dockerfile"
-  candidate  = "oci:build/{name}"
-}
-`, r.prefix))
-	for _, n := range []string{"gateway", "worker", "console"} {
-		mkdirAll(t, filepath.Join(r.dir, n))
-		writeFile(t, filepath.Join(r.dir, n, "Dockerfile"), "FROM "+r.ref("base", "1")+"\nCOPY . /app\nENTRYPOINT [\"/app/run\"]\n")
+	names := []string{"gateway", "worker", "console", "reports"}
+	files := map[string]string{}
+	for _, n := range names[:3] {
+		files[n+"/Dockerfile"] = "FROM " + r.ref("base", "1") + "\nCOPY . /app\nENTRYPOINT [\"/app/run\"]\n"
 	}
 	// The final stage of reports is built from base-jre through an alias.
-	mkdirAll(t, filepath.Join(r.dir, "reports"))
-	writeFile(t, filepath.Join(r.dir, "reports", "Dockerfile"), "FROM "+r.ref("base", "1")+" AS build\nRUN make\n\n"+
-		"FROM "+r.ref("base-jre", "1")+" AS runtime\n\nFROM runtime\nCOPY --from=build /src/out /app\n")
-	mkdirAll(t, filepath.Join(r.dir, "scripts"))
-	r.pins = filepath.Join(r.dir, "scripts", "image_versions.src")
-	writeFile(t, r.pins, e2ePins)
+	files["reports/Dockerfile"] = "FROM " + r.ref("base", "1") + " AS build\nRUN make\n\n" +
+		"FROM " + r.ref("base-jre", "1") + " AS runtime\n\nFROM runtime\nCOPY --from=build /src/out /app\n"
+	c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\n", r.prefix)+builtImages(names...), e2ePins, files)
+	r.dir, r.pins = c.Dir, c.PinFile
 
 	// The releases, v1.0.0.
 	bases := map[string]v1.Image{"gateway": baseImg, "worker": baseImg, "console": baseImg, "reports": jreOld}
-	for _, n := range []string{"gateway", "worker", "console", "reports"} {
+	for _, n := range names {
 		regtest.Push(t, r.ref(n, "v1.0.0"), mustImage(t)(old.Image(bases[n], appConfig, appFiles(n, 0o755), noise("jan"))))
 	}
 	// base-jre:1 was rebuilt since (a security fix): same tag, new image.
@@ -692,7 +668,7 @@ image "reports" {
 			t.Fatal(err)
 		}
 	}
-	r.sha = gitCommit(t, r.dir, "four images", "images.hcl", "scripts", "gateway", "worker", "console", "reports")
+	r.sha = gitCommit(t, r.dir, "four images", append([]string{"images.hcl", "scripts"}, names...)...)
 	return r
 }
 
@@ -702,22 +678,25 @@ image "reports" {
 func svcMonorepo(t *testing.T, tag string) (dir, prefix string) {
 	t.Helper()
 	prefix = fmt.Sprintf("%s/acme/%s%d", regtest.Real(t), tag, time.Now().UnixNano())
-	dir = t.TempDir()
-	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = %q
-pin_file = "pins.src"
-image "svc" {
-  dockerfile = "svc/Dockerfile"
-  candidate  = "oci:build/svc"
+	c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\n", prefix)+builtImages("svc"), "", nil)
+	return c.Dir, prefix
 }
-`, prefix))
-	mkdirAll(t, filepath.Join(dir, "svc"))
-	return dir, prefix
+
+// builtImages are the image blocks of images.hcl of names, each built from
+// NAME/Dockerfile into the OCI layout build/NAME, its candidate.
+func builtImages(names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "\nimage %q {\n  dockerfile = \"%s/Dockerfile\"\n  candidate  = \"oci:build/{name}\"\n}\n", n, n)
+	}
+	return b.String()
 }
 
 // commitDockerfile writes svc/Dockerfile of a svcMonorepo and commits the
 // monorepo (detect needs a commit for its short SHA).
 func commitDockerfile(t *testing.T, dir, content string) {
 	t.Helper()
+	mkdirAll(t, filepath.Join(dir, "svc"))
 	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
 	gitCommit(t, dir, "svc")
 }

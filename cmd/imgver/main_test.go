@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"golang.org/x/sys/unix"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -84,9 +85,7 @@ func withCache(t *testing.T, args []string) []string {
 // images.hcl and of its pin file.
 func monorepo(t *testing.T, pins string) (cfg, pinFile string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg = filepath.Join(dir, "images.hcl")
-	writeFile(t, cfg, `registry = "registry.example/acme"
+	c := configtest.Monorepo(t, `registry = "registry.example/acme"
 
 image "api-gateway" {
   var = "apigateway"
@@ -94,13 +93,8 @@ image "api-gateway" {
 image "svc-lighthouse-api" {}
 image "postgres" {}
 image "console" {}
-`)
-	pinFile = filepath.Join(dir, "scripts", "image_versions.src")
-	if err := os.MkdirAll(filepath.Dir(pinFile), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, pinFile, pins)
-	return cfg, pinFile
+`, pins, nil)
+	return c.Path, c.PinFile
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -818,20 +812,14 @@ func TestSignal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf(`registry = "%[1]s/acme"
+			pins := "#!/bin/bash\n# keep\n"
+			c := configtest.Monorepo(t, fmt.Sprintf(`registry = "%[1]s/acme"
 image "a" {
   dockerfile = "Dockerfile"
   candidate  = "%[1]s/acme/a:{sha}"
 }
-`, host))
-			writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM "+host+"/library/base:1.2.3\n")
-			if err := os.Mkdir(filepath.Join(dir, "scripts"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			pins := "#!/bin/bash\n# keep\n"
-			pinFile := filepath.Join(dir, "scripts", "image_versions.src")
-			writeFile(t, pinFile, pins)
+`, host), pins, map[string]string{"Dockerfile": "FROM " + host + "/library/base:1.2.3\n"})
+			dir, pinFile := c.Dir, c.PinFile
 			ready := tc.setup(t, dir)
 			r, took := signalled(t, dir, tc.env, tc.sig, ready, tc.args...)
 			t.Logf("exit %d %s after %v", r.code, strings.TrimSpace(r.stderr), took)

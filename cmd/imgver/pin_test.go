@@ -3,25 +3,24 @@ package main
 import (
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/pinfile"
 )
 
 // TestBinaryConcurrentPins: 20 imgver processes pin 20 images at once and
 // every pin survives.
 func TestBinaryConcurrentPins(t *testing.T) {
-	dir := t.TempDir()
 	var hcl strings.Builder
 	hcl.WriteString("registry = \"registry.example/acme\"\npin_file = \"pins.src\"\n")
 	for i := range 20 {
 		fmt.Fprintf(&hcl, "image \"img%d\" {}\n", i)
 	}
-	writeFile(t, filepath.Join(dir, "images.hcl"), hcl.String())
-	writeFile(t, filepath.Join(dir, "pins.src"), "# pins\n")
+	c := configtest.Monorepo(t, hcl.String(), "# pins\n", nil)
+	dir := c.Dir
 	bin := binary(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
@@ -42,7 +41,7 @@ func TestBinaryConcurrentPins(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	f, err := pinfile.Read(filepath.Join(dir, "pins.src"))
+	f, err := pinfile.Read(c.PinFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
@@ -40,10 +41,8 @@ func TestPublishTimeout(t *testing.T) {
 	f.layer.Store(&layer)
 	host := regtest.StartBehind(t, f.wrap)
 	t.Cleanup(func() { close(stop) }) // before the server closes
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "images.hcl")
-	writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {\n  candidate = \"oci:build/a\"\n}\n", host+"/acme"))
-	writeFile(t, filepath.Join(dir, "pins.src"), "")
+	c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {\n  candidate = \"oci:build/a\"\n}\n", host+"/acme"), "", nil)
+	dir, cfg := c.Dir, c.Path
 	img, err := random.Image(64, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -384,10 +383,8 @@ func TestE2EPublishDockerDaemon(t *testing.T) {
 	if _, err := daemon.Write(tag, img, daemon.WithContext(t.Context())); err != nil {
 		t.Fatalf("loading the image into the engine: %v", err)
 	}
-	dir := t.TempDir()
 	prefix := fmt.Sprintf("%s/acme/d%d", addr, time.Now().UnixNano())
-	writeFile(t, filepath.Join(dir, "images.hcl"), fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag))
-	writeFile(t, filepath.Join(dir, "pins.src"), "")
+	dir := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag), "", nil).Dir
 	const sha = "0123456789abcdef"
 	for i, want := range []string{"pushed", "exists"} {
 		res := runBinary(t, dir, env, "publish", "--commit", sha, "--format", "json")

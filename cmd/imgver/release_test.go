@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -50,11 +51,8 @@ func TestReleaseRetagFaults(t *testing.T) {
 				wrap = f.wrap
 			}
 			host := regtest.StartBehind(t, wrap)
-			dir := t.TempDir()
-			cfg := filepath.Join(dir, "images.hcl")
-			writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"))
-			pinsPath := filepath.Join(dir, "pins.src")
-			writeFile(t, pinsPath, pins)
+			c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"), pins, nil)
+			cfg, pinsPath := c.Path, c.PinFile
 			b := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC()}
 			digests := map[string]v1.Hash{}
 			for _, n := range []string{"a", "b"} {
