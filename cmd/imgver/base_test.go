@@ -54,9 +54,7 @@ func newBaseRepo(t *testing.T, dockerfiles map[string]string) *baseRepo {
 
 func (r *baseRepo) write(rel, content string) {
 	r.t.Helper()
-	p := filepath.Join(r.dir, rel)
-	mkdirAll(r.t, filepath.Dir(p))
-	writeFile(r.t, p, content)
+	writeFile(r.t, filepath.Join(r.dir, rel), content)
 }
 
 func (r *baseRepo) read(rel string) string {

@@ -3,15 +3,14 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // diffSources runs imgver diff --format json with args and returns the
@@ -152,26 +151,17 @@ func TestCacheFlags(t *testing.T) {
 // TestCacheDetect: a second detect over the same baselines reads no layer
 // blob of them from the registry, and says the same.
 func TestCacheDetect(t *testing.T) {
-	var gets atomic.Int64
-	var layer string
-	r := newDetectRepo(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") && strings.HasSuffix(req.URL.Path, layer) {
-				gets.Add(1)
-			}
-			h.ServeHTTP(w, req)
-		})
-	})
-	layer = r.layer.String()
+	cnt := newCounter()
+	r := newDetectRepo(t, cnt.wrap)
 	dir := t.TempDir()
 	var outs []string
-	for i, want := range []int64{1, 0} {
-		gets.Store(0)
+	for i, want := range []int{1, 0} {
+		cnt.reset()
 		res := r.detect(t, "--format", "json", "--cache-dir", dir)
 		if res.code != 0 {
 			t.Fatalf("run %d: exit %d\n%s", i, res.code, res.stderr)
 		}
-		if got := gets.Load(); got != want {
+		if got := cnt.gets([]v1.Hash{r.layer}); got != want {
 			t.Errorf("run %d: %d GETs of b's baseline layer, want %d", i, got, want)
 		}
 		outs = append(outs, res.stdout)

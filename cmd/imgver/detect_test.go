@@ -696,7 +696,6 @@ func builtImages(names ...string) string {
 // monorepo (detect needs a commit for its short SHA).
 func commitDockerfile(t *testing.T, dir, content string) {
 	t.Helper()
-	mkdirAll(t, filepath.Join(dir, "svc"))
 	writeFile(t, filepath.Join(dir, "svc", "Dockerfile"), content)
 	gitCommit(t, dir, "svc")
 }
@@ -958,30 +957,32 @@ func TestE2EPackages(t *testing.T) {
 	}
 }
 
-// counter counts the requests that pass through it, by method, the bytes
-// of request bodies, and the GETs of each blob.
+// counter counts the requests that pass through it, by method, and the GETs
+// of each blob.
 type counter struct {
 	next     http.Handler
 	requests map[string]*atomic.Int64
-	bytes    atomic.Int64
 	mu       sync.Mutex
 	blobGets map[string]int // by digest
 }
 
-func newCounter(next http.Handler) *counter {
-	c := &counter{next: next, requests: map[string]*atomic.Int64{}, blobGets: map[string]int{}}
+func newCounter() *counter {
+	c := &counter{requests: map[string]*atomic.Int64{}, blobGets: map[string]int{}}
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 		c.requests[m] = new(atomic.Int64)
 	}
 	return c
 }
 
+// wrap puts c in front of next, for regtest.StartBehind and realBehind.
+func (c *counter) wrap(next http.Handler) http.Handler {
+	c.next = next
+	return c
+}
+
 func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n, ok := c.requests[r.Method]; ok {
 		n.Add(1)
-	}
-	if r.ContentLength > 0 {
-		c.bytes.Add(r.ContentLength)
 	}
 	if _, d, ok := strings.Cut(r.URL.Path, "/blobs/"); ok && r.Method == http.MethodGet {
 		c.mu.Lock()
@@ -995,7 +996,6 @@ func (c *counter) reset() {
 	for _, n := range c.requests {
 		n.Store(0)
 	}
-	c.bytes.Store(0)
 	c.mu.Lock()
 	clear(c.blobGets)
 	c.mu.Unlock()
@@ -1012,23 +1012,25 @@ func (c *counter) gets(digests []v1.Hash) int {
 	return n
 }
 
-// proxyTo returns a reverse proxy to the registry at addr: requests keep
-// their Host, so the registry's upload locations name the proxy.
-func proxyTo(t *testing.T, addr string) http.Handler {
+// realBehind returns the address of a proxy to the e2e registry with every
+// request going through wrap first, as regtest.StartBehind does for the
+// in-process one. Requests keep their Host, so the registry's upload
+// locations name the proxy.
+func realBehind(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	u, err := url.Parse("http://" + addr)
+	u, err := url.Parse("http://" + regtest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(wrap(httputil.NewSingleHostReverseProxy(u)))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // countedE2ERepo makes the monorepo of newE2ERepo on the e2e registry
 // behind a counter of the requests it gets.
 func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
 	t.Helper()
-	cnt := newCounter(proxyTo(t, regtest.Real(t)))
-	srv := httptest.NewServer(cnt)
-	t.Cleanup(srv.Close)
-	return newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://")), cnt
+	cnt := newCounter()
+	return newE2ERepo(t, realBehind(t, cnt.wrap)), cnt
 }

@@ -97,8 +97,12 @@ image "console" {}
 	return c.Path, c.PinFile
 }
 
+// writeFile writes content to path, making the directories it needs.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +538,6 @@ func TestBinaryDemo(t *testing.T) {
 	if out, err := exec.Command("cp", "-r", "../../images.hcl", "../../demo", repo).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	mkdirAll(t, filepath.Join(repo, "scripts"))
 	pinsPath := filepath.Join(repo, "scripts", "image_versions.src")
 	orig := userfiletest.Read(t, "../../scripts/image_versions.src")
 	writeFile(t, pinsPath, orig)
@@ -840,13 +843,6 @@ func mustImage(t *testing.T) func(v1.Image, error) v1.Image {
 			t.Fatal(err)
 		}
 		return img
-	}
-}
-
-func mkdirAll(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 }
 

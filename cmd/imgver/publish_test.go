@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -311,15 +310,12 @@ func TestE2EPublishBroken(t *testing.T) {
 // recovers, a rerun finishes the job.
 func TestE2EPublishFault(t *testing.T) {
 	t.Parallel()
-	addr := regtest.Real(t)
-	f := &fault{next: proxyTo(t, addr), times: -1, misbehave: status500, match: func(digest string) func(*http.Request) bool {
+	f := &fault{times: -1, misbehave: status500, match: func(digest string) func(*http.Request) bool {
 		return func(r *http.Request) bool {
 			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") && r.URL.Query().Get("digest") == digest
 		}
 	}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	r := newE2ERepo(t, strings.TrimPrefix(srv.URL, "http://"))
+	r := newE2ERepo(t, realBehind(t, f.wrap))
 	short := r.sha[:7]
 	writeFile(t, r.pins, "")
 	// The app layer of worker's candidate (below the noise): no other image
