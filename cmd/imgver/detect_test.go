@@ -713,14 +713,7 @@ func TestE2ECIFlow(t *testing.T) {
 	env := []string{"GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + ghSummary}
 
 	// A dry run writes nothing and tells every verdict and cause.
-	res := runBinary(t, r.dir, nil, "detect", "--commit", r.sha, "--format", "json")
-	if res.code != 0 {
-		t.Fatalf("detect --format json: exit %d\n%s", res.code, res.stderr)
-	}
-	var rep flow.DetectReport
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("detect --format json: %v\n%s", err, res.stdout)
-	}
+	rep, res := runDetectJSON(t, r.dir, "--commit", r.sha)
 	type verdict struct{ Name, Verdict, Cause, Version string }
 	var got []verdict
 	for _, di := range rep.Images {
@@ -908,20 +901,9 @@ func TestE2EPackages(t *testing.T) {
 	want := []packages.Change{{Ecosystem: packages.Deb, Name: "libssl3", Change: packages.Upgraded, Before: "3.0.15-1~deb12u1", After: "3.0.16-1~deb12u1"}}
 	const line = "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1"
 
-	r := runBinary(t, dir, []string{"GITHUB_OUTPUT="}, "detect", "--format", "json")
-	if r.code != 0 {
-		t.Fatalf("detect: %+v", r)
-	}
-	var rep struct {
-		Images []struct {
-			Name     string            `json:"name"`
-			Verdict  string            `json:"verdict"`
-			Summary  string            `json:"summary"`
-			Packages []packages.Change `json:"packages"`
-		} `json:"images"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Images) != 1 {
-		t.Fatalf("detect JSON: %v\n%s", err, r.stdout)
+	rep, r := runDetectJSON(t, dir)
+	if len(rep.Images) != 1 {
+		t.Fatalf("detect JSON: %d images\n%s", len(rep.Images), r.stdout)
 	}
 	im := rep.Images[0]
 	if im.Verdict != "changed" || !strings.HasPrefix(im.Summary, line+"; ") {
@@ -1033,4 +1015,14 @@ func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
 	t.Helper()
 	cnt := newCounter()
 	return newE2ERepo(t, realBehind(t, cnt.wrap)), cnt
+}
+
+// runDetectJSON runs imgver detect --format json and decodes its report.
+func runDetectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
+	t.Helper()
+	rep, res := binaryJSON[flow.DetectReport](t, dir, append([]string{"detect"}, args...)...)
+	if rep == nil {
+		t.Fatalf("detect %v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
+	}
+	return rep, res
 }

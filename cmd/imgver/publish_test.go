@@ -383,13 +383,9 @@ func TestE2EPublishDockerDaemon(t *testing.T) {
 	dir := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag), "", nil).Dir
 	const sha = "0123456789abcdef"
 	for i, want := range []string{"pushed", "exists"} {
-		res := runBinary(t, dir, env, "publish", "--commit", sha, "--format", "json")
-		if res.code != 0 {
-			t.Fatalf("publish %d: exit %d\n%s", i, res.code, res.stderr)
-		}
-		var rep flow.PublishReport
-		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || len(rep.Images) != 1 {
-			t.Fatalf("publish %d: %v\n%s", i, err, res.stdout)
+		rep, res := publishJSON(t, dir, "--commit", sha)
+		if rep == nil || len(rep.Images) != 1 {
+			t.Fatalf("publish %d: exit %d\n%s%s", i, res.code, res.stdout, res.stderr)
 		}
 		pi := rep.Images[0]
 		// A rerun has nothing to push, so nothing to check.

@@ -62,16 +62,6 @@ func TestSummarizeCommand(t *testing.T) {
 	}
 }
 
-// runDetectJSON runs imgver detect --format json and decodes its report.
-func runDetectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
-	t.Helper()
-	rep, res := binaryJSON[flow.DetectReport](t, dir, append([]string{"detect"}, args...)...)
-	if rep == nil {
-		t.Fatalf("detect %v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
-	}
-	return rep, res
-}
-
 // verdicts maps image name to "verdict cause".
 func verdicts(rep *flow.DetectReport) map[string]string {
 	out := map[string]string{}
