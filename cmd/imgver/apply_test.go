@@ -102,8 +102,7 @@ func TestShardOutput(t *testing.T) {
 // dotenv, warnings on stderr). Then it checks that apply refuses shard
 // results that do not make one run, with exit 2 and the pin file untouched.
 func TestE2EShardApply(t *testing.T) {
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	// A variable no image owns: a warning every run prints.
 	pins := e2ePins + "CURRENT_RELEASE_VER=\"v1.0.0\"\n"
 	writeFile(t, r.pins, pins)

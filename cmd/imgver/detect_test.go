@@ -388,6 +388,11 @@ func TestDetectFaults(t *testing.T) {
 	manifestOfB := func(r *http.Request) bool {
 		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/acme/b/manifests/v1.0.0")
 	}
+	layerOfB := func(layer string) func(*http.Request) bool {
+		return func(r *http.Request) bool {
+			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layer)
+		}
+	}
 	for _, tc := range []struct {
 		name      string
 		match     func(layer string) func(*http.Request) bool
@@ -422,23 +427,15 @@ func TestDetectFaults(t *testing.T) {
 			msg: []string{"timed out after 2s (--timeout)", "image b: ", "HOST/acme/b:v1.0.0"}, minSeen: 1,
 		},
 		{
-			name: "truncated blob",
-			match: func(layer string) func(*http.Request) bool {
-				return func(r *http.Request) bool {
-					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layer)
-				}
-			},
+			name:  "truncated blob",
+			match: layerOfB,
 			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
 				return rewriteBody(func(b []byte) []byte { return b[:len(b)/2] })
 			}, times: -1, code: 2, msg: []string{"image b: ", "reading layer LAYER of \"HOST/acme/b:v1.0.0\""}, minSeen: 1,
 		},
 		{
-			name: "blob does not match its digest",
-			match: func(layer string) func(*http.Request) bool {
-				return func(r *http.Request) bool {
-					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layer)
-				}
-			},
+			name:  "blob does not match its digest",
+			match: layerOfB,
 			misbehave: func(<-chan struct{}) func(http.ResponseWriter, *http.Request, http.Handler) {
 				// The gzip header's MTIME: still a valid gzip stream of the
 				// same files, so only the digest can tell.
@@ -705,8 +702,7 @@ func commitDockerfile(t *testing.T, dir, content string) {
 // the same and changes three (app, config, base), publish of the changed
 // ones under the short SHA, then release --retag.
 func TestE2ECIFlow(t *testing.T) {
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	short := r.sha[:7]
 	ghDir := t.TempDir()
 	ghOut, ghSummary := filepath.Join(ghDir, "output"), filepath.Join(ghDir, "summary")
@@ -842,8 +838,7 @@ gateway_VER="v1.0.0"
 // TestE2EBaselineMissing: a pinned image whose release is not in the
 // registry is exit 3, named with its reference; nothing is written.
 func TestE2EBaselineMissing(t *testing.T) {
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	pins := strings.Replace(e2ePins, `worker_VER="v1.0.0"`, `worker_VER="v0.9.0"`, 1)
 	writeFile(t, r.pins, pins)
 	res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha)

@@ -235,8 +235,7 @@ func TestE2EPublish(t *testing.T) {
 // --force pushes over it.
 func TestE2EPublishConflict(t *testing.T) {
 	t.Parallel()
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	short := r.sha[:7]
 	writeFile(t, r.pins, "") // every image unpinned
 	other := pushLayout(t, filepath.Join(r.dir, "build", "gateway"), r.ref("worker", short))
@@ -273,8 +272,7 @@ func TestE2EPublishConflict(t *testing.T) {
 // nothing is pushed; --no-check pushes it.
 func TestE2EPublishBroken(t *testing.T) {
 	t.Parallel()
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	short := r.sha[:7]
 	writeFile(t, r.pins, "")
 	// console's entrypoint loses its exec bit.

@@ -104,8 +104,7 @@ func TestReleaseRetagFaults(t *testing.T) {
 // floating tag that points at a higher release stays there.
 func TestE2EReleaseFloating(t *testing.T) {
 	t.Parallel()
-	addr := regtest.Real(t)
-	r := newE2ERepo(t, addr)
+	r := newE2ERepo(t, regtest.Real(t))
 	writeFile(t, r.pins, "")
 	if res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("publish: exit %d\n%s%s", res.code, res.stdout, res.stderr)
