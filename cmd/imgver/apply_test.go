@@ -161,10 +161,9 @@ func TestE2EShardApply(t *testing.T) {
 	do := func(format string, args ...string) run {
 		t.Helper()
 		writeFile(t, r.pins, pins)
-		gh := t.TempDir()
-		env := []string{"GITHUB_OUTPUT=" + filepath.Join(gh, "out"), "GITHUB_STEP_SUMMARY=" + filepath.Join(gh, "sum"), cold()}
+		gh := newGitHubFiles(t)
 		args = slices.DeleteFunc(append(args, "--format", format), func(a string) bool { return a == "" })
-		res := runBinary(t, r.dir, env, args...)
+		res := runBinary(t, r.dir, append(gh.env, cold()), args...)
 		if res.code != 0 {
 			t.Fatalf("%v: exit %d\nstdout: %s\nstderr: %s", args, res.code, res.stdout, res.stderr)
 		}
@@ -175,7 +174,7 @@ func TestE2EShardApply(t *testing.T) {
 			}
 			return string(b)
 		}
-		return run{res, userfiletest.Read(t, r.pins), read(env[0][len("GITHUB_OUTPUT="):]), read(env[1][len("GITHUB_STEP_SUMMARY="):])}
+		return run{res, userfiletest.Read(t, r.pins), read(gh.output), read(gh.summary)}
 	}
 	for _, format := range []string{"text", "json", "github", "dotenv", "json --verbose", "text --verbose"} {
 		format, verbose, _ := strings.Cut(format, " ")

@@ -704,9 +704,7 @@ func commitDockerfile(t *testing.T, dir, content string) {
 func TestE2ECIFlow(t *testing.T) {
 	r := newE2ERepo(t, regtest.Real(t))
 	short := r.sha[:7]
-	ghDir := t.TempDir()
-	ghOut, ghSummary := filepath.Join(ghDir, "output"), filepath.Join(ghDir, "summary")
-	env := []string{"GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + ghSummary}
+	gh := newGitHubFiles(t)
 
 	// A dry run writes nothing and tells every verdict and cause.
 	rep, res := runDetectJSON(t, r.dir, "--commit", r.sha)
@@ -740,7 +738,7 @@ func TestE2ECIFlow(t *testing.T) {
 	}
 
 	// CI: detect --write --format github.
-	res = runBinary(t, r.dir, env, "detect", "--write", "--format", "github", "--commit", r.sha)
+	res = runBinary(t, r.dir, gh.env, "detect", "--write", "--format", "github", "--commit", r.sha)
 	if res.code != 0 {
 		t.Fatalf("detect --write: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
@@ -752,7 +750,7 @@ gateway_VER="v1.0.0"
 	if diff := cmp.Diff(wantPins, userfiletest.Read(t, r.pins)); diff != "" {
 		t.Errorf("pin file after detect --write (-want +got):\n%s", diff)
 	}
-	out := userfiletest.Read(t, ghOut)
+	out := userfiletest.Read(t, gh.output)
 	var changed, publish string
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		k, v, _ := strings.Cut(l, "=")
@@ -783,7 +781,7 @@ gateway_VER="v1.0.0"
 	if diff := cmp.Diff(wantItems, items); diff != "" {
 		t.Errorf("publish (-want +got):\n%s", diff)
 	}
-	summary := userfiletest.Read(t, ghSummary)
+	summary := userfiletest.Read(t, gh.summary)
 	for _, row := range []string{
 		"### imgver detect (" + short + ")",
 		"| image | before | verdict | cause | after | version | base | check | summary |",
@@ -908,9 +906,9 @@ func TestE2EPackages(t *testing.T) {
 		t.Errorf("detect packages (-want +got):\n%s", diff)
 	}
 
-	summary := filepath.Join(t.TempDir(), "summary.md")
-	r = runBinary(t, dir, []string{"GITHUB_OUTPUT=" + filepath.Join(t.TempDir(), "out"), "GITHUB_STEP_SUMMARY=" + summary}, "detect", "--format", "github")
-	if got := userfiletest.Read(t, summary); r.code != 0 || !strings.Contains(got, line) {
+	gh := newGitHubFiles(t)
+	r = runBinary(t, dir, gh.env, "detect", "--format", "github")
+	if got := userfiletest.Read(t, gh.summary); r.code != 0 || !strings.Contains(got, line) {
 		t.Errorf("detect --format github: %+v\nstep summary:\n%s\nwant it to name %q", r, got, line)
 	}
 

@@ -457,6 +457,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// gitHubFiles are a new $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY, and env,
+// the environment that names them, for a run of the built binary.
+type gitHubFiles struct {
+	output, summary string
+	env             []string
+}
+
+func newGitHubFiles(t *testing.T) gitHubFiles {
+	t.Helper()
+	dir := t.TempDir()
+	f := gitHubFiles{output: filepath.Join(dir, "output"), summary: filepath.Join(dir, "summary")}
+	f.env = []string{"GITHUB_OUTPUT=" + f.output, "GITHUB_STEP_SUMMARY=" + f.summary}
+	return f
+}
+
 // binaryCmd is one run of the built imgver, its output captured.
 type binaryCmd struct {
 	*exec.Cmd

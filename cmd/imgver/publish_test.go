@@ -204,17 +204,16 @@ func TestE2EPublish(t *testing.T) {
 	}
 
 	// github: published= to $GITHUB_OUTPUT, a table to $GITHUB_STEP_SUMMARY.
-	gh := t.TempDir()
-	env := []string{"GITHUB_OUTPUT=" + filepath.Join(gh, "output"), "GITHUB_STEP_SUMMARY=" + filepath.Join(gh, "summary")}
-	if res := runBinary(t, r.dir, env, "publish", "--commit", r.sha, "--format", "github"); res.code != 0 {
+	gh := newGitHubFiles(t)
+	if res := runBinary(t, r.dir, gh.env, "publish", "--commit", r.sha, "--format", "github"); res.code != 0 {
 		t.Fatalf("publish --format github: exit %d\n%s", res.code, res.stderr)
 	}
-	out, ok := strings.CutPrefix(userfiletest.Read(t, filepath.Join(gh, "output")), "published=")
+	out, ok := strings.CutPrefix(userfiletest.Read(t, gh.output), "published=")
 	var items []publishedItem
 	if err := json.Unmarshal([]byte(out), &items); !ok || err != nil || len(items) != 3 || items[0].Digest != digests["worker"].String() || items[0].Status != "exists" {
 		t.Errorf("$GITHUB_OUTPUT: %v\n%s", err, out)
 	}
-	if sum := userfiletest.Read(t, filepath.Join(gh, "summary")); !strings.Contains(sum, "### imgver publish ("+short+")") || !strings.Contains(sum, "| worker | `"+r.ref("worker", short)+"` |") {
+	if sum := userfiletest.Read(t, gh.summary); !strings.Contains(sum, "### imgver publish ("+short+")") || !strings.Contains(sum, "| worker | `"+r.ref("worker", short)+"` |") {
 		t.Errorf("$GITHUB_STEP_SUMMARY:\n%s", sum)
 	}
 
