@@ -3,7 +3,6 @@ package base
 import (
 	"context"
 	"errors"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,51 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
-
-// newImage makes a seeded random image created at the given time.
-func newImage(t *testing.T, seed int64, created time.Time) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.CreatedAt(img, v1.Time{Time: created})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) string {
-	t.Helper()
-	h, err := d.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.String()
-}
-
-// newIndex makes an index of one image per platform ("linux/amd64").
-func newIndex(t *testing.T, imgs map[string]v1.Image) v1.ImageIndex {
-	t.Helper()
-	var idx v1.ImageIndex = empty.Index
-	for _, p := range sortedKeys(imgs) {
-		pl, err := v1.ParsePlatform(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: imgs[p], Descriptor: v1.Descriptor{Platform: pl}})
-	}
-	return idx
-}
 
 // push pushes an image or an index as ref and returns its digest.
 func push(t *testing.T, ref string, a regtest.Artifact) string {
@@ -151,7 +111,7 @@ func TestResolveUpdateCycle(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/app:1.2.3"
 	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	d1 := push(t, ref, newImage(t, 1, t1))
+	d1 := push(t, ref, imagetest.Random(t, 1, t1))
 
 	src := "# build\r\nFROM " + ref + " AS build\r\nRUN make\r\nFROM build\r\nFROM scratch\r\n"
 	img := writeDockerfile(t, src)
@@ -176,7 +136,7 @@ func TestResolveUpdateCycle(t *testing.T) {
 
 	// Upstream rebuilds under the same tag.
 	t2 := t1.Add(48 * time.Hour)
-	d2 := push(t, ref, newImage(t, 2, t2))
+	d2 := push(t, ref, imagetest.Random(t, 2, t2))
 	want := []verdict{{Line: 2, Status: StatusPinnedStale, Pinned: d1, Current: d2, Created: "2026-01-04T03:04:05Z"}}
 	if diff := cmp.Diff(want, verdicts(check(t, img))); diff != "" {
 		t.Errorf("after rebuild (-want +got):\n%s", diff)
@@ -201,9 +161,9 @@ func TestResolveMultiPlatform(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/multi:20.11.1"
-	amd, arm := newImage(t, 10, time.Unix(0, 0)), newImage(t, 11, time.Unix(0, 0))
-	amdD, armD := digestOf(t, amd), digestOf(t, arm)
-	idx1 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	amd, arm := imagetest.Random(t, 10, time.Unix(0, 0)), imagetest.Random(t, 11, time.Unix(0, 0))
+	amdD, armD := imagetest.Digest(t, amd).String(), imagetest.Digest(t, arm).String()
+	idx1 := push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
 
 	img := writeDockerfile(t, "FROM "+ref+"@"+amdD+"\n"+
 		"FROM "+ref+"@"+idx1+"\n"+
@@ -226,8 +186,8 @@ func TestResolveMultiPlatform(t *testing.T) {
 	}
 
 	// The index gains s390x; amd64 and arm64 are the same images.
-	s390 := newImage(t, 12, time.Unix(0, 0))
-	idx2 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": s390}))
+	s390 := imagetest.Random(t, 12, time.Unix(0, 0))
+	idx2 := push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": s390}))
 	want = []verdict{
 		{Line: 1, Status: StatusPinnedCurrent, Match: MatchPlatform, Pinned: amdD, Current: idx2, CurrentPlatform: amdD},
 		{Line: 2, Status: StatusPinnedCurrent, Match: MatchIndexMoved, Pinned: idx1, Current: idx2, CurrentPlatform: amdD},
@@ -253,9 +213,9 @@ func TestResolveMultiPlatform(t *testing.T) {
 	}
 
 	// amd64 is rebuilt: stale for amd64 pins, not for the arm64 one.
-	amd2 := newImage(t, 13, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	amd2D := digestOf(t, amd2)
-	idx3 := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd2, "linux/arm64": arm, "linux/s390x": s390}))
+	amd2 := imagetest.Random(t, 13, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	amd2D := imagetest.Digest(t, amd2).String()
+	idx3 := push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/amd64": amd2, "linux/arm64": arm, "linux/s390x": s390}))
 	want = []verdict{
 		{Line: 1, Status: StatusPinnedStale, Pinned: amdD, Current: idx3, CurrentPlatform: amd2D, Created: "2026-03-01T00:00:00Z"},
 		{Line: 2, Status: StatusPinnedStale, Pinned: idx1, Current: idx3, CurrentPlatform: amd2D, Created: "2026-03-01T00:00:00Z"},
@@ -282,7 +242,7 @@ func TestResolveNoPlatformInIndex(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/armonly:1.0.0"
-	push(t, ref, newIndex(t, map[string]v1.Image{"linux/arm64": newImage(t, 20, time.Unix(0, 0))}))
+	push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/arm64": imagetest.Random(t, 20, time.Unix(0, 0))}))
 	rs := check(t, writeDockerfile(t, "FROM "+ref+"\n"))
 	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "no image for linux/amd64") {
 		t.Errorf("got %s %q, want an error naming the platform", rs[0].Status, rs[0].Error)
@@ -295,7 +255,7 @@ func TestUpdateUnresolvable(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	good := reg + "/lib/good:1.0.0"
-	push(t, good, newImage(t, 30, time.Unix(0, 0)))
+	push(t, good, imagetest.Random(t, 30, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+good+"\n")
 	a.Name = "a"
 	b := writeDockerfile(t, "FROM "+good+"\nRUN x\nFROM "+reg+"/lib/missing:1.0.0 AS m\n")
@@ -358,7 +318,7 @@ func TestResolveWithoutRegistry(t *testing.T) {
 func TestUpdateARG(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
-	push(t, reg+"/lib/py:3.13-slim", newImage(t, 40, time.Unix(0, 0)))
+	push(t, reg+"/lib/py:3.13-slim", imagetest.Random(t, 40, time.Unix(0, 0)))
 	// W has no default, but ${W:-3.13} does.
 	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
 	img := writeDockerfile(t, src)
@@ -436,7 +396,7 @@ func TestMutableTag(t *testing.T) {
 func TestWriteAllOrNothing(t *testing.T) {
 	reg := regtest.Start(t)
 	ref := reg + "/lib/w:1.0.0"
-	push(t, ref, newImage(t, 50, time.Unix(0, 0)))
+	push(t, ref, imagetest.Random(t, 50, time.Unix(0, 0)))
 	a := writeDockerfile(t, "FROM "+ref+"\n")
 	b := writeDockerfile(t, "FROM "+ref+" AS b\n")
 	b.Name = "b"

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
@@ -19,8 +20,8 @@ func TestResolvePlatformVariant(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/arm:1.2.3"
-	v5, v7, a64 := newImage(t, 70, time.Unix(0, 0)), newImage(t, 71, time.Unix(0, 0)), newImage(t, 72, time.Unix(0, 0))
-	push(t, ref, newIndex(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
+	v5, v7, a64 := imagetest.Random(t, 70, time.Unix(0, 0)), imagetest.Random(t, 71, time.Unix(0, 0)), imagetest.Random(t, 72, time.Unix(0, 0))
+	push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
 	img := writeDockerfile(t, "FROM "+ref+"\n")
 	for _, tc := range []struct {
 		platform string
@@ -33,8 +34,8 @@ func TestResolvePlatformVariant(t *testing.T) {
 		{"linux/arm64/v8", a64},
 	} {
 		rs := check(t, img, WithPlatform(tc.platform))
-		if rs[0].Status != StatusUnpinned || rs[0].CurrentPlatform != digestOf(t, tc.want) {
-			t.Errorf("WithPlatform(%s): %s %s %s, want the image %s", tc.platform, rs[0].Status, rs[0].Error, rs[0].CurrentPlatform, digestOf(t, tc.want))
+		if rs[0].Status != StatusUnpinned || rs[0].CurrentPlatform != imagetest.Digest(t, tc.want).String() {
+			t.Errorf("WithPlatform(%s): %s %s %s, want the image %s", tc.platform, rs[0].Status, rs[0].Error, rs[0].CurrentPlatform, imagetest.Digest(t, tc.want).String())
 		}
 	}
 }
@@ -45,7 +46,7 @@ func TestWriteThroughSymlink(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/s:1.0.0"
-	d := push(t, ref, newImage(t, 80, time.Unix(0, 0)))
+	d := push(t, ref, imagetest.Random(t, 80, time.Unix(0, 0)))
 	dir := t.TempDir()
 	target := filepath.Join(dir, "Dockerfile.shared")
 	if err := os.WriteFile(target, []byte("FROM "+ref+"\n"), 0o600); err != nil {
@@ -73,8 +74,8 @@ func TestWriteThroughSymlink(t *testing.T) {
 func TestResolveAutomaticPlatformArgs(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
-	amd := push(t, reg+"/lib/x-amd64:1.0.0", newImage(t, 90, time.Unix(0, 0)))
-	arm := push(t, reg+"/lib/x-arm64:1.0.0", newImage(t, 91, time.Unix(0, 0)))
+	amd := push(t, reg+"/lib/x-amd64:1.0.0", imagetest.Random(t, 90, time.Unix(0, 0)))
+	arm := push(t, reg+"/lib/x-arm64:1.0.0", imagetest.Random(t, 91, time.Unix(0, 0)))
 	img := writeDockerfile(t, "ARG ARCH=${TARGETARCH}\nARG P=$BUILDPLATFORM\n"+
 		"FROM "+reg+"/lib/x-${TARGETARCH}:1.0.0\n"+
 		"FROM "+reg+"/lib/x-${ARCH}:1.0.0\n"+
@@ -99,8 +100,8 @@ func TestResolveIndexToSingleManifest(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/flip:2.0.0"
-	amd, arm := newImage(t, 100, time.Unix(0, 0)), newImage(t, 101, time.Unix(0, 0))
-	idx := push(t, ref, newIndex(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	amd, arm := imagetest.Random(t, 100, time.Unix(0, 0)), imagetest.Random(t, 101, time.Unix(0, 0))
+	idx := push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
 	single := push(t, ref, amd)
 	rs := check(t, writeDockerfile(t, "FROM "+ref+"@"+idx+"\n"))
 	if rs[0].Status != StatusPinnedCurrent || rs[0].Match != MatchIndexMoved || rs[0].Current != single {
@@ -114,7 +115,7 @@ func TestResolveStageByPlatformArg(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
 	ref := reg + "/lib/b:1.0.0"
-	push(t, ref, newImage(t, 110, time.Unix(0, 0)))
+	push(t, ref, imagetest.Random(t, 110, time.Unix(0, 0)))
 	img := writeDockerfile(t, "FROM "+ref+" AS build-amd64\nFROM "+ref+" AS Build-arm64\nFROM build-${TARGETARCH} AS final\n")
 	for _, pl := range []string{"linux/amd64", "linux/arm64"} {
 		rs := check(t, img, WithPlatform(pl))

@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imgver/imgver/internal/regtest"
@@ -20,15 +18,14 @@ import (
 // no layer again that its parent read; one with other normalisers does.
 func TestWithSharesLayerCache(t *testing.T) {
 	var blobGets atomic.Int64
-	reg := registry.New(registry.Logger(discardLogger()))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
-			blobGets.Add(1)
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+				blobGets.Add(1)
+			}
+			reg.ServeHTTP(w, r)
+		})
+	})
 	base := []f{dir("etc"), file("etc/os-release", "debian"), file("var/log/x.log", "1")}
 	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
 	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)
@@ -147,21 +144,20 @@ func TestNoFetchAfterError(t *testing.T) {
 		want[d] = true
 	}
 	var gets atomic.Int64
-	reg := registry.New(registry.Logger(discardLogger()))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if i := strings.Index(r.URL.Path, "/blobs/"); r.Method == http.MethodGet && i >= 0 {
-			if h, err := v1.NewHash(r.URL.Path[i+len("/blobs/"):]); err == nil && want[h] {
-				gets.Add(1)
-				if h == bad {
-					http.Error(w, "broken", http.StatusForbidden)
-					return
+	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i := strings.Index(r.URL.Path, "/blobs/"); r.Method == http.MethodGet && i >= 0 {
+				if h, err := v1.NewHash(r.URL.Path[i+len("/blobs/"):]); err == nil && want[h] {
+					gets.Add(1)
+					if h == bad {
+						http.Error(w, "broken", http.StatusForbidden)
+						return
+					}
 				}
 			}
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+			reg.ServeHTTP(w, r)
+		})
+	})
 	regtest.Push(t, host+"/x/a:1", a)
 	regtest.Push(t, host+"/x/b:1", b)
 	c, err := New(WithJobs(1))

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"compress/gzip"
-	"log"
 
 	"archive/tar"
 	"bytes"
@@ -340,5 +339,3 @@ func readBlob(r io.Reader) (*layerSummary, error) {
 	_, err = io.Copy(io.Discard, zr)
 	return s, err
 }
-
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

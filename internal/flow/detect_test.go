@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,18 +15,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/base"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/release"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -132,8 +126,8 @@ func (c *counter) LayersRead(bytes int64) { c.bytes.Store(bytes) }
 func TestDetectCause(t *testing.T) {
 	host := regtest.Start(t)
 	prefix := host + "/acme"
-	baseOld := must[v1.Image](t)(oldBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 1\n")...))
-	baseNew := must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 2\n")...))
+	baseOld := imagetest.Image(t, oldBuild, nil, imagebuild.Config{}, baseFiles("CA 1\n")...)
+	baseNew := imagetest.Image(t, freshBuild, nil, imagebuild.Config{}, baseFiles("CA 2\n")...)
 	regtest.Push(t, prefix+"/base:1", baseNew) // what the Dockerfiles build from today
 
 	for i, tc := range []struct {
@@ -176,15 +170,13 @@ func TestDetectCause(t *testing.T) {
 			for i := range tc.newExtra {
 				newLayers = append(newLayers, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/app/extra%d", i), "x")})
 			}
-			regtest.Push(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(tc.oldBase, appCfg, oldLayers...)))
+			regtest.Push(t, im.Repository+":v1.0.0", imagetest.Image(t, oldBuild, tc.oldBase, appCfg, oldLayers...))
 			cfgB := appCfg
 			if tc.newEnv != nil {
 				cfgB.Env = tc.newEnv
 			}
-			cand := must[v1.Image](t)(freshBuild.Image(tc.newBase, cfgB, newLayers...))
-			if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "a"), cand); err != nil {
-				t.Fatal(err)
-			}
+			cand := imagetest.Image(t, freshBuild, tc.newBase, cfgB, newLayers...)
+			imagetest.WriteLayout(t, filepath.Join(cfg.Dir, "build", "a"), cand)
 			rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA})
 			if err != nil {
 				t.Fatal(err)
@@ -219,14 +211,12 @@ image "u" {
 `, host+"/acme"), pins, nil)
 	for _, n := range []string{"a", "b", "m"} {
 		im, _ := cfg.Image(n)
-		regtest.Push(t, im.Repository+":v1.0.0", must[v1.Image](t)(oldBuild.Image(nil, appCfg, app(0o755))))
+		regtest.Push(t, im.Repository+":v1.0.0", imagetest.Image(t, oldBuild, nil, appCfg, app(0o755)))
 		mode := int64(0o755)
 		if n != "a" {
 			mode = 0o700
 		}
-		if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", n), must[v1.Image](t)(freshBuild.Image(nil, appCfg, app(mode)))); err != nil {
-			t.Fatal(err)
-		}
+		imagetest.WriteLayout(t, filepath.Join(cfg.Dir, "build", n), imagetest.Image(t, freshBuild, nil, appCfg, app(mode)))
 	}
 	return cfg
 }
@@ -504,19 +494,17 @@ func TestDetectChecksAndBase(t *testing.T) {
 	cfg := statesSetup(t, statesPins)
 	// b's fresh build lost its entrypoint's exec bit for other users, as
 	// ContainerSSH's did; it runs as user 1000.
-	bad := must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{Entrypoint: []string{"/app/run"}, User: "1000"},
-		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "#!x").WithMode(0o744)}))
+	bad := imagetest.Image(t, freshBuild, nil, imagebuild.Config{Entrypoint: []string{"/app/run"}, User: "1000"},
+		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "#!x").WithMode(0o744)})
 	if err := os.RemoveAll(filepath.Join(cfg.Dir, "build", "b")); err != nil {
 		t.Fatal(err)
 	}
-	if err := imagebuild.WriteLayout(filepath.Join(cfg.Dir, "build", "b"), bad); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, filepath.Join(cfg.Dir, "build", "b"), bad)
 	// a's base was rebuilt upstream since it was pinned; the others' is
 	// not in the registry.
 	host, _, _ := strings.Cut(cfg.Images[0].Repository, "/")
-	old := regtest.Push(t, host+"/base:1", must[v1.Image](t)(oldBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 1\n")...)))
-	regtest.Push(t, host+"/base:1", must[v1.Image](t)(freshBuild.Image(nil, imagebuild.Config{}, baseFiles("CA 2\n")...)))
+	old := regtest.Push(t, host+"/base:1", imagetest.Image(t, oldBuild, nil, imagebuild.Config{}, baseFiles("CA 1\n")...))
+	regtest.Push(t, host+"/base:1", imagetest.Image(t, freshBuild, nil, imagebuild.Config{}, baseFiles("CA 2\n")...))
 	for i := range cfg.Images {
 		im := &cfg.Images[i]
 		from := host + "/nope:1"
@@ -578,20 +566,19 @@ func TestDetectReadBound(t *testing.T) {
 	const jobs, images, layers = 2, 4, 4
 	layerBlobs := map[string]bool{}
 	var inFlight, most atomic.Int32
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := strings.LastIndex(r.URL.Path, "/blobs/")
-		if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
-			now := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			i := strings.LastIndex(r.URL.Path, "/blobs/")
+			if r.Method == http.MethodGet && i >= 0 && layerBlobs[r.URL.Path[i+len("/blobs/"):]] {
+				now := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				time.Sleep(20 * time.Millisecond) // long enough for the others to start
 			}
-			time.Sleep(20 * time.Millisecond) // long enough for the others to start
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+			reg.ServeHTTP(w, r)
+		})
+	})
 
 	var hcl, pins strings.Builder
 	fmt.Fprintf(&hcl, "registry = %q\npin_file = \"pins.src\"\n", host+"/acme")
@@ -610,7 +597,7 @@ func TestDetectReadBound(t *testing.T) {
 			for l := range layers {
 				ls = append(ls, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/i%d/l%d", i, l), side.tag)})
 			}
-			img := must[v1.Image](t)(side.b.Image(nil, appCfg, ls...))
+			img := imagetest.Image(t, side.b, nil, appCfg, ls...)
 			for _, l := range must[*v1.Manifest](t)(img.Manifest()).Layers {
 				layerBlobs[l.Digest.String()] = true
 			}
@@ -659,19 +646,13 @@ func TestDetectUnknownVar(t *testing.T) {
 func TestDetectProblemPlatform(t *testing.T) {
 	host := regtest.Start(t)
 	cfg := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"u\" {\n  candidate = \"%s/acme/u:new\"\n}\n", host+"/acme", host), "", nil)
-	good := must[v1.Image](t)(freshBuild.Image(nil, appCfg, app(0o755)))
+	good := imagetest.Image(t, freshBuild, nil, appCfg, app(0o755))
 	// The arm64 build lost its entrypoint.
-	bad := must[v1.Image](t)(freshBuild.Image(nil, appCfg, []imagebuild.File{imagebuild.Dir("/app")}))
+	bad := imagetest.Image(t, freshBuild, nil, appCfg, []imagebuild.File{imagebuild.Dir("/app")})
 	cf := must[*v1.ConfigFile](t)(bad.ConfigFile()).DeepCopy()
 	cf.Architecture = "arm64"
 	bad = must[v1.Image](t)(mutate.ConfigFile(bad, cf))
-	idx := mutate.AppendManifests(empty.Index,
-		mutate.IndexAddendum{Add: good, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: bad, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
-	ref := must[name.Reference](t)(name.ParseReference(host + "/acme/u:new"))
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		t.Fatal(err)
-	}
+	regtest.Push(t, host+"/acme/u:new", imagetest.Index(t, map[string]v1.Image{"linux/amd64": good, "linux/arm64": bad}))
 	rep, err := Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, NoBase: true})
 	if err != nil {
 		t.Fatal(err)

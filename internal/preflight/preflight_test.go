@@ -2,8 +2,6 @@ package preflight
 
 import (
 	"archive/tar"
-	"bytes"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +11,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/detect"
 	ib "github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 )
 
 var build = ib.Build{MTime: time.Unix(1700000000, 0)}
@@ -34,11 +32,7 @@ func rootfs() []ib.File {
 // run builds an image of rootfs plus app files with cfg and checks it.
 func run(t *testing.T, cfg ib.Config, app ...ib.File) []Problem {
 	t.Helper()
-	img, err := build.Image(nil, cfg, rootfs(), app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return checkImage(t, img, Options{MaxFileSize: 1 << 20})
+	return checkImage(t, imagetest.Image(t, build, nil, cfg, rootfs(), app), Options{MaxFileSize: 1 << 20})
 }
 
 // checkImage writes img as an OCI layout, checks it and returns the
@@ -46,9 +40,7 @@ func run(t *testing.T, cfg ib.Config, app ...ib.File) []Problem {
 func checkImage(t *testing.T, img v1.Image, o Options) []Problem {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "img")
-	if err := ib.WriteLayout(dir, img); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, dir, img)
 	c, err := detect.New()
 	if err != nil {
 		t.Fatal(err)
@@ -156,11 +148,7 @@ func TestCheck(t *testing.T) {
 // runFS is run with base files of its own instead of rootfs.
 func runFS(t *testing.T, cfg ib.Config, files ...ib.File) []Problem {
 	t.Helper()
-	img, err := build.Image(nil, cfg, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return checkImage(t, img, Options{})
+	return checkImage(t, imagetest.Image(t, build, nil, cfg, files), Options{})
 }
 
 // TestCheckRuntime holds cases where runc, the kernel's #! loader or env(1)
@@ -324,35 +312,21 @@ func FuzzParseShebang(f *testing.F) {
 // TestCheckDevNodes: device nodes (debootstrap-made roots carry /dev/null,
 // 0666) are not world-writable files, and /dev is a tmpfs at run time.
 func TestCheckDevNodes(t *testing.T) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
+	hdrs := []*tar.Header{
 		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755},
 		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
 		{Name: "dev/shm/", Typeflag: tar.TypeDir, Mode: 0o777},
 		{Name: "srv/", Typeflag: tar.TypeDir, Mode: 0o755},
 		{Name: "srv/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
-	} {
+	}
+	for _, h := range hdrs {
 		h.ModTime, h.Format = time.Unix(1700000000, 0), tar.FormatPAX
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	base, err := mutate.AppendLayers(empty.Image, imagetest.Layer(t, hdrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := build.Image(base, ib.Config{Entrypoint: []string{"/bin/sh"}}, rootfs())
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := imagetest.Image(t, build, base, ib.Config{Entrypoint: []string{"/bin/sh"}}, rootfs())
 	if got := checkImage(t, img, Options{}); len(got) != 0 {
 		t.Errorf("problems: %+v", got)
 	}

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,11 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -43,11 +40,7 @@ var registries = []struct {
 	start     func(t *testing.T) string
 }{
 	{"in-process", false, func(t *testing.T) string { return regtest.Start(t) }},
-	{"in-process with referrers API", true, func(t *testing.T) string {
-		s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
-		t.Cleanup(s.Close)
-		return strings.TrimPrefix(s.URL, "http://")
-	}},
+	{"in-process with referrers API", true, func(t *testing.T) string { return regtest.Start(t, registry.WithReferrersSupport(true)) }},
 	{"distribution", false, func(t *testing.T) string { return regtest.Real(t) }},
 }
 
@@ -59,11 +52,7 @@ func pushSubject(t *testing.T, addr string, seed int64) (name.Repository, v1.Des
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := regtest.Push(t, repo.Tag("v1").String(), img)
+	d := regtest.Push(t, repo.Tag("v1").String(), imagetest.Random(t, seed, time.Unix(0, 0)))
 	desc, err := remote.Head(repo.Digest(d.String()))
 	if err != nil {
 		t.Fatal(err)

@@ -20,17 +20,18 @@ import (
 )
 
 // Start starts a quiet in-process registry, stopped when the test ends, and
-// returns its host:port.
-func Start(t testing.TB) string {
+// returns its host:port. opts are the registry's own (the referrers API:
+// registry.WithReferrersSupport).
+func Start(t testing.TB, opts ...registry.Option) string {
 	t.Helper()
-	return StartBehind(t, nil)
+	return StartBehind(t, nil, opts...)
 }
 
 // StartBehind is Start with every request going through wrap (when not nil)
 // first: a fault injector, a request counter.
-func StartBehind(t testing.TB, wrap func(http.Handler) http.Handler) string {
+func StartBehind(t testing.TB, wrap func(http.Handler) http.Handler, opts ...registry.Option) string {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var h http.Handler = registry.New(append([]registry.Option{registry.Logger(log.New(io.Discard, "", 0))}, opts...)...)
 	if wrap != nil {
 		h = wrap(h)
 	}
