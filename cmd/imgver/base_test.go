@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"maps"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,12 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
@@ -62,52 +59,18 @@ func (r *baseRepo) read(rel string) string {
 	return userfiletest.Read(r.t, filepath.Join(r.dir, rel))
 }
 
-// push pushes a seeded random image created at t under repo:tag and returns
-// its digest.
+// push pushes imagetest.Random(seed, created) as ref (repo:tag in the
+// registry) and returns its digest.
 func (r *baseRepo) push(ref string, seed int64, created time.Time) string {
 	r.t.Helper()
-	img, err := mutate.CreatedAt(seededImage(r.t, seed), v1.Time{Time: created})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return regtest.Push(r.t, r.reg+"/"+ref, img).String()
+	return regtest.Push(r.t, r.reg+"/"+ref, imagetest.Random(r.t, seed, created)).String()
 }
 
-// pushIndex pushes an index of the given images (platform -> image) under
-// repo:tag and returns its digest.
+// pushIndex pushes an index of the given images (platform -> image) as ref
+// and returns its digest.
 func (r *baseRepo) pushIndex(ref string, imgs map[string]v1.Image) string {
 	r.t.Helper()
-	var idx v1.ImageIndex = empty.Index
-	for _, p := range []string{"linux/amd64", "linux/arm64", "linux/s390x"} {
-		img, ok := imgs[p]
-		if !ok {
-			continue
-		}
-		pl, err := v1.ParsePlatform(p)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
-	}
-	return regtest.Push(r.t, r.reg+"/"+ref, idx).String()
-}
-
-func seededImage(t *testing.T, seed int64) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func digest(t *testing.T, img v1.Image) string {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return regtest.Push(r.t, r.reg+"/"+ref, imagetest.Index(r.t, imgs)).String()
 }
 
 // TestBaseMultiPlatform: a FROM pinned to the linux/amd64 manifest of an
@@ -118,11 +81,11 @@ func TestBaseMultiPlatform(t *testing.T) {
 	r := newBaseRepo(t, map[string]string{
 		"web": "FROM $REG/lib/node:20.11.1@$AMD\nFROM --platform=linux/arm64 $REG/lib/node:20.11.1\n",
 	})
-	amd, arm := seededImage(t, 5), seededImage(t, 6)
-	amdD, armD := digest(t, amd), digest(t, arm)
+	amd, arm := imagetest.Random(t, 5, time.Time{}), imagetest.Random(t, 6, time.Time{})
+	amdD, armD := imagetest.Digest(t, amd).String(), imagetest.Digest(t, arm).String()
 	r.write("web/Dockerfile", strings.ReplaceAll(r.read("web/Dockerfile"), "$AMD", amdD))
 	idx1 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm})
-	idx2 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": seededImage(t, 7)})
+	idx2 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": imagetest.Random(t, 7, time.Time{})})
 	digests := map[string]string{amdD: "$AMD", armD: "$ARM", idx1: "$IDX1", idx2: "$IDX2"}
 
 	got := r.run(digests, "base", "check")
@@ -437,14 +400,9 @@ func TestE2EBaseRebuiltUpstream(t *testing.T) {
 	commitDockerfile(t, dir, dockerfile)
 
 	build := func(stamp int64, ca string) string {
-		img := mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
-			[]imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", ca)}))
-		regtest.Push(t, prefix+"/python:3.13.8-slim", img)
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d.String()
+		img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(stamp, 0)}, nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
+			[]imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", ca)})
+		return regtest.Push(t, prefix+"/python:3.13.8-slim", img).String()
 	}
 	old := build(1_700_000_000, "CA 1\n")
 	base := func(args ...string) result { return runBinary(t, dir, nil, append([]string{"base"}, args...)...) }
@@ -472,11 +430,9 @@ func TestE2EBaseRebuiltUpstream(t *testing.T) {
 
 	// detect sees it too (the image is pinned; its candidate is the old build).
 	writeFile(t, filepath.Join(dir, "pins.src"), "svc_VER=\"v1.0.0\"\n")
-	app := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs))
+	app := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs)
 	regtest.Push(t, prefix+"/svc:v1.0.0", app)
-	if err := imagebuild.WriteLayout(filepath.Join(dir, "build", "svc"), app); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, filepath.Join(dir, "build", "svc"), app)
 	r = runBinary(t, dir, []string{"GITHUB_OUTPUT="}, "detect", "--format", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"base_stale": [
     "svc"

@@ -25,6 +25,7 @@ import (
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/packages"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -76,29 +77,21 @@ func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRe
 	}
 	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}, Env: []string{"MODE=prod"}}
 	for _, n := range []string{"a", "b", "c", "m"} {
-		img := mustImage(t)(old.Image(nil, cfg, files(n, 0o755)))
+		img := imagetest.Image(t, old, nil, cfg, files(n, 0o755))
 		regtest.Push(t, r.host+"/acme/"+n+":v1.0.0", img)
 		if n == "b" {
-			ls, err := img.Layers()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.layer, err = ls[0].Digest(); err != nil {
-				t.Fatal(err)
-			}
+			r.layer = layerDigests(t, img)[0]
 		}
 	}
 	cfgC := cfg
 	cfgC.Env = []string{"MODE=debug"}
 	for n, img := range map[string]v1.Image{
-		"a": mustImage(t)(fresh.Image(nil, cfg, files("a", 0o755))),
-		"b": mustImage(t)(fresh.Image(nil, cfg, files("b", 0o750))),
-		"c": mustImage(t)(fresh.Image(nil, cfgC, files("c", 0o755))),
-		"m": mustImage(t)(fresh.Image(nil, cfg, files("m", 0o700))),
+		"a": imagetest.Image(t, fresh, nil, cfg, files("a", 0o755)),
+		"b": imagetest.Image(t, fresh, nil, cfg, files("b", 0o750)),
+		"c": imagetest.Image(t, fresh, nil, cfgC, files("c", 0o755)),
+		"m": imagetest.Image(t, fresh, nil, cfg, files("m", 0o700)),
 	} {
-		if err := imagebuild.WriteLayout(filepath.Join(r.dir, "build", n), img); err != nil {
-			t.Fatal(err)
-		}
+		imagetest.WriteLayout(t, filepath.Join(r.dir, "build", n), img)
 	}
 	return r
 }
@@ -531,16 +524,14 @@ func TestDetectErrorCodes(t *testing.T) {
 // not publish it; --no-check skips the checks.
 func TestDetectBrokenCandidate(t *testing.T) {
 	r := newDetectRepo(t, nil)
-	broken := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC()}.Image(nil,
+	broken := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0).UTC()}, nil,
 		imagebuild.Config{Entrypoint: []string{"/app/run"}},
-		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "\x7fELF")}))
+		[]imagebuild.File{imagebuild.Dir("/app"), imagebuild.Reg("/app/run", "\x7fELF")})
 	dir := filepath.Join(r.dir, "build", "u")
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := imagebuild.WriteLayout(dir, broken); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, dir, broken)
 	out := filepath.Join(t.TempDir(), "out")
 	t.Setenv("GITHUB_OUTPUT", out)
 	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "summary"))
@@ -627,9 +618,9 @@ func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	old := imagebuild.Build{MTime: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), GzipLevel: 1}
 	fresh := imagebuild.Build{MTime: time.Date(2026, 2, 7, 9, 30, 0, 0, time.UTC), GzipLevel: 9}
 
-	baseImg := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, baseExtra))
-	jreOld := mustImage(t)(old.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.1\n")))
-	jreNew := mustImage(t)(fresh.Image(nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.2\n")))
+	baseImg := imagetest.Image(t, old, nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, baseExtra)
+	jreOld := imagetest.Image(t, old, nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.1\n"))
+	jreNew := imagetest.Image(t, fresh, nil, imagebuild.Config{Env: []string{"PATH=/usr/bin:/bin"}}, rootfs, jreExtra("rt 21.0.2\n"))
 	regtest.Push(t, r.ref("base", "1"), baseImg)
 
 	names := []string{"gateway", "worker", "console", "reports"}
@@ -646,7 +637,7 @@ func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	// The releases, v1.0.0.
 	bases := map[string]v1.Image{"gateway": baseImg, "worker": baseImg, "console": baseImg, "reports": jreOld}
 	for _, n := range names {
-		regtest.Push(t, r.ref(n, "v1.0.0"), mustImage(t)(old.Image(bases[n], appConfig, appFiles(n, 0o755), noise("jan"))))
+		regtest.Push(t, r.ref(n, "v1.0.0"), imagetest.Image(t, old, bases[n], appConfig, appFiles(n, 0o755), noise("jan")))
 	}
 	// base-jre:1 was rebuilt since (a security fix): same tag, new image.
 	regtest.Push(t, r.ref("base-jre", "1"), jreNew)
@@ -655,15 +646,13 @@ func newE2ERepo(t *testing.T, addr string) *e2eRepo {
 	consoleCfg := appConfig
 	consoleCfg.Env = []string{"PATH=/usr/bin:/bin", "APP_MODE=debug"}
 	cands := map[string]v1.Image{
-		"gateway": mustImage(t)(fresh.Image(baseImg, appConfig, appFiles("gateway", 0o755), noise("feb"))),
-		"worker":  mustImage(t)(fresh.Image(baseImg, appConfig, appFiles("worker", 0o775), noise("feb"))),
-		"console": mustImage(t)(fresh.Image(baseImg, consoleCfg, appFiles("console", 0o755), noise("feb"))),
-		"reports": mustImage(t)(fresh.Image(jreNew, appConfig, appFiles("reports", 0o755), noise("feb"))),
+		"gateway": imagetest.Image(t, fresh, baseImg, appConfig, appFiles("gateway", 0o755), noise("feb")),
+		"worker":  imagetest.Image(t, fresh, baseImg, appConfig, appFiles("worker", 0o775), noise("feb")),
+		"console": imagetest.Image(t, fresh, baseImg, consoleCfg, appFiles("console", 0o755), noise("feb")),
+		"reports": imagetest.Image(t, fresh, jreNew, appConfig, appFiles("reports", 0o755), noise("feb")),
 	}
 	for n, img := range cands {
-		if err := imagebuild.WriteLayout(filepath.Join(r.dir, "build", n), img); err != nil {
-			t.Fatal(err)
-		}
+		imagetest.WriteLayout(t, filepath.Join(r.dir, "build", n), img)
 	}
 	r.sha = gitCommit(t, r.dir, "four images", append([]string{"images.hcl", "scripts"}, names...)...)
 	return r
@@ -864,33 +853,27 @@ func TestE2EPackages(t *testing.T) {
 		return imagebuild.DpkgStatus("base-files=12.4+deb12u8", "libssl3="+libssl, "tzdata=2024a-0+deb12u1")
 	}
 	debian := func(stamp int64, libssl string) v1.Image {
-		return mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
+		return imagetest.Image(t, imagebuild.Build{MTime: time.Unix(stamp, 0)}, nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
 			[]imagebuild.File{
 				imagebuild.Dir("/var/lib/dpkg"), imagebuild.Reg("/var/lib/dpkg/status", status(libssl)),
 				imagebuild.Dir("/usr/lib"), imagebuild.Reg("/usr/lib/libssl.so.3", "libssl "+libssl+"\n"),
-			}))
+			})
 	}
 	baseRef := prefix + "/debian:12-slim"
 	oldBase := debian(1_700_000_000, "3.0.15-1~deb12u1")
-	regtest.Push(t, baseRef, oldBase)
-	oldDigest, err := oldBase.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldDigest := regtest.Push(t, baseRef, oldBase)
 	commitDockerfile(t, dir, "FROM "+baseRef+"@"+oldDigest.String()+"\nCOPY . /app\n")
 
 	// The release, built on the old base; then the base rebuilt upstream,
 	// and the app rebuilt on it from the same sources.
 	app := func(b v1.Image, stamp int64) v1.Image {
-		return mustImage(t)(imagebuild.Build{MTime: time.Unix(stamp, 0)}.Image(b, appConfig, appFiles("svc", 0o755)))
+		return imagetest.Image(t, imagebuild.Build{MTime: time.Unix(stamp, 0)}, b, appConfig, appFiles("svc", 0o755))
 	}
 	writeFile(t, filepath.Join(dir, "pins.src"), "svc_VER=\"v1.0.0\"\n")
 	regtest.Push(t, prefix+"/svc:v1.0.0", app(oldBase, 1_700_000_100))
 	newBase := debian(1_800_000_000, "3.0.16-1~deb12u1")
 	regtest.Push(t, baseRef, newBase)
-	if err := imagebuild.WriteLayout(filepath.Join(dir, "build", "svc"), app(newBase, 1_800_000_100)); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, filepath.Join(dir, "build", "svc"), app(newBase, 1_800_000_100))
 	want := []packages.Change{{Ecosystem: packages.Deb, Name: "libssl3", Change: packages.Upgraded, Before: "3.0.15-1~deb12u1", After: "3.0.16-1~deb12u1"}}
 	const line = "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1"
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 )
 
 // detectEntry is a tar entry of a test layer.
@@ -251,7 +252,7 @@ func TestE2EDockerDaemon(t *testing.T) {
 		return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "\x7fELF app\n"}}
 	}
 	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}}
-	img := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}.Image(nil, cfg, rootfs, files(0o755)))
+	img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, cfg, rootfs, files(0o755))
 	tag, err := name.NewTag("imgver-e2e/app:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
 	if err != nil {
 		t.Fatal(err)
@@ -261,13 +262,9 @@ func TestE2EDockerDaemon(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rebuilt := filepath.Join(dir, "rebuilt")
-	if err := imagebuild.WriteLayout(rebuilt, mustImage(t)(imagebuild.Build{MTime: time.Unix(1_800_000_000, 0), GzipLevel: 9}.Image(nil, cfg, rootfs, files(0o755)))); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, rebuilt, imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0), GzipLevel: 9}, nil, cfg, rootfs, files(0o755)))
 	modeBit := filepath.Join(dir, "mode")
-	if err := imagebuild.WriteLayout(modeBit, mustImage(t)(imagebuild.Build{MTime: time.Unix(1_800_000_000, 0)}.Image(nil, cfg, rootfs, files(0o754)))); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, modeBit, imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0)}, nil, cfg, rootfs, files(0o754)))
 	ref := "docker-daemon:" + tag.String()
 
 	if r := runBinary(t, dir, env, "diff", ref, "oci:rebuilt"); r.code != 0 || !strings.HasPrefix(r.stdout, "SAME") {

@@ -851,16 +851,6 @@ image "a" {
 	}
 }
 
-func mustImage(t *testing.T) func(v1.Image, error) v1.Image {
-	return func(img v1.Image, err error) v1.Image {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
-}
-
 // pushLayout pushes the image of the OCI layout dir as ref, as CI's
 // "skopeo copy oci:build/NAME docker://REF" does.
 func pushLayout(t *testing.T, dir, ref string) v1.Hash {

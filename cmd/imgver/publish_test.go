@@ -14,12 +14,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/referrer"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -42,13 +42,7 @@ func TestPublishTimeout(t *testing.T) {
 	t.Cleanup(func() { close(stop) }) // before the server closes
 	c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {\n  candidate = \"oci:build/a\"\n}\n", host+"/acme"), "", nil)
 	dir, cfg := c.Dir, c.Path
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := imagebuild.WriteLayout(filepath.Join(dir, "build", "a"), img); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, filepath.Join(dir, "build", "a"), imagetest.Random(t, 1, time.Time{}))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	res := imgverContext(ctx, t, "--config", cfg, "publish", "--commit", "0123456789abcdef", "--no-check", "--timeout", "2s")
@@ -276,11 +270,9 @@ func TestE2EPublishBroken(t *testing.T) {
 	writeFile(t, r.pins, "")
 	// console's entrypoint loses its exec bit.
 	b := imagebuild.Build{GzipLevel: 6}
-	img := mustImage(t)(b.Image(nil, appConfig, rootfs, appFiles("console", 0o644)))
+	img := imagetest.Image(t, b, nil, appConfig, rootfs, appFiles("console", 0o644))
 	dir := filepath.Join(r.dir, "build", "console")
-	if err := imagebuild.WriteLayout(dir, img); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteLayout(t, dir, img)
 	res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha)
 	if res.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
@@ -318,12 +310,8 @@ func TestE2EPublishFault(t *testing.T) {
 	// The app layer of worker's candidate (below the noise): no other image
 	// has it.
 	wimg, _ := layoutImage(t, filepath.Join(r.dir, "build", "worker"))
-	ls, err := wimg.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, _ := ls[len(ls)-2].Digest()
-	layer := top.String()
+	ls := layerDigests(t, wimg)
+	layer := ls[len(ls)-2].String()
 	f.layer.Store(&layer)
 
 	res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha)
@@ -368,7 +356,7 @@ func TestE2EPublishDockerDaemon(t *testing.T) {
 	addr := regtest.Real(t)
 	host := e2eDockerHost(t)
 	env := []string{"DOCKER_HOST=" + host}
-	img := mustImage(t)(imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}.Image(nil, appConfig, rootfs, appFiles("daemon", 0o755)))
+	img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, appConfig, rootfs, appFiles("daemon", 0o755))
 	tag, err := name.NewTag("imgver-e2e/publish:" + strings.ToLower(t.Name()))
 	if err != nil {
 		t.Fatal(err)

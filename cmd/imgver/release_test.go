@@ -12,6 +12,7 @@ import (
 
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
@@ -56,9 +57,8 @@ func TestReleaseRetagFaults(t *testing.T) {
 			b := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC()}
 			digests := map[string]v1.Hash{}
 			for _, n := range []string{"a", "b"} {
-				img := mustImage(t)(b.Image(nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)}))
-				regtest.Push(t, host+"/acme/"+n+":89abcde", img)
-				digests[n], _ = img.Digest()
+				img := imagetest.Image(t, b, nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)})
+				digests[n] = regtest.Push(t, host+"/acme/"+n+":89abcde", img)
 			}
 			if tc.conflict {
 				regtest.Tag(t, host+"/acme/a:89abcde", host+"/acme/b:v2.0.0")

@@ -5,15 +5,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/referrer"
 	"github.com/imgver/imgver/internal/regtest"
 )
@@ -24,12 +25,8 @@ import (
 func TestSummarizeCommand(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	img, err := random.Image(128, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref := host + "/acme/svc:v1.0.0"
-	d := regtest.Push(t, ref, img)
+	d := regtest.Push(t, ref, imagetest.Random(t, 1, time.Unix(1_700_000_000, 0)))
 	for _, tc := range []struct {
 		name   string
 		args   []string
