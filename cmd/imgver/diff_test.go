@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -253,13 +251,7 @@ func TestE2EDockerDaemon(t *testing.T) {
 	}
 	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}}
 	img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, cfg, rootfs, files(0o755))
-	tag, err := name.NewTag("imgver-e2e/app:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := daemon.Write(tag, img, daemon.WithContext(t.Context())); err != nil {
-		t.Fatalf("loading the image into the engine: %v", err)
-	}
+	tag := dockerLoad(t, "imgver-e2e/app", img)
 	dir := t.TempDir()
 	rebuilt := filepath.Join(dir, "rebuilt")
 	imagetest.WriteLayout(t, rebuilt, imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0), GzipLevel: 9}, nil, cfg, rootfs, files(0o755)))

@@ -895,6 +895,20 @@ func e2eDockerHost(t *testing.T) string {
 	return host
 }
 
+// dockerLoad loads img into the Docker engine of e2eDockerHost as repo,
+// tagged with the test's name, and returns the tag.
+func dockerLoad(t *testing.T, repo string, img v1.Image) name.Tag {
+	t.Helper()
+	tag, err := name.NewTag(repo + ":" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.Write(tag, img, daemon.WithContext(t.Context())); err != nil {
+		t.Fatalf("loading the image into the engine: %v", err)
+	}
+	return tag
+}
+
 // layoutDigest is the manifest digest of the one image of the OCI layout dir.
 func layoutDigest(t *testing.T, dir string) v1.Hash {
 	t.Helper()

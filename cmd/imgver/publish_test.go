@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
 
 	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/detect"
@@ -357,13 +356,7 @@ func TestE2EPublishDockerDaemon(t *testing.T) {
 	host := e2eDockerHost(t)
 	env := []string{"DOCKER_HOST=" + host}
 	img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, appConfig, rootfs, appFiles("daemon", 0o755))
-	tag, err := name.NewTag("imgver-e2e/publish:" + strings.ToLower(t.Name()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := daemon.Write(tag, img, daemon.WithContext(t.Context())); err != nil {
-		t.Fatalf("loading the image into the engine: %v", err)
-	}
+	tag := dockerLoad(t, "imgver-e2e/publish", img)
 	prefix := fmt.Sprintf("%s/acme/d%d", addr, time.Now().UnixNano())
 	dir := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag), "", nil).Dir
 	const sha = "0123456789abcdef"
