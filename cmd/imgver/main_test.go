@@ -916,13 +916,13 @@ func layoutDigest(t *testing.T, dir string) v1.Hash {
 	return d
 }
 
-// binaryJSON runs the binary with args and --format json and, when it
-// exits 0, decodes its output as a T.
+// binaryJSON runs the binary with args and --format json, wants exit 0, and
+// decodes its output as a T.
 func binaryJSON[T any](t *testing.T, dir string, args ...string) (*T, result) {
 	t.Helper()
 	res := runBinary(t, dir, nil, append(slices.Clip(args), "--format", "json")...)
 	if res.code != 0 {
-		return nil, res
+		t.Fatalf("%v --format json: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
 	}
 	v := new(T)
 	if err := json.Unmarshal([]byte(res.stdout), v); err != nil {
