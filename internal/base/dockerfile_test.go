@@ -8,31 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-// from is what the parse tests compare: a From without its offsets, plus
-// the bytes the offsets point at.
-type from struct {
-	Line, EndLine int
-	Raw, Ref      string
-	Unset         []string
-	Platform      string
-	Stage         string
-	Kind          Kind
-	At            string // Data[start:end], or "" when not in place
-}
-
-func froms(d *Dockerfile) []from {
-	var out []from
-	for _, f := range d.Froms {
-		g := from{Line: f.Line, EndLine: f.EndLine, Raw: f.Raw, Ref: f.Ref, Unset: f.Unset, Platform: f.Platform, Stage: f.Stage, Kind: f.Kind}
-		if f.start >= 0 {
-			g.At = string(d.Data[f.start:f.end])
-		}
-		out = append(out, g)
-	}
-	return out
-}
 
 func TestParse(t *testing.T) {
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
@@ -40,98 +17,102 @@ func TestParse(t *testing.T) {
 		name     string
 		src      string
 		wantArgs []string
-		want     []from
+		want     []From
+		// split: the reference is not written in one piece on one line, so
+		// it has no offsets; every other one's point at its Raw.
+		split bool
 	}{{
 		name: "single",
 		src:  "FROM python:3.13.1-slim\nRUN true\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: "python:3.13.1-slim", Ref: "python:3.13.1-slim", Kind: KindImage, At: "python:3.13.1-slim"}},
+		want: []From{{Line: 1, EndLine: 1, Raw: "python:3.13.1-slim", Ref: "python:3.13.1-slim", Kind: KindImage}},
 	}, {
 		name: "multi-stage, FROM stage",
 		src:  "FROM golang:1.25.1 AS build\nRUN go build\nFROM build AS test\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /x /x\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Stage: "build", Kind: KindImage, At: "golang:1.25.1"},
-			{Line: 3, EndLine: 3, Raw: "build", Ref: "build", Stage: "test", Kind: KindStage, At: "build"},
-			{Line: 4, EndLine: 4, Raw: "gcr.io/distroless/static:nonroot", Ref: "gcr.io/distroless/static:nonroot", Kind: KindImage, At: "gcr.io/distroless/static:nonroot"},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Stage: "build", Kind: KindImage},
+			{Line: 3, EndLine: 3, Raw: "build", Ref: "build", Stage: "test", Kind: KindStage},
+			{Line: 4, EndLine: 4, Raw: "gcr.io/distroless/static:nonroot", Ref: "gcr.io/distroless/static:nonroot", Kind: KindImage},
 		},
 	}, {
 		name: "stage names are case-insensitive, lowercase keywords",
 		src:  "from alpine:3.20.3 as Builder\nfrom BUILDER\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "builder", Kind: KindImage, At: "alpine:3.20.3"},
-			{Line: 2, EndLine: 2, Raw: "BUILDER", Ref: "BUILDER", Kind: KindStage, At: "BUILDER"},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "builder", Kind: KindImage},
+			{Line: 2, EndLine: 2, Raw: "BUILDER", Ref: "BUILDER", Kind: KindStage},
 		},
 	}, {
 		name: "a stage named later is an image",
 		src:  "FROM later\nFROM alpine:3.20.3 AS later\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "later", Ref: "later", Kind: KindImage, At: "later"},
-			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "later", Kind: KindImage, At: "alpine:3.20.3"},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "later", Ref: "later", Kind: KindImage},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Stage: "later", Kind: KindImage},
 		},
 	}, {
 		name:     "global ARG substitution",
 		src:      "ARG PYTHON_VERSION=3.13\nARG VARIANT=\"slim\"\nARG FULL=${PYTHON_VERSION}-${VARIANT}\nFROM python:${FULL}\nARG PYTHON_VERSION=9\nFROM python:$PYTHON_VERSION\n",
 		wantArgs: []string{"PYTHON_VERSION=3.13", "VARIANT=slim", "FULL=3.13-slim"},
-		want: []from{
-			{Line: 4, EndLine: 4, Raw: "python:${FULL}", Ref: "python:3.13-slim", Kind: KindImage, At: "python:${FULL}"},
-			{Line: 6, EndLine: 6, Raw: "python:$PYTHON_VERSION", Ref: "python:3.13", Kind: KindImage, At: "python:$PYTHON_VERSION"},
+		want: []From{
+			{Line: 4, EndLine: 4, Raw: "python:${FULL}", Ref: "python:3.13-slim", Kind: KindImage},
+			{Line: 6, EndLine: 6, Raw: "python:$PYTHON_VERSION", Ref: "python:3.13", Kind: KindImage},
 		},
 	}, {
 		name: "ARG without default",
 		src:  "ARG V\nFROM python:${V}-slim\n",
-		want: []from{{Line: 2, EndLine: 2, Raw: "python:${V}-slim", Ref: "python:-slim", Unset: []string{"V"}, Kind: KindImage, At: "python:${V}-slim"}},
+		want: []From{{Line: 2, EndLine: 2, Raw: "python:${V}-slim", Ref: "python:-slim", Unset: []string{"V"}, Kind: KindImage}},
 	}, {
 		name: "--platform flags",
 		src:  "FROM --platform=$BUILDPLATFORM golang:1.25.1 AS build\nFROM --platform=linux/arm64 alpine:3.20.3\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Platform: "$BUILDPLATFORM", Stage: "build", Kind: KindImage, At: "golang:1.25.1"},
-			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Platform: "linux/arm64", Kind: KindImage, At: "alpine:3.20.3"},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "golang:1.25.1", Ref: "golang:1.25.1", Platform: "$BUILDPLATFORM", Stage: "build", Kind: KindImage},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Platform: "linux/arm64", Kind: KindImage},
 		},
 	}, {
 		name: "digest-only and tag@digest",
 		src:  "FROM alpine@" + dig + "\nFROM alpine:3.20.3@" + dig + " AS x\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "alpine@" + dig, Ref: "alpine@" + dig, Kind: KindImage, At: "alpine@" + dig},
-			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3@" + dig, Ref: "alpine:3.20.3@" + dig, Stage: "x", Kind: KindImage, At: "alpine:3.20.3@" + dig},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "alpine@" + dig, Ref: "alpine@" + dig, Kind: KindImage},
+			{Line: 2, EndLine: 2, Raw: "alpine:3.20.3@" + dig, Ref: "alpine:3.20.3@" + dig, Stage: "x", Kind: KindImage},
 		},
 	}, {
 		name: "line continuations and comments",
 		src:  "# syntax=docker/dockerfile:1\n# a comment\nFROM \\\n  # inside\n\n    --platform=linux/amd64 \\\n    node:20.11.1 \\\n    AS web\n",
-		want: []from{{Line: 3, EndLine: 8, Raw: "node:20.11.1", Ref: "node:20.11.1", Platform: "linux/amd64", Stage: "web", Kind: KindImage, At: "node:20.11.1"}},
+		want: []From{{Line: 3, EndLine: 8, Raw: "node:20.11.1", Ref: "node:20.11.1", Platform: "linux/amd64", Stage: "web", Kind: KindImage}},
 	}, {
-		name: "a reference split over lines is not in place",
-		src:  "FROM node:20\\\n.11.1\n",
-		want: []from{{Line: 1, EndLine: 2, Raw: "node:20.11.1", Ref: "node:20.11.1", Kind: KindImage}},
+		name:  "a reference split over lines is not in place",
+		src:   "FROM node:20\\\n.11.1\n",
+		want:  []From{{Line: 1, EndLine: 2, Raw: "node:20.11.1", Ref: "node:20.11.1", Kind: KindImage}},
+		split: true,
 	}, {
 		name: "CRLF",
 		src:  "FROM debian:12.7-slim AS a\r\nRUN true\r\nFROM \\\r\n  a\r\n",
-		want: []from{
-			{Line: 1, EndLine: 1, Raw: "debian:12.7-slim", Ref: "debian:12.7-slim", Stage: "a", Kind: KindImage, At: "debian:12.7-slim"},
-			{Line: 3, EndLine: 4, Raw: "a", Ref: "a", Kind: KindStage, At: "a"},
+		want: []From{
+			{Line: 1, EndLine: 1, Raw: "debian:12.7-slim", Ref: "debian:12.7-slim", Stage: "a", Kind: KindImage},
+			{Line: 3, EndLine: 4, Raw: "a", Ref: "a", Kind: KindStage},
 		},
 	}, {
 		name: "escape directive",
 		src:  "# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022\n",
-		want: []from{{Line: 2, EndLine: 3, Raw: "mcr.microsoft.com/windows/servercore:ltsc2022", Ref: "mcr.microsoft.com/windows/servercore:ltsc2022", Kind: KindImage, At: "mcr.microsoft.com/windows/servercore:ltsc2022"}},
+		want: []From{{Line: 2, EndLine: 3, Raw: "mcr.microsoft.com/windows/servercore:ltsc2022", Ref: "mcr.microsoft.com/windows/servercore:ltsc2022", Kind: KindImage}},
 	}, {
 		name: "scratch",
 		src:  "FROM scratch\nCOPY x /\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: "scratch", Ref: "scratch", Kind: KindScratch, At: "scratch"}},
+		want: []From{{Line: 1, EndLine: 1, Raw: "scratch", Ref: "scratch", Kind: KindScratch}},
 	}, {
 		name: "registry with port",
 		src:  "  FROM   localhost:5000/a/b:1.2.3   AS  b\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: "localhost:5000/a/b:1.2.3", Ref: "localhost:5000/a/b:1.2.3", Stage: "b", Kind: KindImage, At: "localhost:5000/a/b:1.2.3"}},
+		want: []From{{Line: 1, EndLine: 1, Raw: "localhost:5000/a/b:1.2.3", Ref: "localhost:5000/a/b:1.2.3", Stage: "b", Kind: KindImage}},
 	}, {
 		name: "quoted reference",
 		src:  "FROM \"alpine:3.20.3\"\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: `"alpine:3.20.3"`, Ref: "alpine:3.20.3", Kind: KindImage, At: `"alpine:3.20.3"`}},
+		want: []From{{Line: 1, EndLine: 1, Raw: `"alpine:3.20.3"`, Ref: "alpine:3.20.3", Kind: KindImage}},
 	}, {
 		name: "byte order mark",
 		src:  "\xef\xbb\xbfFROM alpine:3.20.3\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Kind: KindImage, At: "alpine:3.20.3"}},
+		want: []From{{Line: 1, EndLine: 1, Raw: "alpine:3.20.3", Ref: "alpine:3.20.3", Kind: KindImage}},
 	}, {
 		name: "FROM from",
 		src:  "FROM from\n",
-		want: []from{{Line: 1, EndLine: 1, Raw: "from", Ref: "from", Kind: KindImage, At: "from"}},
+		want: []From{{Line: 1, EndLine: 1, Raw: "from", Ref: "from", Kind: KindImage}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,8 +121,16 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, froms(d)); diff != "" {
+			if diff := cmp.Diff(tc.want, d.Froms, cmpopts.IgnoreUnexported(From{})); diff != "" {
 				t.Errorf("Froms (-want +got):\n%s", diff)
+			}
+			for i, f := range d.Froms {
+				switch {
+				case tc.split != (f.start < 0):
+					t.Errorf("FROM %d: offsets %d:%d, want them only for a reference in one piece", i, f.start, f.end)
+				case f.start >= 0 && string(d.Data[f.start:f.end]) != f.Raw:
+					t.Errorf("FROM %d: offsets point at %q, not %q", i, d.Data[f.start:f.end], f.Raw)
+				}
 			}
 			if diff := cmp.Diff(tc.wantArgs, d.Args); diff != "" {
 				t.Errorf("Args (-want +got):\n%s", diff)
@@ -153,7 +142,7 @@ func TestParse(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, src := range []string{"", "# only a comment\n", "FROM\n", "FROM a b c d\n", "FROM a:1 AS\n"} {
 		if d, err := Parse([]byte(src)); err == nil {
-			t.Errorf("Parse(%q) = %+v, want an error", src, froms(d))
+			t.Errorf("Parse(%q) = %+v, want an error", src, d.Froms)
 		}
 	}
 }

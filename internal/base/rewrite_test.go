@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -64,10 +66,7 @@ func TestRewriteGolden(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".Dockerfile")
 		t.Run(name, func(t *testing.T) {
-			src, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := []byte(userfiletest.Read(t, file))
 			d, err := Parse(src)
 			if err != nil {
 				t.Fatal(err)

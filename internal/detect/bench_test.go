@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/imgver/imgver/internal/imagetest"
 )
 
 // benchPair writes two OCI layouts of about IMGVER_BENCH_MB MiB in
@@ -67,10 +67,7 @@ func BenchmarkDiff(b *testing.B) {
 	b.SetBytes(2 * total)
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := New()
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newComparer(b)
 		res, err := c.Diff(b.Context(), a, bb)
 		if err != nil {
 			b.Fatal(err)
@@ -96,9 +93,7 @@ func BenchmarkGunzipSHA256(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		layers, _ := img.Layers()
-		for _, l := range layers {
-			d, _ := l.Digest()
+		for _, d := range imagetest.LayerDigests(b, img) {
 			blobs = append(blobs, filepath.Join(dir, "blobs", d.Algorithm, d.Hex))
 		}
 	}
@@ -121,8 +116,6 @@ func BenchmarkGunzipSHA256(b *testing.B) {
 		}
 	}
 }
-
-var _ = v1.Hash{}
 
 // envInt is the integer in the environment variable name, or def.
 func envInt(t testing.TB, name string, def int) int {

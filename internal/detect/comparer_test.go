@@ -11,34 +11,25 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
 // TestWithSharesLayerCache: a Comparer made With other ignore rules reads
 // no layer again that its parent read; one with other normalisers does.
 func TestWithSharesLayerCache(t *testing.T) {
-	var blobGets atomic.Int64
-	host := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
-				blobGets.Add(1)
-			}
-			reg.ServeHTTP(w, r)
-		})
+	wrap, blobGets := regtest.Count(func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
 	})
+	host := regtest.StartBehind(t, wrap)
 	base := []f{dir("etc"), file("etc/os-release", "debian"), file("var/log/x.log", "1")}
 	a := spec{layers: [][]f{base, {file("app/run", "v1")}}}.image(t)
 	b := spec{layers: [][]f{base, {file("app/run", "v2")}}}.image(t)
 	regtest.Push(t, host+"/x/a:1", a)
 	regtest.Push(t, host+"/x/b:1", b)
 
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t)
+	diffWith(t, c, host+"/x/a:1", host+"/x/b:1")
 	first := blobGets.Load()
 	if first == 0 {
 		t.Fatal("no blob was read")
@@ -47,10 +38,7 @@ func TestWithSharesLayerCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, d, host+"/x/a:1", host+"/x/b:1")
 	if res.Changed() {
 		t.Error("With(WithIgnore) did not apply its ignore rule")
 	}
@@ -64,9 +52,7 @@ func TestWithSharesLayerCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := blobGets.Load()
-	if _, err := e.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	diffWith(t, e, host+"/x/a:1", host+"/x/b:1")
 	if blobGets.Load()-before <= 2 {
 		t.Error("a Comparer with other normalisers used the shared cache")
 	}
@@ -96,13 +82,8 @@ func TestProgressBytes(t *testing.T) {
 		}
 	}
 	var last int64
-	c, err := New(WithProgress(func(p Progress) { last = p.Bytes }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithProgress(func(p Progress) { last = p.Bytes }))
+	diffWith(t, c, host+"/x/a:1", host+"/x/b:1")
 	if last != want {
 		t.Errorf("Bytes = %d, want %d (3 distinct layers)", last, want)
 	}
@@ -110,9 +91,7 @@ func TestProgressBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err != nil {
-		t.Fatal(err)
-	}
+	diffWith(t, d, host+"/x/a:1", host+"/x/b:1")
 	if last != want {
 		t.Errorf("after With: Bytes = %d, want still %d", last, want)
 	}
@@ -127,20 +106,10 @@ func TestNoFetchAfterError(t *testing.T) {
 	}
 	a := spec{layers: layers}.image(t)
 	b := spec{layers: [][]f{{file("b", "1")}}}.image(t)
-	ls, err := a.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad, err := ls[0].Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := imagetest.LayerDigests(t, a)
+	bad := ds[0]
 	want := map[v1.Hash]bool{}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range ds {
 		want[d] = true
 	}
 	var gets atomic.Int64
@@ -160,10 +129,7 @@ func TestNoFetchAfterError(t *testing.T) {
 	})
 	regtest.Push(t, host+"/x/a:1", a)
 	regtest.Push(t, host+"/x/b:1", b)
-	c, err := New(WithJobs(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithJobs(1))
 	if _, err := c.Diff(t.Context(), host+"/x/a:1", host+"/x/b:1"); err == nil {
 		t.Fatal("no error")
 	}
@@ -191,10 +157,7 @@ func TestSharedReadFailsForItsOwnImageOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := New()
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newComparer(t)
 			// Another image's read of the shared layer is under way.
 			started, release := make(chan struct{}), make(chan struct{})
 			go func() {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imgver/imgver/internal/detect/normalise"
+	"github.com/imgver/imgver/internal/imagetest"
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -222,13 +223,7 @@ func writeOCI(t testing.TB, img v1.Image, opts ...layout.Option) string {
 func writeOCIIndex(t testing.TB, idx v1.ImageIndex) string {
 	t.Helper()
 	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendIndex(idx); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteIndexLayout(t, dir, idx)
 	return "oci:" + dir
 }
 
@@ -256,9 +251,16 @@ func newComparer(t testing.TB, opts ...Option) *Comparer {
 	return c
 }
 
+// diff compares a and b with a new Comparer made with opts.
 func diff(t testing.TB, a, b string, opts ...Option) *Result {
 	t.Helper()
-	res, err := newComparer(t, opts...).Diff(context.Background(), a, b)
+	return diffWith(t, newComparer(t, opts...), a, b)
+}
+
+// diffWith compares a and b with c.
+func diffWith(t testing.TB, c *Comparer, a, b string) *Result {
+	t.Helper()
+	res, err := c.Diff(t.Context(), a, b)
 	if err != nil {
 		t.Fatalf("Diff: %v", err)
 	}

@@ -38,17 +38,12 @@ func TestLayerIndexes(t *testing.T) {
 func TestLayerReadOnce(t *testing.T) {
 	t.Parallel()
 	var reads atomic.Int32
-	c, err := New(WithProgress(func(Progress) { reads.Add(1) }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithProgress(func(Progress) { reads.Add(1) }))
 	a := writeOCI(t, base().image(t))
 	b := writeOCI(t, base().addLayer(file("x", "1")).image(t))
 	d := writeOCI(t, base().addLayer(file("x", "2")).image(t))
 	for _, pair := range [][2]string{{a, b}, {a, d}, {b, d}} {
-		if _, err := c.Diff(t.Context(), pair[0], pair[1]); err != nil {
-			t.Fatal(err)
-		}
+		diffWith(t, c, pair[0], pair[1])
 	}
 	// 2 base layers + 2 upper layers, each read once.
 	if got := reads.Load(); got != 4 {
@@ -144,15 +139,12 @@ func TestPathMax(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ref := deepImage(t, tc.entry)
-			c, err := New()
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newComparer(t)
 			// A hang guard only: the error comes back in milliseconds
 			// (BenchmarkDeepPath); before the bound it took 15-20 s.
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			_, err = c.Fingerprint(ctx, ref)
+			_, err := c.Fingerprint(ctx, ref)
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("Fingerprint: %v", err)
@@ -178,10 +170,7 @@ func BenchmarkDeepPath(b *testing.B) {
 		b.Run(fmt.Sprint(depth), func(b *testing.B) {
 			ref := deepImage(b, file(deepName(depth), "x"))
 			for b.Loop() {
-				c, err := New()
-				if err != nil {
-					b.Fatal(err)
-				}
+				c := newComparer(b)
 				_, _ = c.Fingerprint(context.Background(), ref)
 			}
 		})

@@ -89,10 +89,7 @@ func TestBoundedErrors(t *testing.T) {
 	t.Parallel()
 	huge := "HUGE" + strings.Repeat("[", 100<<10)
 	_, ignoreErr := New(WithIgnore("/" + huge))
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t)
 	_, refErr := c.Fingerprint(t.Context(), huge)
 	for _, err := range []error{ignoreErr, refErr} {
 		if err == nil || len(err.Error()) > 300 || strings.Count(err.Error(), "HUGE") != 1 {

@@ -41,15 +41,9 @@ func TestSharedBase(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var reads atomic.Int32
-			c, err := New(WithProgress(func(Progress) { reads.Add(1) }))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newComparer(t, WithProgress(func(Progress) { reads.Add(1) }))
 			a, b := writeOCI(t, tc.a.image(t)), writeOCI(t, tc.b.image(t))
-			res, err := c.Diff(t.Context(), a, b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := diffWith(t, c, a, b)
 			if d := cmp.Diff(tc.want, summarise(res)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}

@@ -170,14 +170,9 @@ func TestDiffPackages(t *testing.T) {
 			// Packages alone, reading the layers only for them, or from
 			// the layers a Diff WithPackages has read, says the same.
 			for _, opts := range [][]Option{nil, {WithPackages()}} {
-				c, err := New(opts...)
-				if err != nil {
-					t.Fatal(err)
-				}
+				c := newComparer(t, opts...)
 				if opts != nil {
-					if _, err := c.Diff(t.Context(), a, b); err != nil {
-						t.Fatal(err)
-					}
+					diffWith(t, c, a, b)
 				}
 				ps, err := c.Packages(t.Context(), a, b)
 				if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -172,10 +173,7 @@ func TestRelativeOCIPath(t *testing.T) {
 	t.Parallel()
 	ref := writeOCI(t, base().image(t))
 	dir := strings.TrimPrefix(ref, "oci:")
-	c, err := New(WithBaseDir(filepath.Dir(dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithBaseDir(filepath.Dir(dir)))
 	res, err := c.Diff(t.Context(), "oci:"+filepath.Base(dir), ref)
 	if err != nil || res.Verdict != Same {
 		t.Fatalf("Diff = %v, %v", res, err)
@@ -262,10 +260,7 @@ func TestRegistryNotFound(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
 	regtest.Push(t, host+"/app:v1", base().image(t))
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t)
 	for _, ref := range []string{host + "/app:v2", host + "/nothing:v1", "docker://" + host + "/app@sha256:" + strings.Repeat("0", 64)} {
 		_, err := c.Diff(t.Context(), ref, host+"/app:v1")
 		if !IsNotFound(err) {
@@ -275,7 +270,7 @@ func TestRegistryNotFound(t *testing.T) {
 			t.Errorf("error not one line: %q", err)
 		}
 	}
-	_, err = c.Fingerprint(t.Context(), "oci:"+t.TempDir())
+	_, err := c.Fingerprint(t.Context(), "oci:"+t.TempDir())
 	if !IsNotFound(err) {
 		t.Errorf("Fingerprint of an empty dir: %v, want a NotFoundError", err)
 	}
@@ -286,10 +281,7 @@ func TestRemoteOptions(t *testing.T) {
 	host := regtest.Start(t)
 	regtest.Push(t, host+"/app:v1", base().image(t))
 	var called atomic.Int32 // layers are read in parallel
-	c, err := New(WithRemoteOptions(remote.WithTransport(roundTripFunc(func() { called.Add(1) }))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t, WithRemoteOptions(remote.WithTransport(roundTripFunc(func() { called.Add(1) }))))
 	if _, err := c.Fingerprint(context.Background(), host+"/app:v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -307,14 +299,7 @@ func corrupt(t *testing.T, ref string, fn func(p string)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := layers[0].Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := imagetest.LayerDigests(t, img)[0]
 	fn(filepath.Join(dir, "blobs", d.Algorithm, d.Hex))
 	return d.String()
 }
@@ -359,11 +344,8 @@ func TestCorruptInput(t *testing.T) {
 			t.Parallel()
 			ref := writeOCI(t, base().image(t))
 			blob := corrupt(t, ref, tc.fn)
-			c, err := New()
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.Diff(t.Context(), good, ref)
+			c := newComparer(t)
+			_, err := c.Diff(t.Context(), good, ref)
 			if err == nil {
 				t.Fatal("no error")
 			}

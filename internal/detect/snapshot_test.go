@@ -10,10 +10,7 @@ import (
 
 func TestSnapshot(t *testing.T) {
 	t.Parallel()
-	c, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newComparer(t)
 	s := base().addLayer(file("var/log/x", "1"), f{name: "opt/a", typ: tar.TypeLink, link: "etc/passwd"})
 	snaps, err := c.Snapshot(t.Context(), writeOCI(t, s.image(t)))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -249,19 +250,12 @@ func startCountingRegistry(t *testing.T) *countingRegistry {
 // layerGets counts the GETs of the layer blobs of img, each blob once.
 func (cr *countingRegistry) layerGets(t *testing.T, img v1.Image) int {
 	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := imagetest.LayerDigests(t, img)
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	n := 0
 	seen := map[v1.Hash]bool{}
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range ds {
 		if !seen[d] {
 			seen[d] = true
 			n += cr.gets[d.String()]
@@ -297,19 +291,10 @@ func TestDiffWithSummaries(t *testing.T) {
 	cr := startCountingRegistry(t)
 	baseImg := richSpec(t, "1.0").image(t)
 	base := cr.host + "/app:v1"
-	regtest.Push(t, base, baseImg)
+	baseDigest := regtest.Push(t, base, baseImg)
 	other := cr.host + "/other:v1"
-	otherImg := richSpec(t, "9.9").image(t)
-	regtest.Push(t, other, otherImg)
+	regtest.Push(t, other, richSpec(t, "9.9").image(t))
 	cand := writeOCI(t, richSpec(t, "2.0").image(t))
-	baseDigest, err := baseImg.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherDigest, err := otherImg.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	good := summaryOf(t, base, WithPackages())
 	goodNoPkgs := summaryOf(t, base)
@@ -357,10 +342,7 @@ func TestDiffWithSummaries(t *testing.T) {
 			finder := &mapFinder{m: map[string][]byte{baseDigest.String(): tc.summary}, err: tc.finderErr}
 			before := cr.layerGets(t, baseImg)
 			c := newComparer(t, append([]Option{WithSummaries(finder)}, tc.opts...)...)
-			res, err := c.Diff(t.Context(), base, cand)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := diffWith(t, c, base, cand)
 			gets := cr.layerGets(t, baseImg) - before
 			pr := res.Platforms[0]
 			if pr.SourceA != tc.wantSource || pr.SourceB != SourceLayers {
@@ -388,7 +370,6 @@ func TestDiffWithSummaries(t *testing.T) {
 			}
 		})
 	}
-	_ = otherDigest
 }
 
 // TestSummaryNoBlobRead: with a good summary and a candidate whose changed
@@ -400,11 +381,7 @@ func TestSummaryNoBlobRead(t *testing.T) {
 	b := base().addLayer(file("srv/bin", "\x00binary"))
 	img := a.image(t)
 	ref := cr.host + "/app:v1"
-	regtest.Push(t, ref, img)
-	digest, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	digest := regtest.Push(t, ref, img)
 	finder := &mapFinder{m: map[string][]byte{digest.String(): summaryOf(t, ref)}}
 	want := fingerprint(t, ref)
 	before := cr.layerGets(t, img)
@@ -431,10 +408,7 @@ func TestSummaryNoBlobRead(t *testing.T) {
 	if fp != want {
 		t.Error("the fingerprint with a summary differs")
 	}
-	res, err := c.Diff(t.Context(), ref, writeOCI(t, b.image(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, c, ref, writeOCI(t, b.image(t)))
 	if got := cr.layerGets(t, img) - before; got != 0 {
 		t.Errorf("%d GETs of the baseline's layer blobs, want 0", got)
 	}
@@ -456,12 +430,7 @@ func TestLayerCache(t *testing.T) {
 	gets := func() int { return cr.layerGets(t, imgA) + cr.layerGets(t, imgB) }
 	run := func(cache LayerCache, opts ...Option) *Result {
 		t.Helper()
-		c := newComparer(t, append([]Option{WithLayerCache(cache)}, opts...)...)
-		res, err := c.Diff(t.Context(), a, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return diffWith(t, newComparer(t, append([]Option{WithLayerCache(cache)}, opts...)...), a, b)
 	}
 	opt := cmp.Options{ignoreSources, cmp.AllowUnexported(Entry{})}
 
@@ -536,18 +505,12 @@ func TestSummarySourceNone(t *testing.T) {
 		return writeOCI(t, s.image(t))
 	}
 	c := newComparer(t)
-	res, err := c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := diffWith(t, c, upper(epoch), upper(epoch.Add(time.Hour)))
 	if pr := res.Platforms[0]; pr.Shortcut != "shared-base" || pr.SourceA != SourceLayers || pr.SourceB != SourceLayers {
 		t.Errorf("shortcut %q sources %q %q, want shared-base layers layers", pr.Shortcut, pr.SourceA, pr.SourceB)
 	}
 	// The same comparison again: every layer it needs is at hand.
-	res, err = c.Diff(t.Context(), upper(epoch), upper(epoch.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = diffWith(t, c, upper(epoch), upper(epoch.Add(time.Hour)))
 	if pr := res.Platforms[0]; pr.SourceA != SourceNone || pr.SourceB != SourceNone {
 		t.Errorf("again: sources %q %q, want none", pr.SourceA, pr.SourceB)
 	}
@@ -560,14 +523,10 @@ func TestRemoteSummarize(t *testing.T) {
 	cr := startCountingRegistry(t)
 	img := base().image(t)
 	ref := cr.host + "/app:v1"
-	regtest.Push(t, ref, img)
+	want := regtest.Push(t, ref, img)
 	finder := &mapFinder{m: map[string][]byte{}}
 	c := newComparer(t, WithSummaries(finder), WithRemoteOptions(remote.WithContext(t.Context())))
 	sums := summarize(t, c, ref)
-	want, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := sums[0]
 	if s.Subject.Digest != want || s.Subject.Platform == nil || s.Subject.Platform.Architecture != "amd64" || s.Subject.Size == 0 || !s.Subject.MediaType.IsImage() {
 		t.Errorf("subject %+v, want digest %s", s.Subject, want)

@@ -598,8 +598,8 @@ func TestDetectReadBound(t *testing.T) {
 				ls = append(ls, []imagebuild.File{imagebuild.Reg(fmt.Sprintf("/i%d/l%d", i, l), side.tag)})
 			}
 			img := imagetest.Image(t, side.b, nil, appCfg, ls...)
-			for _, l := range must[*v1.Manifest](t)(img.Manifest()).Layers {
-				layerBlobs[l.Digest.String()] = true
+			for _, d := range imagetest.LayerDigests(t, img) {
+				layerBlobs[d.String()] = true
 			}
 			pushed[fmt.Sprintf("%s/acme/i%d:%s", host, i, side.tag)] = img
 		}

@@ -2,21 +2,20 @@ package flow
 
 import (
 	"errors"
-	"math/rand"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/config/configtest"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -36,34 +35,16 @@ func TestPublishSources(t *testing.T) {
 	}, "")
 	dir := cfg.Dir
 
-	img := func(seed int64) v1.Image {
-		i, err := random.Image(256, 2, random.WithSource(rand.NewSource(seed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return i
-	}
+	img := func(seed int64) v1.Image { return imagetest.Random(t, seed, time.Unix(0, 0)) }
 	// oci:build/layout, one image.
 	li := img(1)
-	lp, err := layout.Write(filepath.Join(dir, "build", "layout"), empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(li); err != nil {
-		t.Fatal(err)
-	}
-	// oci:build/index, an index of two images.
+	imagetest.WriteLayout(t, filepath.Join(dir, "build", "layout"), li)
+	// oci:build/index, an index of two images of no platform.
 	idx, err := random.Index(128, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip, err := layout.Write(filepath.Join(dir, "build", "index"), empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ip.AppendIndex(idx); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteIndexLayout(t, filepath.Join(dir, "build", "index"), idx)
 	// docker-archive:build/archive.tar
 	ai := img(3)
 	tag, _ := name.NewTag("example/archive:1")
@@ -75,8 +56,7 @@ func TestPublishSources(t *testing.T) {
 	regtest.Push(t, host+"/build/registry:candidate", ri)
 	want := map[string]string{}
 	for n, d := range map[string]interface{ Digest() (v1.Hash, error) }{"layout": li, "index": idx, "registry": ri} {
-		h, _ := d.Digest()
-		want[n] = "pushed " + h.String()
+		want[n] = "pushed " + imagetest.Digest(t, d).String()
 	}
 	var progress counter
 	rep, err := Publish(t.Context(), cfg, PublishOptions{Commit: publishTestSHA, NoCheck: true, Progress: &progress})
@@ -151,17 +131,7 @@ func TestPublishSelection(t *testing.T) {
 	cands := map[string]string{"a": "oci:build/{name}", "b": "oci:build/{name}", "c": "oci:build/{name}"}
 	cfg := publishConfig(t, host, cands, "a_VER=\"v1.0.0\"\nexport b_VER=\"v0.9.0\"\n")
 	for n := range cands {
-		p, err := layout.Write(filepath.Join(cfg.Dir, "build", n), empty.Index)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.AppendImage(i); err != nil {
-			t.Fatal(err)
-		}
+		imagetest.WriteLayout(t, filepath.Join(cfg.Dir, "build", n), imagetest.Random(t, int64(n[0]), time.Unix(0, 0)))
 	}
 	for _, tc := range []struct {
 		mode    PublishMode

@@ -2,15 +2,15 @@ package flow
 
 import (
 	"errors"
-	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgver/imgver/internal/detect"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/referrer"
 	"github.com/imgver/imgver/internal/regtest"
 )
@@ -21,12 +21,8 @@ import (
 func TestSummarizeAndFind(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	img, err := random.Image(256, 2, random.WithSource(rand.NewSource(7)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref := host + "/acme/svc:v1.0.0"
-	d := regtest.Push(t, ref, img)
+	d := regtest.Push(t, ref, imagetest.Random(t, 7, time.Unix(0, 0)))
 	ctx := t.Context()
 
 	rep, err := Summarize(ctx, []string{ref}, SummarizeOptions{})

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -19,9 +20,9 @@ import (
 	"github.com/imgver/imgver/internal/imagebuild"
 )
 
-// Random returns a seeded random linux/amd64 image: one layer of 64 bytes,
-// the same for the same seed, its config created at created. Two seeds give
-// two images; the same seed and time give the same digest.
+// Random returns a seeded random image: one layer of 64 bytes, the same for
+// the same seed, its config created at created and naming no platform. Two
+// seeds give two images; the same seed and time give the same digest.
 func Random(t testing.TB, seed int64, created time.Time) v1.Image {
 	t.Helper()
 	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
@@ -61,6 +62,21 @@ func Digest(t testing.TB, a interface{ Digest() (v1.Hash, error) }) v1.Hash {
 	return d
 }
 
+// LayerDigests returns the digests of the layer blobs of img, bottom up, as
+// its manifest lists them.
+func LayerDigests(t testing.TB, img v1.Image) []v1.Hash {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []v1.Hash
+	for _, l := range m.Layers {
+		out = append(out, l.Digest)
+	}
+	return out
+}
+
 // Image is imagebuild's b.Image(base, cfg, layers...): one layer per entry
 // of layers on base (nil: an empty linux/amd64 image).
 func Image(t testing.TB, b imagebuild.Build, base v1.Image, cfg imagebuild.Config, layers ...[]imagebuild.File) v1.Image {
@@ -77,6 +93,18 @@ func Image(t testing.TB, b imagebuild.Build, base v1.Image, cfg imagebuild.Confi
 func WriteLayout(t testing.TB, dir string, img v1.Image) {
 	t.Helper()
 	if err := imagebuild.WriteLayout(dir, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteIndexLayout writes idx as the only entry of a new OCI layout at dir.
+func WriteIndexLayout(t testing.TB, dir string, idx v1.ImageIndex) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendIndex(idx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // TestRandom: the same seed and time give the same image; another seed or
@@ -67,12 +69,13 @@ func TestIndex(t *testing.T) {
 	}
 }
 
-// TestLayer: the headers are written as given, in order.
+// TestLayer: the headers are written as given, in order, and nothing else.
 func TestLayer(t *testing.T) {
 	t.Parallel()
+	at := time.Unix(1700000000, 0)
 	want := []*tar.Header{
-		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX},
-		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3, ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX},
+		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: at},
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3, ModTime: at},
 	}
 	rc, err := Layer(t, want...).Uncompressed()
 	if err != nil {
@@ -80,18 +83,31 @@ func TestLayer(t *testing.T) {
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	var got []*tar.Header
-	for {
+	for _, w := range want {
 		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("reading %s: %v", w.Name, err)
 		}
-		got = append(got, &tar.Header{Name: h.Name, Typeflag: h.Typeflag, Mode: h.Mode, Devmajor: h.Devmajor, Devminor: h.Devminor, ModTime: h.ModTime, Format: tar.FormatPAX})
+		got := tar.Header{Name: h.Name, Typeflag: h.Typeflag, Mode: h.Mode, Devmajor: h.Devmajor, Devminor: h.Devminor, ModTime: h.ModTime}
+		if diff := cmp.Diff(*w, got); diff != "" {
+			t.Errorf("entry %s (-want +got):\n%s", w.Name, diff)
+		}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("entries (-want +got):\n%s", diff)
+	if h, err := tr.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the headers: %v, %v; want the end", h, err)
+	}
+}
+
+// TestLayerDigests: the digests of the layers, bottom up.
+func TestLayerDigests(t *testing.T) {
+	t.Parallel()
+	bottom := Layer(t, &tar.Header{Name: "bottom/", Typeflag: tar.TypeDir, Mode: 0o755})
+	top := Layer(t, &tar.Header{Name: "top/", Typeflag: tar.TypeDir, Mode: 0o755})
+	img, err := mutate.AppendLayers(empty.Image, bottom, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]v1.Hash{Digest(t, bottom), Digest(t, top)}, LayerDigests(t, img)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -12,20 +12,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 var now = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 // TestRoundTrip: parsing and printing an untouched file gives its bytes back.
 func TestRoundTrip(t *testing.T) {
@@ -36,12 +29,12 @@ func TestRoundTrip(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			t.Parallel()
-			in := readFile(t, path)
-			f, err := Parse(path, in)
+			in := userfiletest.Read(t, path)
+			f, err := Parse(path, []byte(in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(string(in), string(f.Bytes())); diff != "" {
+			if diff := cmp.Diff(in, string(f.Bytes())); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)
 			}
 		})
@@ -67,7 +60,7 @@ func TestPins(t *testing.T) {
 		}},
 		{"other-shell.src", nil},
 	} {
-		f, err := Parse(tc.file, readFile(t, filepath.Join("testdata/roundtrip", tc.file)))
+		f, err := Parse(tc.file, []byte(userfiletest.Read(t, filepath.Join("testdata/roundtrip", tc.file))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,8 +73,7 @@ func TestPins(t *testing.T) {
 // TestOwned: with Owned, a NAME_VER variable no image owns is no pin, never
 // an error, and is listed by Unowned.
 func TestOwned(t *testing.T) {
-	in := readFile(t, "testdata/roundtrip/forms.src")
-	in = append(in, "CURRENT_RELEASE_VER+=-rc1\nOLD_VER=$OTHER\n"...)
+	in := []byte(userfiletest.Read(t, "testdata/roundtrip/forms.src") + "CURRENT_RELEASE_VER+=-rc1\nOLD_VER=$OTHER\n")
 	if _, err := Parse("forms.src", in); err == nil {
 		t.Fatal("without Owned, an append to a NAME_VER variable is no error")
 	}
@@ -254,7 +246,7 @@ func TestOps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f, err := Parse(tc.in, readFile(t, filepath.Join("testdata/roundtrip", tc.in)))
+			f, err := Parse(tc.in, []byte(userfiletest.Read(t, filepath.Join("testdata/roundtrip", tc.in))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +262,7 @@ func TestOps(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if diff := cmp.Diff(string(readFile(t, golden)), string(got)); diff != "" {
+			if diff := cmp.Diff(userfiletest.Read(t, golden), string(got)); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", golden, diff)
 			}
 			// What imgver writes, imgver reads back the same.
@@ -287,8 +279,8 @@ func TestOps(t *testing.T) {
 
 func TestAddBlockThenRemoveRestores(t *testing.T) {
 	for _, name := range []string{"vro.src", "forms.src", "other-shell.src", "empty.src"} {
-		in := readFile(t, filepath.Join("testdata/roundtrip", name))
-		f, err := Parse(name, in)
+		in := userfiletest.Read(t, filepath.Join("testdata/roundtrip", name))
+		f, err := Parse(name, []byte(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +289,7 @@ func TestAddBlockThenRemoveRestores(t *testing.T) {
 		}
 		f.Remove("new2")
 		f.Remove("new1")
-		if diff := cmp.Diff(string(in), string(f.Bytes())); diff != "" {
+		if diff := cmp.Diff(in, string(f.Bytes())); diff != "" {
 			t.Errorf("%s: add then remove (-want +got):\n%s", name, diff)
 		}
 	}

@@ -35,7 +35,7 @@ func TestUpdateKeepsModeAndWritesAtomically(t *testing.T) {
 		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
 	}
 	want := "a_VER=\"v1\"\n\n" + Header(now, "v2") + "\nb_VER=\"v2\"\n"
-	if got := string(readFile(t, path)); got != want {
+	if got := userfiletest.Read(t, path); got != want {
 		t.Errorf("content = %q, want %q", got, want)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -63,7 +63,7 @@ func TestUpdateLeavesFileOnError(t *testing.T) {
 			}
 			before, _ := os.Stat(path)
 			_ = Update(t.Context(), path, tc.change)
-			if got := string(readFile(t, path)); got != tc.content {
+			if got := userfiletest.Read(t, path); got != tc.content {
 				t.Errorf("content = %q, want it untouched: %q", got, tc.content)
 			}
 			after, _ := os.Stat(path)
@@ -194,7 +194,7 @@ func TestUpdateRefusesReadOnlyFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "read-only (mode 0444)") {
 		t.Fatalf("error = %v, want read-only", err)
 	}
-	if got := string(readFile(t, path)); got != "a_VER=\"v1\"\n" {
+	if got := userfiletest.Read(t, path); got != "a_VER=\"v1\"\n" {
 		t.Errorf("content = %q", got)
 	}
 }
@@ -257,7 +257,7 @@ func TestUpdateKeepsOwner(t *testing.T) {
 	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 1234 || st.Gid != 1234 || fi.Mode().Perm() != 0o664 {
 		t.Errorf("after the write: owner %d:%d mode %v, want 1234:1234 and 0664", st.Uid, st.Gid, fi.Mode().Perm())
 	}
-	if got := string(readFile(t, path)); got != "a_VER=\"v2\"\n" {
+	if got := userfiletest.Read(t, path); got != "a_VER=\"v2\"\n" {
 		t.Errorf("content = %q", got)
 	}
 }

@@ -148,12 +148,8 @@ func TestAttachListFetch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var digests []v1.Hash
-			for _, m := range im.Manifests {
-				digests = append(digests, m.Digest)
-			}
 			// go-containerregistry sorts them by digest.
-			if diff := cmp.Diff([]v1.Hash{want[0].Digest, want[1].Digest}, digests); diff != "" {
+			if diff := cmp.Diff([]v1.Descriptor{want[0], want[1]}, im.Manifests); diff != "" {
 				t.Errorf("manifests of %s (-want +got):\n%s", fallback, diff)
 			}
 		})

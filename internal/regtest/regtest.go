@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,20 @@ func StartBehind(t testing.TB, wrap func(http.Handler) http.Handler, opts ...reg
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// Count returns a wrap for StartBehind that counts the requests match
+// accepts, and the count so far.
+func Count(match func(*http.Request) bool) (func(http.Handler) http.Handler, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if match(r) {
+				n.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, n
 }
 
 // Real returns the address of the real registry scripts/test.sh starts

@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/config/configtest"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -158,15 +158,11 @@ image "a" {}
 			digests := map[string]v1.Hash{}
 			byDigest := map[string]string{}
 			for i, n := range []string{"new", "old", "older"} {
-				img, err := random.Image(64, 1+int64(i))
-				if err != nil {
-					t.Fatal(err)
-				}
 				ref := repo + ":abcdef0"
 				if n != "new" {
 					ref = repo + ":" + n
 				}
-				digests[n] = regtest.Push(t, ref, img)
+				digests[n] = regtest.Push(t, ref, imagetest.Random(t, int64(i), time.Unix(0, 0)))
 				byDigest[digests[n].String()] = n
 			}
 			for tag, n := range tc.before {

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgver/imgver/internal/config"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -22,11 +22,7 @@ func retagSetup(t *testing.T, pins string) (*config.Config, map[string]v1.Hash) 
 	cfg := testConfig(t, host+"/acme", pins)
 	digests := map[string]v1.Hash{}
 	for i, n := range []string{"a", "b"} {
-		img, err := random.Image(64, 1+int64(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests[n] = regtest.Push(t, host+"/acme/"+n+":abcdef0", img)
+		digests[n] = regtest.Push(t, host+"/acme/"+n+":abcdef0", imagetest.Random(t, int64(i), time.Unix(0, 0)))
 	}
 	return cfg, digests
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgver/imgver/internal/imagetest"
 )
 
 // smallMono is a tiny monorepo with every kind of entry in base and apps.
@@ -177,20 +179,12 @@ func TestMountable(t *testing.T) {
 	t.Parallel()
 	dir := smallMonoGen(t).dir
 	img := layoutImages(t, filepath.Join(dir, "baseline"))["svc-01"]
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
 	from, err := name.ParseReference("127.0.0.1:5001/bench/svc-00:v1", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mounts := map[v1.Hash]name.Reference{}
-	for _, l := range ls[:4] {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range imagetest.LayerDigests(t, img)[:4] {
 		mounts[d] = from
 	}
 	got, err := mountable(img, mounts)
@@ -210,17 +204,8 @@ func TestMountable(t *testing.T) {
 		t.Errorf("layers marked mountable (-want +got):\n%s", diff)
 	}
 	for _, im := range []v1.Image{img, got} {
-		if d, err := im.Digest(); err != nil || d != mustDigest(t, img) {
+		if d, err := im.Digest(); err != nil || d != imagetest.Digest(t, img) {
 			t.Errorf("digest changed: %v, %v", d, err)
 		}
 	}
-}
-
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

@@ -4,28 +4,23 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
 func TestPush(t *testing.T) {
 	t.Parallel()
 	dir := smallMonoGen(t).dir
-	var uploads atomic.Int64
-	prefix := regtest.StartBehind(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
-				uploads.Add(1)
-			}
-			h.ServeHTTP(w, r)
-		})
-	}) + "/bench"
+	wrap, uploads := regtest.Count(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/")
+	})
+	prefix := regtest.StartBehind(t, wrap) + "/bench"
 
 	ps, err := push(t.Context(), filepath.Join(dir, "baseline"), prefix, "v1.0.0", "")
 	if err != nil {
@@ -37,10 +32,7 @@ func TestPush(t *testing.T) {
 	}
 	for _, p := range ps {
 		n := strings.TrimPrefix(p.ref.RepositoryStr(), "bench/")
-		want, err := local[n].Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := imagetest.Digest(t, local[n])
 		got, err := remote.Head(p.ref)
 		if err != nil {
 			t.Fatal(err)
