@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // diffSources runs imgver diff --format json with args and returns the
@@ -151,17 +153,21 @@ func TestCacheFlags(t *testing.T) {
 // TestCacheDetect: a second detect over the same baselines reads no layer
 // blob of them from the registry, and says the same.
 func TestCacheDetect(t *testing.T) {
-	cnt := newCounter()
-	r := newDetectRepo(t, cnt.wrap)
+	var layer string
+	wrap, gets := regtest.Count(func(req *http.Request) bool {
+		return req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/blobs/"+layer)
+	})
+	r := newDetectRepo(t, wrap)
+	layer = r.layer.String()
 	dir := t.TempDir()
 	var outs []string
-	for i, want := range []int{1, 0} {
-		cnt.reset()
+	for i, want := range []int64{1, 0} {
+		gets.Store(0)
 		res := r.detect(t, "--format", "json", "--cache-dir", dir)
 		if res.code != 0 {
 			t.Fatalf("run %d: exit %d\n%s", i, res.code, res.stderr)
 		}
-		if got := cnt.gets([]v1.Hash{r.layer}); got != want {
+		if got := gets.Load(); got != want {
 			t.Errorf("run %d: %d GETs of b's baseline layer, want %d", i, got, want)
 		}
 		outs = append(outs, res.stdout)

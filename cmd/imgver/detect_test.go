@@ -84,7 +84,7 @@ func newDetectRepo(t *testing.T, wrap func(http.Handler) http.Handler) *detectRe
 		img := imagetest.Image(t, old, nil, cfg, files(n, 0o755))
 		regtest.Push(t, r.host+"/acme/"+n+":v1.0.0", img)
 		if n == "b" {
-			r.layer = layerDigests(t, img)[0]
+			r.layer = imagetest.LayerDigests(t, img)[0]
 		}
 	}
 	cfgC := cfg
@@ -936,7 +936,7 @@ func newCounter() *counter {
 	return c
 }
 
-// wrap puts c in front of next, for regtest.StartBehind and realBehind.
+// wrap puts c in front of next, for realBehind.
 func (c *counter) wrap(next http.Handler) http.Handler {
 	c.next = next
 	return c

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imgver/imgver/internal/config/configtest"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/regtest"
 	"github.com/imgver/imgver/internal/userfile/userfiletest"
@@ -931,20 +932,6 @@ func binaryJSON[T any](t *testing.T, dir string, args ...string) (*T, result) {
 	return v, res
 }
 
-// layerDigests returns the digests of the layers of img.
-func layerDigests(t *testing.T, img v1.Image) []v1.Hash {
-	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []v1.Hash
-	for _, l := range m.Layers {
-		out = append(out, l.Digest)
-	}
-	return out
-}
-
 // registryImage returns the image ref of a registry.
 func registryImage(t *testing.T, ref string) v1.Image {
 	t.Helper()
@@ -961,10 +948,10 @@ func ownLayers(t *testing.T, img v1.Image, others ...v1.Image) []v1.Hash {
 	t.Helper()
 	var theirs []v1.Hash
 	for _, o := range others {
-		theirs = append(theirs, layerDigests(t, o)...)
+		theirs = append(theirs, imagetest.LayerDigests(t, o)...)
 	}
 	var out []v1.Hash
-	for _, d := range layerDigests(t, img) {
+	for _, d := range imagetest.LayerDigests(t, img) {
 		if !slices.Contains(theirs, d) {
 			out = append(out, d)
 		}

@@ -294,7 +294,7 @@ func TestE2EPublishFault(t *testing.T) {
 	// The app layer of worker's candidate (below the noise): no other image
 	// has it.
 	wimg, _ := layoutImage(t, filepath.Join(r.dir, "build", "worker"))
-	ls := layerDigests(t, wimg)
+	ls := imagetest.LayerDigests(t, wimg)
 	layer := ls[len(ls)-2].String()
 	f.layer.Store(&layer)
 
