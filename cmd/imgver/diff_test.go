@@ -1,88 +1,17 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
 	"github.com/imgver/imgver/internal/imagetest"
 )
-
-// detectEntry is a tar entry of a test layer.
-type detectEntry struct {
-	name, content string
-	mode          int64
-	typ           byte
-}
-
-// detectImage writes an OCI layout at dir with one layer per entry list.
-func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]detectEntry) {
-	t.Helper()
-	img := empty.Image
-	for _, entries := range layers {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, e := range entries {
-			typ := e.typ
-			if typ == 0 {
-				typ = tar.TypeReg
-			}
-			h := &tar.Header{Name: e.name, Typeflag: typ, Mode: e.mode, ModTime: time.Unix(1700000000, 0)}
-			if typ == tar.TypeReg {
-				h.Size = int64(len(e.content))
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.WriteString(tw, e.content); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tw.Close()
-		b := buf.Bytes()
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "COPY . /"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = []string{"/app/run"}
-	if cfg != nil {
-		cfg(&cf.Config)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // detectFixtures makes oci layouts "same", "base", "changed" in a new
 // working directory.
@@ -90,24 +19,26 @@ func detectFixtures(t *testing.T) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	baseLayer := []detectEntry{
-		{name: "app/", mode: 0o755, typ: tar.TypeDir},
-		{name: "app/run", content: "#!/bin/sh\nexec app\n", mode: 0o755},
-		{name: "app/app.conf", content: "port = 80\nlog = info\nworkers = 4\n", mode: 0o644},
-		{name: "etc/", mode: 0o755, typ: tar.TypeDir},
-		{name: "etc/motd", content: "hello\n", mode: 0o644},
-		{name: "var/log/", mode: 0o755, typ: tar.TypeDir},
-		{name: "var/lib/dpkg/status", content: imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1"), mode: 0o644},
+	b := imagebuild.Build{MTime: time.Unix(1700000000, 0)}
+	cfg := imagebuild.Config{Cmd: []string{"/app/run"}}
+	baseLayer := []imagebuild.File{
+		imagebuild.Dir("/app"),
+		imagebuild.Exe("/app/run", "#!/bin/sh\nexec app\n"),
+		imagebuild.Reg("/app/app.conf", "port = 80\nlog = info\nworkers = 4\n"),
+		imagebuild.Dir("/etc"),
+		imagebuild.Reg("/etc/motd", "hello\n"),
+		imagebuild.Dir("/var/log"),
+		imagebuild.Reg("/var/lib/dpkg/status", imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1")),
 	}
-	detectImage(t, "base", nil, baseLayer)
-	detectImage(t, "same", nil, baseLayer, []detectEntry{{name: "var/log/build.log", content: "built\n", mode: 0o644}})
-	changed := append([]detectEntry(nil), baseLayer...)
-	changed[1].mode = 0o644
-	changed[2].content = "port = 8080\nlog = info\nworkers = 4\n"
-	changed[6].content = imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "curl=7.88.1-10+deb12u8")
-	changed = append(changed, detectEntry{name: "app/new", content: "x", mode: 0o600})
-	detectImage(t, "changed", func(c *v1.Config) { c.Env = []string{"DEBUG=1"} },
-		changed, []detectEntry{{name: "etc/.wh.motd"}})
+	imagetest.WriteLayout(t, "base", imagetest.Image(t, b, nil, cfg, baseLayer))
+	imagetest.WriteLayout(t, "same", imagetest.Image(t, b, nil, cfg, baseLayer, []imagebuild.File{imagebuild.Reg("/var/log/build.log", "built\n")}))
+	changed := append([]imagebuild.File(nil), baseLayer...)
+	changed[1].Mode = 0o644
+	changed[2].Content = "port = 8080\nlog = info\nworkers = 4\n"
+	changed[6].Content = imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "curl=7.88.1-10+deb12u8")
+	changed = append(changed, imagebuild.Reg("/app/new", "x").WithMode(0o600))
+	cfg.Env = []string{"DEBUG=1"}
+	imagetest.WriteLayout(t, "changed", imagetest.Image(t, b, nil, cfg, changed, []imagebuild.File{imagebuild.Whiteout("/etc/motd")}))
 }
 
 func TestDiffCommand(t *testing.T) {
