@@ -700,7 +700,7 @@ func TestE2ECIFlow(t *testing.T) {
 	gh := newGitHubFiles(t)
 
 	// A dry run writes nothing and tells every verdict and cause.
-	rep, res := runDetectJSON(t, r.dir, "--commit", r.sha)
+	rep, res := binaryJSON[flow.DetectReport](t, r.dir, "detect", "--commit", r.sha)
 	type verdict struct{ Name, Verdict, Cause, Version string }
 	var got []verdict
 	for _, di := range rep.Images {
@@ -881,7 +881,7 @@ func TestE2EPackages(t *testing.T) {
 	want := []packages.Change{{Ecosystem: packages.Deb, Name: "libssl3", Change: packages.Upgraded, Before: "3.0.15-1~deb12u1", After: "3.0.16-1~deb12u1"}}
 	const line = "deb: libssl3 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1"
 
-	rep, r := runDetectJSON(t, dir)
+	rep, r := binaryJSON[flow.DetectReport](t, dir, "detect")
 	if len(rep.Images) != 1 {
 		t.Fatalf("detect JSON: %d images\n%s", len(rep.Images), r.stdout)
 	}
@@ -997,12 +997,6 @@ func countedE2ERepo(t *testing.T) (*e2eRepo, *counter) {
 	return newE2ERepo(t, realBehind(t, cnt.wrap)), cnt
 }
 
-// runDetectJSON runs imgver detect --format json and decodes its report.
-func runDetectJSON(t *testing.T, dir string, args ...string) (*flow.DetectReport, result) {
-	t.Helper()
-	return binaryJSON[flow.DetectReport](t, dir, append([]string{"detect"}, args...)...)
-}
-
 // verdicts maps image name to "verdict cause".
 func verdicts(rep *flow.DetectReport) map[string]string {
 	out := map[string]string{}
@@ -1056,7 +1050,7 @@ func TestE2EDetectSummaries(t *testing.T) {
 	wantVerdicts := map[string]string{"gateway": "same ", "worker": "changed app", "console": "changed config", "reports": "changed base"}
 
 	cnt.reset()
-	rep, _ := runDetectJSON(t, r.dir, "--commit", r.sha, "--no-summary")
+	rep, _ := binaryJSON[flow.DetectReport](t, r.dir, "detect", "--commit", r.sha, "--no-summary")
 	if diff := cmp.Diff(wantVerdicts, verdicts(rep)); diff != "" {
 		t.Errorf("detect --no-summary (-want +got):\n%s", diff)
 	}
@@ -1116,7 +1110,7 @@ func TestE2EDetectSummaries(t *testing.T) {
 	}
 
 	cnt.reset()
-	rep, res = runDetectJSON(t, r.dir, "--commit", r.sha)
+	rep, res = binaryJSON[flow.DetectReport](t, r.dir, "detect", "--commit", r.sha)
 	if diff := cmp.Diff(wantVerdicts, verdicts(rep)); diff != "" {
 		t.Errorf("detect with summaries (-want +got):\n%s", diff)
 	}

@@ -77,12 +77,6 @@ func TestPublishFlags(t *testing.T) {
 	}
 }
 
-// publishJSON runs imgver publish --format json and decodes its report.
-func publishJSON(t *testing.T, dir string, args ...string) (*flow.PublishReport, result) {
-	t.Helper()
-	return binaryJSON[flow.PublishReport](t, dir, append([]string{"publish"}, args...)...)
-}
-
 // statuses maps image name to status:digest:also-tags.
 func statuses(rep *flow.PublishReport) map[string]string {
 	out := map[string]string{}
@@ -113,7 +107,7 @@ func TestE2EPublish(t *testing.T) {
 	}
 
 	// A dry run pushes nothing.
-	rep, res := publishJSON(t, r.dir, "--dry-run", "--commit", r.sha)
+	rep, _ := binaryJSON[flow.PublishReport](t, r.dir, "publish", "--dry-run", "--commit", r.sha)
 	for _, pi := range rep.Images {
 		if pi.Status != "would-push" {
 			t.Errorf("dry run: %s %s", pi.Name, pi.Status)
@@ -123,7 +117,7 @@ func TestE2EPublish(t *testing.T) {
 		}
 	}
 
-	rep, res = publishJSON(t, r.dir, "--commit", r.sha)
+	rep, _ = binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha)
 	if diff := cmp.Diff(want, statuses(rep)); diff != "" {
 		t.Errorf("publish (-want +got):\n%s", diff)
 	}
@@ -142,7 +136,7 @@ func TestE2EPublish(t *testing.T) {
 
 	// A rerun: all exist, nothing is uploaded or moved.
 	cnt.reset()
-	rep, res = publishJSON(t, r.dir, "--commit", r.sha)
+	rep, _ = binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha)
 	for n := range want {
 		want[n] = "exists " + digests[n].String() + " "
 	}
@@ -157,7 +151,7 @@ func TestE2EPublish(t *testing.T) {
 	t.Logf("rerun: %d HEAD, %d GET requests", cnt.requests["HEAD"].Load(), cnt.requests["GET"].Load())
 
 	// --also-tag latest: moved after the SHA tag, nothing pushed again.
-	rep, res = publishJSON(t, r.dir, "--commit", r.sha, "--also-tag", "latest")
+	rep, _ = binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha, "--also-tag", "latest")
 	for n := range want {
 		want[n] = "exists " + digests[n].String() + " latest"
 		if got, ok := regtest.Digest(t, r.ref(n, "latest")); !ok || got != digests[n] {
@@ -169,7 +163,7 @@ func TestE2EPublish(t *testing.T) {
 	}
 
 	// --mode all: the pinned gateway too.
-	rep, res = publishJSON(t, r.dir, "--commit", r.sha, "--mode", "all")
+	rep, _ = binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha, "--mode", "all")
 	for n := range want {
 		want[n] = "exists " + digests[n].String() + " "
 	}
@@ -196,7 +190,7 @@ func TestE2EPublish(t *testing.T) {
 	}
 
 	// dotenv, for GitLab: KEY=value lines, nothing else.
-	res = runBinary(t, r.dir, nil, "publish", "--commit", r.sha, "--format", "dotenv")
+	res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha, "--format", "dotenv")
 	if res.code != 0 {
 		t.Fatalf("publish --format dotenv: exit %d\n%s", res.code, res.stderr)
 	}
@@ -314,7 +308,7 @@ func TestE2EPublishFault(t *testing.T) {
 	}
 
 	f.layer.Store(nil) // the registry recovers
-	rep, res := publishJSON(t, r.dir, "--commit", r.sha)
+	rep, _ := binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha)
 	got := map[string]string{}
 	for _, pi := range rep.Images {
 		got[pi.Name] = pi.Status
@@ -343,7 +337,7 @@ func TestE2EPublishDockerDaemon(t *testing.T) {
 	dir := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"app\" {\n  candidate = \"docker-daemon:%s\"\n}\n", prefix, tag), "", nil).Dir
 	const sha = "0123456789abcdef"
 	for i, want := range []string{"pushed", "exists"} {
-		rep, res := publishJSON(t, dir, "--commit", sha)
+		rep, res := binaryJSON[flow.PublishReport](t, dir, "publish", "--commit", sha)
 		if len(rep.Images) != 1 {
 			t.Fatalf("publish %d: %d images\n%s", i, len(rep.Images), res.stdout)
 		}
@@ -373,7 +367,7 @@ func TestE2EPublishSummaries(t *testing.T) {
 	if res := runBinary(t, r.dir, nil, "detect", "--write", "--commit", r.sha); res.code != 0 {
 		t.Fatalf("detect --write: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	rep, res := publishJSON(t, r.dir, "--commit", r.sha)
+	rep, _ := binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha)
 	if len(rep.Images) != 3 {
 		t.Fatalf("published %d images, want 3", len(rep.Images))
 	}
@@ -394,7 +388,7 @@ func TestE2EPublishSummaries(t *testing.T) {
 
 	// A rerun finds them and attaches nothing.
 	cnt.reset()
-	rep, res = publishJSON(t, r.dir, "--commit", r.sha)
+	rep, _ = binaryJSON[flow.PublishReport](t, r.dir, "publish", "--commit", r.sha)
 	for _, pi := range rep.Images {
 		if pi.Status != "exists" || len(pi.Summaries) != 0 || len(pi.Warnings) != 0 {
 			t.Errorf("publish again: %s %s, summaries %+v, warnings %v", pi.Name, pi.Status, pi.Summaries, pi.Warnings)
@@ -429,7 +423,7 @@ func TestE2EPublishSummaries(t *testing.T) {
 	// layers (those v1.0.0 does not share) is fetched.
 	own := ownLayers(t, registryImage(t, r.ref("worker", "v1.1.0")), registryImage(t, r.ref("worker", "v1.0.0")))
 	cnt.reset()
-	res = runBinary(t, r.dir, nil, "diff", "--format", "json", r.ref("worker", "v1.1.0"), r.ref("worker", "v1.0.0"))
+	res := runBinary(t, r.dir, nil, "diff", "--format", "json", r.ref("worker", "v1.1.0"), r.ref("worker", "v1.0.0"))
 	if res.code != 1 {
 		t.Fatalf("diff v1.1.0 v1.0.0: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 	}
