@@ -9,10 +9,8 @@ import (
 
 // applyOptions are the flags of imgver apply.
 type applyOptions struct {
-	format   string
-	dryRun   bool
-	exitCode bool
-	verbose  bool
+	reportFlags
+	dryRun bool
 }
 
 func newApplyCmd(g *globalOptions) *cobra.Command {
@@ -41,18 +39,11 @@ detect --write does), 2 error.`,
 		Example: `  imgver apply results/*.json --format github
   imgver apply result-1.json result-2.json result-3.json --dry-run`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: g.onConfig(o.check, o.run),
+		RunE: g.onConfig(o.reportFlags.check, o.run),
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
-	f.BoolVar(&o.dryRun, "dry-run", false, "write nothing: say what would be unpinned")
-	f.BoolVar(&o.exitCode, "exit-code", false, "exit 1 when an image changed")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every difference (text), include the full comparison when the results hold it (json)")
+	o.reportFlags.bind(cmd)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "write nothing: say what would be unpinned")
 	return cmd
-}
-
-func (o *applyOptions) check(*cobra.Command) error {
-	return checkCIFormat(o.format, "text", "json", "github", "dotenv")
 }
 
 func (o *applyOptions) run(cmd *cobra.Command, cfg *config.Config, paths []string) error {
@@ -60,5 +51,5 @@ func (o *applyOptions) run(cmd *cobra.Command, cfg *config.Config, paths []strin
 	if err != nil {
 		return err
 	}
-	return finishDetect(cmd, rep, o.format, o.verbose, o.exitCode)
+	return o.finish(cmd, rep)
 }

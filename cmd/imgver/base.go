@@ -15,7 +15,7 @@ import (
 
 // baseOptions are the flags of imgver base check and base update.
 type baseOptions struct {
-	format   string
+	format   *choiceFlag
 	platform string
 	dryRun   bool
 	unpin    bool
@@ -46,7 +46,7 @@ report or pin its digest, to catch an upstream image rebuilt under the same tag.
 }
 
 func (o *baseOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text, json or github")
+	o.format = formatVar(cmd, "text", "json", "github")
 	cmd.Flags().StringVar(&o.platform, "platform", base.DefaultPlatform, "platform the images are built for, for FROMs without --platform")
 }
 
@@ -131,14 +131,8 @@ or printed when it is unset.
 }
 
 // check checks the flags before anything is read.
-func (o *baseOptions) check(*cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json", "github"); err != nil {
-		return err
-	}
-	if o.format == "github" {
-		return openableEnvFiles("GITHUB_OUTPUT")
-	}
-	return nil
+func (o *baseOptions) check() error {
+	return openableGitHubFiles(o.format, "GITHUB_OUTPUT")
 }
 
 // options turns the flags into options for the flow.
@@ -151,7 +145,7 @@ func (o *baseOptions) runCheck(cmd *cobra.Command, cfg *config.Config, names []s
 	if err != nil {
 		return err
 	}
-	if err := renderBaseCheck(cmd.OutOrStdout(), reps, o.format); err != nil {
+	if err := renderBaseCheck(cmd.OutOrStdout(), reps, o.format.value); err != nil {
 		return err
 	}
 	return baseExit(reps)
@@ -162,7 +156,7 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, cfg *config.Config, names []
 	var ue *base.UnresolvedError
 	if errors.As(err, &ue) {
 		// Show what was found, then fail: nothing is written.
-		if err := renderBaseUnresolved(cmd.OutOrStdout(), up.Plan.Reports, o.format); err != nil {
+		if err := renderBaseUnresolved(cmd.OutOrStdout(), up.Plan.Reports, o.format.value); err != nil {
 			return err
 		}
 		errs := make([]error, 0, len(ue.Results)+1)
@@ -176,7 +170,7 @@ func (o *baseOptions) runUpdate(cmd *cobra.Command, cfg *config.Config, names []
 		return err
 	}
 	renderBaseUnpin(cmd.ErrOrStderr(), up, o.dryRun)
-	if err := renderBaseUpdate(cmd.OutOrStdout(), up.Plan, o.format, o.dryRun); err != nil {
+	if err := renderBaseUpdate(cmd.OutOrStdout(), up.Plan, o.format.value, o.dryRun); err != nil {
 		return err
 	}
 	if o.dryRun && len(up.Plan.Files) > 0 {

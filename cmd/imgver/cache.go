@@ -50,12 +50,12 @@ func (f *cacheFlags) open(w io.Writer) (c *cache.Cache, done func(), err error) 
 		c, err = cache.Open(dir, size)
 	}
 	if err != nil {
-		fmt.Fprintf(w, "imgver: warning: no local cache: %v\n", err)
+		warnf(w, "no local cache: %v", err)
 		return nil, done, nil
 	}
 	return c, func() {
 		if err := c.Warning(); err != nil {
-			fmt.Fprintf(w, "imgver: warning: local cache: %v\n", err)
+			warnf(w, "local cache: %v", err)
 		}
 		c.Close()
 	}, nil

@@ -11,7 +11,7 @@ import (
 
 // checkOptions are the flags of imgver check.
 type checkOptions struct {
-	format      string
+	format      *choiceFlag
 	platform    string
 	maxFileSize int64
 }
@@ -45,16 +45,13 @@ Exit codes: 0 ok, 1 a problem found (each with the path and why), 2 error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	o.format = formatVar(cmd, "text", "json")
 	cmd.Flags().StringVar(&o.platform, "platform", "", "check only this platform of a multi-platform image (os/arch[/variant])")
 	cmd.Flags().Int64Var(&o.maxFileSize, "max-file-size", 0, "report files larger than this many bytes (0: off)")
 	return cmd
 }
 
 func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
 	if o.maxFileSize < 0 {
 		return fmt.Errorf("--max-file-size must not be negative")
 	}
@@ -70,7 +67,7 @@ func (o *checkOptions) run(cmd *cobra.Command, ref string) error {
 	if err != nil {
 		return err
 	}
-	if err := renderCheck(cmd.OutOrStdout(), reports, o.format); err != nil {
+	if err := renderCheck(cmd.OutOrStdout(), reports, o.format.value); err != nil {
 		return err
 	}
 	for _, r := range reports {

@@ -10,84 +10,61 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
-	"github.com/imgver/imgver/internal/flow"
-	"github.com/imgver/imgver/internal/release"
 )
 
 // ciFlags are the flags of the CI commands (detect, publish).
 type ciFlags struct {
-	commit     string
+	limitFlags
+	commit     commitFlag
 	candidates []string
-	format     string
-	jobs       int
-	timeout    time.Duration
 	progress   bool
 
 	cands map[string]string // --candidate NAME=REF, parsed by check
 }
 
-// ciRun is what a CI command runs with, made by ciFlags.start.
-type ciRun struct {
-	ctx    context.Context // bounded by --timeout
-	cancel context.CancelFunc
-	sha    string // --commit, or git rev-parse HEAD
+// bind defines the flags on cmd, whose images are done (compared, pushed)
+// jobs at once.
+func (c *ciFlags) bind(cmd *cobra.Command, done string) {
+	c.commit.bind(cmd, "commit SHA the candidates were built from (default: git rev-parse HEAD)")
+	cmd.Flags().StringArrayVar(&c.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
+	cmd.Flags().BoolVar(&c.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	c.limitFlags.bind(cmd, done)
 }
 
-// check checks the flags (--format one of formats) before anything is read.
-func (c *ciFlags) check(formats ...string) error {
-	if err := checkCIFormat(c.format, formats...); err != nil {
+// check checks the flags before anything is read.
+func (c *ciFlags) check() error {
+	if err := c.limitFlags.check(); err != nil {
 		return err
-	}
-	if c.jobs < 0 {
-		return fmt.Errorf("--jobs must be positive, not %d", c.jobs)
-	}
-	if c.timeout < 0 {
-		return fmt.Errorf("--timeout must be positive, not %s", c.timeout)
 	}
 	var err error
 	c.cands, err = parseCandidates(c.candidates)
 	return err
 }
 
-// start bounds the command's context by --timeout and finds the commit of
-// the monorepo of cfg. The caller must call cancel.
-func (c *ciFlags) start(cmd *cobra.Command, cfg *config.Config) (*ciRun, error) {
-	r := &ciRun{}
-	r.ctx, r.cancel = context.WithCancel(cmd.Context())
-	if c.timeout > 0 {
-		r.ctx, r.cancel = context.WithTimeoutCause(cmd.Context(), c.timeout, &timeoutError{c.timeout})
-	}
-	var err error
-	if r.sha, err = release.Commit(r.ctx, cfg.Dir, c.commit, cmd.Flags().Changed("commit")); err != nil {
-		r.cancel()
-		return nil, err
-	}
-	return r, nil
-}
+// ciRun is the work of a CI command, given the config loaded once for the
+// run, the context bounded by --timeout, and the commit (--commit, or git
+// rev-parse HEAD).
+type ciRun func(ctx context.Context, cmd *cobra.Command, cfg *config.Config, sha string) error
 
-// checkCIFormat rejects a --format value not in formats and, for github,
-// $GITHUB_OUTPUT or $GITHUB_STEP_SUMMARY that cannot be appended to: found
-// before anything is written, not after.
-func checkCIFormat(format string, formats ...string) error {
-	if err := checkFormat(format, formats...); err != nil {
-		return err
+// onConfig is the RunE of a CI command: as globalOptions.onConfig, with the
+// flags of c checked before check; then the context is bounded by --timeout
+// and the commit of the monorepo found before run is called.
+func (c *ciFlags) onConfig(g *globalOptions, check func() error, run ciRun) func(*cobra.Command, []string) error {
+	checkAll := func() error {
+		if err := c.check(); err != nil {
+			return err
+		}
+		return check()
 	}
-	if format == "github" {
-		return openableEnvFiles("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
-	}
-	return nil
-}
-
-// parseShard reads --shard K/N; "" is every image.
-func parseShard(s string) (flow.Shard, error) {
-	if s == "" {
-		return flow.Shard{}, nil
-	}
-	sh, err := flow.ParseShard(s)
-	if err != nil {
-		return flow.Shard{}, fmt.Errorf("--shard: %w", err)
-	}
-	return sh, nil
+	return g.onConfig(checkAll, func(cmd *cobra.Command, cfg *config.Config, _ []string) error {
+		ctx, cancel := c.context(cmd.Context())
+		defer cancel()
+		sha, err := c.commit.resolve(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return run(ctx, cmd, cfg, sha)
+	})
 }
 
 // parseCandidates reads --candidate NAME=REF flags.

@@ -19,17 +19,15 @@ const exitBaselineMissing = 3
 type detectOptions struct {
 	ciFlags
 	cacheFlags
+	reportFlags
 	write     bool
-	exitCode  bool
-	verbose   bool
 	platform  string
 	history   bool
 	noCheck   bool
 	noBase    bool
 	noSummary bool
-	shard     string
+	shard     shardFlag
 	output    string
-	sel       flow.Shard // --shard, read by check
 }
 
 func newDetectCmd(g *globalOptions) *cobra.Command {
@@ -90,57 +88,41 @@ what one detect --write of every image would. --shard cannot go with --write.`,
   imgver detect --format json | jq '.publish'
   imgver detect --shard 2/3 --output result-2.json --commit "$GITHUB_SHA"   # then: imgver apply result-*.json`,
 		Args: cobra.NoArgs,
-		RunE: g.onConfig(o.check, o.run),
+		RunE: o.ciFlags.onConfig(g, o.check, o.run),
 	}
+	o.ciFlags.bind(cmd, "compared")
+	o.reportFlags.bind(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
-	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
 	f.BoolVar(&o.write, "write", false, "unpin the changed images in the pin file")
-	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
-	f.IntVar(&o.jobs, "jobs", 0, "images compared at once (default: number of CPUs)")
-	f.BoolVar(&o.exitCode, "exit-code", false, "exit 1 when an image changed")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every difference (text), include the full comparison (json)")
-	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.StringVar(&o.platform, "platform", "", "compare only this platform of multi-platform images (os/arch[/variant])")
 	f.BoolVar(&o.history, "history", false, "let history created_by differences count as changes")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noBase, "no-base", false, "do not look up whether the Dockerfiles' base images are pinned-stale")
 	f.BoolVar(&o.noSummary, "no-summary", false, "read the baselines' layers even where the registry holds their summaries")
-	f.StringVar(&o.shard, "shard", "", "K/N: compare only the images of shard K of N (for imgver apply)")
+	f.Var(&o.shard, "shard", "K/N: compare only the images of shard K of N (for imgver apply)")
 	f.StringVar(&o.output, "output", "", "write the result of --shard as JSON to this file (for imgver apply)")
 	o.cacheFlags.bind(cmd)
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit); a registry that stops answering then fails the run")
 	return cmd
 }
 
-func (o *detectOptions) check(*cobra.Command) error {
-	var err error
-	if o.sel, err = parseShard(o.shard); err != nil {
-		return err
-	}
-	if o.output != "" && o.sel.N == 0 {
+func (o *detectOptions) check() error {
+	if o.output != "" && o.shard.N == 0 {
 		return errors.New("--output writes the result of a shard: give --shard K/N too (or use --format json)")
 	}
-	return o.ciFlags.check("text", "json", "github", "dotenv")
+	return o.reportFlags.check()
 }
 
-func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
-	r, err := o.start(cmd, cfg)
-	if err != nil {
-		return err
-	}
-	defer r.cancel()
-	ctx := r.ctx
+func (o *detectOptions) run(ctx context.Context, cmd *cobra.Command, cfg *config.Config, sha string) error {
 	lc, closeCache, err := o.cacheFlags.open(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	defer closeCache()
 	opts := flow.DetectOptions{
-		Commit:     r.sha,
+		Commit:     sha,
 		Candidates: o.cands,
 		Write:      o.write,
-		Shard:      o.sel,
+		Shard:      o.shard.Shard,
 		Jobs:       o.jobs,
 		Platform:   o.platform,
 		History:    o.history,
@@ -166,21 +148,41 @@ func (o *detectOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) 
 			return err
 		}
 	}
-	return finishDetect(cmd, rep, o.format, o.verbose, o.exitCode)
+	return o.reportFlags.finish(cmd, rep)
 }
 
-// finishDetect renders the report of detect or apply and maps it to an exit
-// code: 1 when a candidate fails its checks, or (exitCode) when an image
+// reportFlags are the flags of how detect and apply print the report: apply
+// prints exactly what detect prints.
+type reportFlags struct {
+	format   *choiceFlag
+	exitCode bool
+	verbose  bool
+}
+
+func (r *reportFlags) bind(cmd *cobra.Command) {
+	r.format = formatVar(cmd, "text", "json", "github", "dotenv")
+	cmd.Flags().BoolVar(&r.exitCode, "exit-code", false, "exit 1 when an image changed")
+	cmd.Flags().BoolVarP(&r.verbose, "verbose", "v", false, "list every difference (text), include the full comparison where the report holds it (json)")
+}
+
+// check checks, before anything is written, that the GitHub files the
+// report goes to can be written.
+func (r *reportFlags) check() error {
+	return openableGitHubFiles(r.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+}
+
+// finish renders the report of detect or apply and maps it to an exit code:
+// 1 when a candidate fails its checks, or (--exit-code) when an image
 // changed.
-func finishDetect(cmd *cobra.Command, rep *flow.DetectReport, format string, verbose, exitCode bool) error {
+func (r *reportFlags) finish(cmd *cobra.Command, rep *flow.DetectReport) error {
 	renderDetectWarnings(cmd.ErrOrStderr(), rep)
-	if err := renderDetect(cmd.OutOrStdout(), rep, format, verbose); err != nil {
+	if err := renderDetect(cmd.OutOrStdout(), rep, r.format.value, r.verbose); err != nil {
 		return err
 	}
 	if len(rep.Broken) > 0 {
 		return withCode(exitChanged, fmt.Errorf("the candidates of %s fail imgver check: do not publish them", strings.Join(rep.Broken, ", ")))
 	}
-	if exitCode && len(rep.Changed) > 0 {
+	if r.exitCode && len(rep.Changed) > 0 {
 		return withCode(exitChanged, nil)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,7 +109,7 @@ func (d *diffFlags) loadConfig() (*config.Config, error) {
 
 type diffOptions struct {
 	diffFlags
-	format string
+	format *choiceFlag
 }
 
 func newDiffCmd(g *globalOptions) *cobra.Command {
@@ -150,14 +149,11 @@ Exit status: 0 same, 1 changed, 2 error.`,
 		},
 	}
 	o.bind(cmd)
-	cmd.Flags().StringVar(&o.format, "format", "text", "output `FORMAT`: text or json")
+	o.format = formatVar(cmd, "text", "json")
 	return cmd
 }
 
 func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
 	c, done, err := o.comparer(cmd, detect.WithPackages())
 	if err != nil {
 		return err
@@ -169,14 +165,12 @@ func (o *diffOptions) run(cmd *cobra.Command, a, b string) error {
 	}
 	for _, p := range res.Platforms {
 		for _, w := range p.Warnings {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", w)
+			warnf(cmd.ErrOrStderr(), "%s", w)
 		}
 	}
 	out := cmd.OutOrStdout()
-	if o.format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(res)
+	if o.format.value == "json" {
+		err = writeJSON(out, res)
 	} else {
 		err = renderDiffText(out, res)
 	}

@@ -3,21 +3,18 @@ package main
 import (
 	"fmt"
 	"slices"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/config"
-	"github.com/imgver/imgver/internal/flow"
 	"github.com/imgver/imgver/internal/pinfile"
 	"github.com/imgver/imgver/internal/release"
 )
 
 // listOptions are the flags of imgver list.
 type listOptions struct {
-	format string
-	shard  string
-	sel    flow.Shard // --shard, read by check
+	format *choiceFlag
+	shard  shardFlag
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
@@ -37,19 +34,11 @@ K/N compares them: what a CI job of a matrix builds.`,
   imgver list --format json | jq -r '.[] | select(.state == "unpinned") | .name'
   imgver list --shard 2/3 --format json | jq -r '.[].name'   # the images a matrix job builds`,
 		Args: cobra.NoArgs,
-		RunE: g.onConfig(o.check, o.run),
+		RunE: g.onConfig(nil, o.run),
 	}
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
-	cmd.Flags().StringVar(&o.shard, "shard", "", "K/N: list only the images of shard K of N (as imgver detect --shard)")
+	o.format = formatVar(cmd, "text", "json")
+	cmd.Flags().Var(&o.shard, "shard", "K/N: list only the images of shard K of N (as imgver detect --shard)")
 	return cmd
-}
-
-func (o *listOptions) check(*cobra.Command) error {
-	var err error
-	if o.sel, err = parseShard(o.shard); err != nil {
-		return err
-	}
-	return checkFormat(o.format, "text", "json")
 }
 
 func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
@@ -59,17 +48,15 @@ func (o *listOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	}
 	f, errs := pinfile.ParseLenient(cfg.PinFile, data, release.Owned(cfg))
 	for _, e := range errs {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %v (line skipped)\n", e)
+		warnf(cmd.ErrOrStderr(), "%v (line skipped)", e)
 	}
-	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !o.sel.Has(s.Name) })
-	for _, u := range release.UnknownVars(f) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
-	}
+	statuses := slices.DeleteFunc(release.Statuses(cfg, f), func(s release.Status) bool { return !o.shard.Has(s.Name) })
+	warnUnknownVars(cmd.ErrOrStderr(), f)
 	w := cmd.OutOrStdout()
-	if o.format == "json" {
+	if o.format.value == "json" {
 		return writeJSON(w, statuses)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tVAR\tSTATE\tVERSION\tREPOSITORY")
 	for _, s := range statuses {
 		v := s.Version

@@ -6,18 +6,31 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
+	"text/tabwriter"
 
 	"golang.org/x/term"
+
+	"github.com/imgver/imgver/internal/pinfile"
+	"github.com/imgver/imgver/internal/release"
 )
 
-// checkFormat rejects a --format value not in allowed.
-func checkFormat(format string, allowed ...string) error {
-	if !slices.Contains(allowed, format) {
-		return fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(allowed, ", "))
+// warnf prints a warning on w (stderr) as one line "imgver: warning: ...".
+func warnf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "imgver: warning: "+format+"\n", args...)
+}
+
+// warnUnknownVars warns on w about each NAME_VER assignment of the pin file
+// f that no image owns (release.UnknownVars).
+func warnUnknownVars(w io.Writer, f *pinfile.File) {
+	for _, u := range release.UnknownVars(f) {
+		warnf(w, "%s", u)
 	}
-	return nil
+}
+
+// newTable returns the writer of a table for people on w: columns two
+// blanks apart. Flush it.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
 // writeJSON writes v as indented JSON.
@@ -55,11 +68,15 @@ func appendToEnvFile(env string, stdout io.Writer, write func(io.Writer)) error 
 	return f.Close()
 }
 
-// openableEnvFiles checks that each file named by one of the environment
-// variables envs (those set) can be opened for appending, so that a command
-// that writes the pin file or Dockerfiles before its GitHub outputs fails
-// before it writes anything, not after.
-func openableEnvFiles(envs ...string) error {
+// openableGitHubFiles checks, when format is github, that each file named
+// by one of the environment variables envs (those set: $GITHUB_OUTPUT,
+// $GITHUB_STEP_SUMMARY) can be opened for appending, so that a command that
+// writes the pin file or Dockerfiles before its GitHub outputs fails before
+// it writes anything, not after.
+func openableGitHubFiles(format *choiceFlag, envs ...string) error {
+	if format.value != "github" {
+		return nil
+	}
 	for _, env := range envs {
 		path := os.Getenv(env)
 		if path == "" {

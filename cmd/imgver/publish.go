@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgver/imgver/internal/clip"
 	"github.com/imgver/imgver/internal/config"
 	"github.com/imgver/imgver/internal/flow"
 )
@@ -14,7 +14,8 @@ import (
 // publishOptions are the flags of imgver publish.
 type publishOptions struct {
 	ciFlags
-	mode      string
+	format    *choiceFlag
+	mode      *choiceFlag
 	alsoTags  []string
 	dryRun    bool
 	force     bool
@@ -68,41 +69,28 @@ Exit codes: 0 done, 1 a candidate fails its checks (nothing pushed), 2 error.`,
   imgver publish --mode all --also-tag latest --format json > published.json
   imgver publish --commit "$GITHUB_SHA" --format github --timeout 30m`,
 		Args: cobra.NoArgs,
-		RunE: g.onConfig(o.check, o.run),
+		RunE: o.ciFlags.onConfig(g, o.check, o.run),
 	}
+	o.ciFlags.bind(cmd, "pushed")
+	o.format = formatVar(cmd, "text", "json", "github", "dotenv")
+	o.mode = choiceVar(cmd, "mode", "which images (changed: the unpinned ones)", "changed", "all")
 	f := cmd.Flags()
-	f.StringVar(&o.mode, "mode", "changed", "which images: changed (the unpinned ones) or all")
 	f.StringArrayVar(&o.alsoTags, "also-tag", nil, "also move this tag to each pushed image, e.g. latest (repeatable)")
-	f.StringVar(&o.commit, "commit", "", "commit SHA the candidates were built from (default: git rev-parse HEAD)")
-	f.StringArrayVar(&o.candidates, "candidate", nil, "NAME=REF: where the fresh build of image NAME is (repeatable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve and check everything, push nothing")
 	f.BoolVar(&o.force, "force", false, "push over a SHA tag that holds another image")
-	f.StringVar(&o.format, "format", "text", "output format: text, json, github or dotenv")
-	f.IntVar(&o.jobs, "jobs", 0, "images pushed at once (default: number of CPUs)")
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run imgver check on the candidates")
 	f.BoolVar(&o.noSummary, "no-summary", false, "attach no summary to the images pushed")
-	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	return cmd
 }
 
-func (o *publishOptions) check(*cobra.Command) error {
-	if o.mode != "changed" && o.mode != "all" {
-		return fmt.Errorf("unknown --mode %s (want changed or all)", clip.Quote(o.mode))
-	}
-	return o.ciFlags.check("text", "json", "github", "dotenv")
+func (o *publishOptions) check() error {
+	return openableGitHubFiles(o.format, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 }
 
-func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
-	r, err := o.start(cmd, cfg)
-	if err != nil {
-		return err
-	}
-	defer r.cancel()
-	ctx := r.ctx
+func (o *publishOptions) run(ctx context.Context, cmd *cobra.Command, cfg *config.Config, sha string) error {
 	progress, finish := newPublishBar(cmd.ErrOrStderr(), o.progress)
 	rep, err := flow.Publish(ctx, cfg, flow.PublishOptions{
-		Mode: flow.PublishMode(o.mode), Commit: r.sha, Candidates: o.cands, AlsoTags: o.alsoTags,
+		Mode: flow.PublishMode(o.mode.value), Commit: sha, Candidates: o.cands, AlsoTags: o.alsoTags,
 		DryRun: o.dryRun, Force: o.force, NoCheck: o.noCheck, NoSummary: o.noSummary, Jobs: o.jobs, Remote: remoteOptions(ctx),
 		Progress: progress,
 	})
@@ -112,10 +100,10 @@ func (o *publishOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string)
 	}
 	for _, pi := range rep.Images {
 		for _, w := range pi.Warnings {
-			fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: image %s: %s\n", pi.Name, w)
+			warnf(cmd.ErrOrStderr(), "image %s: %s", pi.Name, w)
 		}
 	}
-	if err := renderPublish(cmd.OutOrStdout(), rep, o.format); err != nil {
+	if err := renderPublish(cmd.OutOrStdout(), rep, o.format.value); err != nil {
 		return err
 	}
 	if len(rep.Broken) > 0 {

@@ -64,8 +64,8 @@ func TestPublishFlags(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--mode", "some"}, `unknown --mode "some" (want changed or all)`},
-		{[]string{"--format", "yaml"}, `unknown --format "yaml"`},
+		{[]string{"--mode", "some"}, `invalid argument "some" for "--mode" flag: want changed or all`},
+		{[]string{"--format", "yaml"}, `invalid argument "yaml" for "--format" flag`},
 		{[]string{"--jobs", "-1"}, "--jobs must be positive"},
 		{[]string{"--candidate", "x"}, `--candidate "x": want NAME=REF`},
 		{[]string{"--candidate", "nope=oci:x"}, `unknown image "nope"`},

@@ -14,9 +14,9 @@ import (
 // releaseOptions are the flags of imgver release.
 type releaseOptions struct {
 	dryRun   bool
-	format   string
+	format   *choiceFlag
 	retag    bool
-	commit   string
+	commit   commitFlag
 	force    bool
 	floating bool
 	dated    bool
@@ -54,20 +54,17 @@ at it), it is left there and the output says so. A pre-release
 		RunE: g.onConfig(o.check, o.run),
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be pinned, write nothing")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	o.format = formatVar(cmd, "text", "json")
 	cmd.Flags().BoolVar(&o.retag, "retag", false, "tag <repository>:<short SHA> as <repository>:VERSION in the registry")
-	cmd.Flags().StringVar(&o.commit, "commit", "", "with --retag: the commit the images were published under (default: git rev-parse HEAD)")
+	o.commit.bind(cmd, "with --retag: the commit the images were published under (default: git rev-parse HEAD)")
 	cmd.Flags().BoolVar(&o.force, "force", false, "with --retag: move a VERSION (or dated) tag that points at another image")
 	cmd.Flags().BoolVar(&o.floating, "floating", false, "with --retag: also tag vX.Y and vX (moved only forward)")
 	cmd.Flags().BoolVar(&o.dated, "dated", false, "with --retag: also tag VERSION-YYYYMMDD (UTC)")
 	return cmd
 }
 
-func (o *releaseOptions) check(cmd *cobra.Command) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	if !o.retag && (cmd.Flags().Changed("commit") || o.force || o.floating || o.dated) {
+func (o *releaseOptions) check() error {
+	if !o.retag && (o.commit.given || o.force || o.floating || o.dated) {
 		return fmt.Errorf("--commit, --force, --floating and --dated go with --retag")
 	}
 	return nil
@@ -82,7 +79,7 @@ func (o *releaseOptions) run(cmd *cobra.Command, cfg *config.Config, args []stri
 	)
 	if o.retag {
 		var sha string
-		if sha, err = release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit")); err != nil {
+		if sha, err = o.commit.resolve(cmd.Context(), cfg); err != nil {
 			return err
 		}
 		pinned, tags, err = release.ReleaseRetag(cmd.Context(), cfg, version, release.RetagOptions{
@@ -96,7 +93,7 @@ func (o *releaseOptions) run(cmd *cobra.Command, cfg *config.Config, args []stri
 		return err
 	}
 	w := cmd.OutOrStdout()
-	if o.format == "json" {
+	if o.format.value == "json" {
 		if pinned == nil {
 			pinned = []release.Status{} // "pinned": [], never null
 		}

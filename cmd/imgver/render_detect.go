@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/flow"
@@ -17,11 +16,11 @@ import (
 // renderDetectWarnings prints what detect could not look at, one line each.
 func renderDetectWarnings(w io.Writer, rep *flow.DetectReport) {
 	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "imgver: warning: %s\n", warn)
+		warnf(w, "%s", warn)
 	}
 	for _, di := range rep.Images {
 		for _, warn := range di.Warnings {
-			fmt.Fprintf(w, "imgver: warning: image %s: %s\n", di.Name, warn)
+			warnf(w, "image %s: %s", di.Name, warn)
 		}
 	}
 }
@@ -87,7 +86,7 @@ func writeDetectJSON(path string, rep *flow.DetectReport, verbose bool) error {
 }
 
 func renderDetectText(w io.Writer, rep *flow.DetectReport, verbose bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "IMAGE\tBEFORE\tVERDICT\tCAUSE\tAFTER\tVERSION\tBASE\tCHECK")
 	for _, di := range rep.Images {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", di.Name, stateVersion(di.StateBefore, di.VersionBefore), di.Verdict,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/imgver/imgver/internal/flow"
 )
@@ -84,7 +83,7 @@ func renderPublishText(w io.Writer, rep *flow.PublishReport) {
 		fmt.Fprintf(w, "Nothing to publish (mode %s): no image is unpinned.\n", rep.Mode)
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "IMAGE\tTARGET\tDIGEST\tALSO\tSTATUS")
 	for _, pi := range rep.Images {
 		fmt.Fprintf(tw, "%s\t%s:%s\t%s\t%s\t%s\n", pi.Name, pi.Repository, pi.Tag, shortDigest(pi.Digest), dash(strings.Join(pi.AlsoTags, ",")), publishStatus(pi))

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/imgver/imgver/internal/flow"
 )
@@ -13,7 +12,7 @@ func renderSummarize(w io.Writer, rep *flow.SummarizeReport, format string) erro
 	if format == "json" {
 		return writeJSON(w, rep)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "IMAGE\tPLATFORM\tSUBJECT\tSUMMARY\tBYTES\tSTATUS")
 	for _, im := range rep.Images {
 		for _, s := range im.Summaries {

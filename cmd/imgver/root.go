@@ -128,10 +128,10 @@ type configRun func(cmd *cobra.Command, cfg *config.Config, args []string) error
 // onConfig is the RunE of every command that works on images.hcl: check
 // (when not nil) validates the flags before anything is read, then the config
 // is loaded (--config, --pin-file) and handed to run.
-func (g *globalOptions) onConfig(check func(*cobra.Command) error, run configRun) func(*cobra.Command, []string) error {
+func (g *globalOptions) onConfig(check func() error, run configRun) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if check != nil {
-			if err := check(cmd); err != nil {
+			if err := check(); err != nil {
 				return err
 			}
 		}

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/imgver/imgver/internal/detect"
@@ -14,10 +10,9 @@ import (
 // summarizeOptions are the flags of imgver summarize.
 type summarizeOptions struct {
 	cacheFlags
-	format   string
+	limitFlags
+	format   *choiceFlag
 	platform string
-	jobs     int
-	timeout  time.Duration
 }
 
 func newSummarizeCmd(_ *globalOptions) *cobra.Command {
@@ -53,21 +48,16 @@ that refuses the push).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.StringVar(&o.platform, "platform", "", "summarize only this platform of multi-platform images (os/arch[/variant])")
-	f.IntVar(&o.jobs, "jobs", 0, "images read at once (default: number of CPUs)")
-	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long, e.g. 20m (default: no limit)")
+	o.format = formatVar(cmd, "text", "json")
+	cmd.Flags().StringVar(&o.platform, "platform", "", "summarize only this platform of multi-platform images (os/arch[/variant])")
+	o.limitFlags.bind(cmd, "read")
 	o.cacheFlags.bind(cmd)
 	return cmd
 }
 
 func (o *summarizeOptions) run(cmd *cobra.Command, refs []string) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
+	if err := o.limitFlags.check(); err != nil {
 		return err
-	}
-	if o.jobs < 0 {
-		return fmt.Errorf("--jobs must be positive, not %d", o.jobs)
 	}
 	lc, closeCache, err := o.cacheFlags.open(cmd.ErrOrStderr())
 	if err != nil {
@@ -78,15 +68,12 @@ func (o *summarizeOptions) run(cmd *cobra.Command, refs []string) error {
 	if lc != nil {
 		so.Detect = append(so.Detect, detect.WithLayerCache(lc))
 	}
-	ctx, cancel := context.WithCancel(cmd.Context())
-	if o.timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(cmd.Context(), o.timeout, &timeoutError{o.timeout})
-	}
+	ctx, cancel := o.context(cmd.Context())
 	defer cancel()
 	so.Remote = remoteOptions(ctx)
 	rep, err := flow.Summarize(ctx, refs, so)
 	if err != nil {
 		return timedOut(ctx, err)
 	}
-	return renderSummarize(cmd.OutOrStdout(), rep, o.format)
+	return renderSummarize(cmd.OutOrStdout(), rep, o.format.value)
 }

@@ -30,6 +30,7 @@ func TestSummarizeCommand(t *testing.T) {
 		{"layout", []string{"oci:build/svc"}, 2, nil, "oci:build/svc is not a registry image"},
 		{"missing", []string{host + "/acme/none:v1"}, 2, nil, host + "/acme/none:v1"},
 		{"format", []string{"--format", "yaml", ref}, 2, nil, "yaml"},
+		{"timeout", []string{"--timeout", "-1s", ref}, 2, nil, "--timeout must be positive"},
 		{"no args", nil, 2, nil, "requires at least 1 arg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

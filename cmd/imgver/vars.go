@@ -13,8 +13,8 @@ import (
 
 // varsOptions are the flags of imgver vars.
 type varsOptions struct {
-	commit       string
-	format       string
+	commit       commitFlag
+	format       *choiceFlag
 	envOverrides bool
 }
 
@@ -39,16 +39,12 @@ prints variable=version lines for GitLab's artifacts:reports:dotenv.`,
   apigateway_VER=v3.3.9 imgver vars --env-overrides
   imgver vars --format dotenv > vars.env   # GitLab: artifacts:reports:dotenv: vars.env`,
 		Args: cobra.NoArgs,
-		RunE: g.onConfig(o.check, o.run),
+		RunE: g.onConfig(nil, o.run),
 	}
-	cmd.Flags().StringVar(&o.commit, "commit", "", "commit SHA (default: git rev-parse HEAD)")
-	cmd.Flags().StringVar(&o.format, "format", "shell", "output format: shell, json, github or dotenv")
+	o.commit.bind(cmd, "commit SHA (default: git rev-parse HEAD)")
+	o.format = formatVar(cmd, "shell", "json", "github", "dotenv")
 	cmd.Flags().BoolVar(&o.envOverrides, "env-overrides", false, "let an environment variable <var>_VER override the pin and the SHA")
 	return cmd
-}
-
-func (o *varsOptions) check(*cobra.Command) error {
-	return checkFormat(o.format, "shell", "json", "github", "dotenv")
 }
 
 func (o *varsOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) error {
@@ -56,10 +52,8 @@ func (o *varsOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 	if err != nil {
 		return err
 	}
-	for _, u := range release.UnknownVars(f) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "imgver: warning: %s\n", u)
-	}
-	sha, err := release.Commit(cmd.Context(), cfg.Dir, o.commit, cmd.Flags().Changed("commit"))
+	warnUnknownVars(cmd.ErrOrStderr(), f)
+	sha, err := o.commit.resolve(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
@@ -72,7 +66,7 @@ func (o *varsOptions) run(cmd *cobra.Command, cfg *config.Config, _ []string) er
 		return err
 	}
 	w := cmd.OutOrStdout()
-	switch o.format {
+	switch o.format.value {
 	case "json":
 		return writeJSON(w, vars)
 	case "dotenv":

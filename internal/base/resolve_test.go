@@ -249,37 +249,6 @@ func TestResolveNoPlatformInIndex(t *testing.T) {
 	}
 }
 
-// TestUpdateUnresolvable: one reference that cannot be resolved fails the
-// update, and no Dockerfile is planned for writing.
-func TestUpdateUnresolvable(t *testing.T) {
-	t.Parallel()
-	reg := regtest.Start(t)
-	good := reg + "/lib/good:1.0.0"
-	push(t, good, imagetest.Random(t, 30, time.Unix(0, 0)))
-	a := writeDockerfile(t, "FROM "+good+"\n")
-	a.Name = "a"
-	b := writeDockerfile(t, "FROM "+good+"\nRUN x\nFROM "+reg+"/lib/missing:1.0.0 AS m\n")
-	b.Name = "b"
-
-	p, err := updatePlan(t.Context(), []*config.Image{a, b})
-	var ue *UnresolvedError
-	if !errors.As(err, &ue) {
-		t.Fatalf("Update error = %v, want *UnresolvedError", err)
-	}
-	if len(p.Files) != 0 {
-		t.Errorf("plan has %d files, want none", len(p.Files))
-	}
-	msg := err.Error()
-	for _, s := range []string{b.Dockerfile + ":3", `image "b"`, reg + "/lib/missing:1.0.0"} {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error %q does not name %q", msg, s)
-		}
-	}
-	if len(ue.Results) != 1 || ue.Results[0].Line != 3 {
-		t.Errorf("unresolved results: %+v", verdicts(ue.Results))
-	}
-}
-
 func TestResolveWithoutRegistry(t *testing.T) {
 	t.Parallel()
 	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
@@ -313,126 +282,85 @@ func TestResolveWithoutRegistry(t *testing.T) {
 	}
 }
 
-// TestUpdateARG: an unpinned reference built from an ARG is reported as not
-// updatable and the file is left as it is.
-func TestUpdateARG(t *testing.T) {
+// TestResolvePlatformVariant: platforms are matched as containerd normalises
+// them: linux/arm means linux/arm/v7, and linux/arm64/v8 is linux/arm64.
+func TestResolvePlatformVariant(t *testing.T) {
 	t.Parallel()
 	reg := regtest.Start(t)
-	push(t, reg+"/lib/py:3.13-slim", imagetest.Random(t, 40, time.Unix(0, 0)))
-	// W has no default, but ${W:-3.13} does.
-	src := "ARG V=3.13\nARG W\nFROM " + reg + "/lib/py:${V}-slim\nFROM " + reg + "/lib/py:${W:-3.13}-slim\n"
-	img := writeDockerfile(t, src)
-	p := update(t, img)
-	if len(p.Files) != 0 {
-		t.Errorf("update planned %d files, want none", len(p.Files))
-	}
-	for _, r := range p.Reports[0].Results {
-		if r.Status != StatusUnpinned || !strings.Contains(r.NotUpdatable, "ARG") || r.Resolved != reg+"/lib/py:3.13-slim" {
-			t.Errorf("result = %+v", r)
+	ref := reg + "/lib/arm:1.2.3"
+	v5, v7, a64 := imagetest.Random(t, 70, time.Unix(0, 0)), imagetest.Random(t, 71, time.Unix(0, 0)), imagetest.Random(t, 72, time.Unix(0, 0))
+	push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/arm/v5": v5, "linux/arm/v7": v7, "linux/arm64": a64}))
+	img := writeDockerfile(t, "FROM "+ref+"\n")
+	for _, tc := range []struct {
+		platform string
+		want     v1.Image
+	}{
+		{"linux/arm", v7},
+		{"linux/arm/v7", v7},
+		{"linux/arm/v5", v5},
+		{"linux/arm64", a64},
+		{"linux/arm64/v8", a64},
+	} {
+		rs := check(t, img, WithPlatform(tc.platform))
+		if rs[0].Status != StatusUnpinned || rs[0].CurrentPlatform != imagetest.Digest(t, tc.want).String() {
+			t.Errorf("WithPlatform(%s): %s %s %s, want the image %s", tc.platform, rs[0].Status, rs[0].Error, rs[0].CurrentPlatform, imagetest.Digest(t, tc.want).String())
 		}
-	}
-	if got := userfiletest.Read(t, img.Dockerfile); got != src {
-		t.Errorf("Dockerfile changed:\n%s", got)
 	}
 }
 
-func TestParseReference(t *testing.T) {
-	const dig = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
-	type ref struct {
-		Repo, Tag   string // RepositoryStr and TagStr
-		HasTag      bool
-		ImplicitTag bool
-		Digest      string
-		Named       string
-	}
-	tests := []struct {
-		in   string
-		want ref
-	}{
-		{"python:3.13-slim", ref{"library/python", "3.13-slim", true, false, "", "python:3.13-slim"}},
-		{"python", ref{"library/python", "latest", true, true, "", "python:latest"}},
-		{"localhost:5000/a/b:1.2.3", ref{"a/b", "1.2.3", true, false, "", "localhost:5000/a/b:1.2.3"}},
-		{"localhost:5000/a/b", ref{"a/b", "latest", true, true, "", "localhost:5000/a/b:latest"}},
-		{"python:3.13@" + dig, ref{"library/python", "3.13", true, false, dig, "python:3.13"}},
-		{"localhost:5000/a/b@" + dig, ref{"a/b", "", false, false, dig, ""}},
-	}
-	for _, tc := range tests {
-		r, err := parseReference(tc.in)
-		if err != nil {
-			t.Errorf("%s: %v", tc.in, err)
-			continue
-		}
-		got := ref{Repo: r.repo.RepositoryStr(), HasTag: r.hasTag, ImplicitTag: r.implicitTag, Digest: r.digest, Named: r.named}
-		if r.hasTag {
-			got.Tag = r.tag.TagStr()
-			if r.tag.Context() != r.repo {
-				t.Errorf("%s: tag repository %v, repository %v", tc.in, r.tag.Context(), r.repo)
+// TestResolveAutomaticPlatformArgs: BuildKit's automatic platform ARGs are
+// seen by FROM's image name and by the global ARG defaults, not only by
+// --platform.
+func TestResolveAutomaticPlatformArgs(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	amd := push(t, reg+"/lib/x-amd64:1.0.0", imagetest.Random(t, 90, time.Unix(0, 0)))
+	arm := push(t, reg+"/lib/x-arm64:1.0.0", imagetest.Random(t, 91, time.Unix(0, 0)))
+	img := writeDockerfile(t, "ARG ARCH=${TARGETARCH}\nARG P=$BUILDPLATFORM\n"+
+		"FROM "+reg+"/lib/x-${TARGETARCH}:1.0.0\n"+
+		"FROM "+reg+"/lib/x-${ARCH}:1.0.0\n"+
+		"FROM --platform=$P "+reg+"/lib/x-amd64:1.0.0\n")
+	for _, tc := range []struct{ platform, want string }{{"linux/amd64", amd}, {"linux/arm64", arm}} {
+		rs := check(t, img, WithPlatform(tc.platform))
+		for i, r := range rs[:2] {
+			if r.Status != StatusUnpinned || r.Current != tc.want || r.Resolved != reg+"/lib/x-"+tc.platform[6:]+":1.0.0" {
+				t.Errorf("%s: FROM %d: %s %q %s %s", tc.platform, i, r.Status, r.Error, r.Resolved, r.Current)
 			}
 		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
-		}
-	}
-	for _, bad := range []string{"Python:3", "a@sha256:12", "a:b:c", "a@b@c", "python:-slim", "/python:3", "a//b:1", "a-:1", "localhost:5000/-a@sha256:0000000000000000000000000000000000000000000000000000000000000001"} {
-		if _, err := parseReference(bad); err == nil {
-			t.Errorf("parseReference(%q): no error", bad)
+		if r := rs[2]; r.Status != StatusUnpinned || r.Platform != tc.platform {
+			t.Errorf("%s: --platform=$P: %s %q %s", tc.platform, r.Status, r.Error, r.Platform)
 		}
 	}
 }
 
-func TestMutableTag(t *testing.T) {
-	for tag, mutable := range map[string]bool{
-		"latest": true, "20": true, "2.7": true, "3.13-slim": true, "bookworm-slim": true, "21-jdk": true,
-		"3.13.1": false, "3.13.1-slim": false, "v1.2.3": false, "20.11.1-alpine3.19": false,
-	} {
-		if got := mutableTag(tag) != ""; got != mutable {
-			t.Errorf("mutableTag(%q) = %q, want mutable %v", tag, mutableTag(tag), mutable)
-		}
-	}
-}
-
-// TestWriteAllOrNothing: when writing the second Dockerfile fails, the first
-// is put back; a file changed since Update read it is not overwritten.
-func TestWriteAllOrNothing(t *testing.T) {
+// TestResolveIndexToSingleManifest: a tag that was an index and is now the
+// very same platform image as a single manifest did not change for the
+// platform: the old index pin is index-moved, not stale.
+func TestResolveIndexToSingleManifest(t *testing.T) {
+	t.Parallel()
 	reg := regtest.Start(t)
-	ref := reg + "/lib/w:1.0.0"
-	push(t, ref, imagetest.Random(t, 50, time.Unix(0, 0)))
-	a := writeDockerfile(t, "FROM "+ref+"\n")
-	b := writeDockerfile(t, "FROM "+ref+" AS b\n")
-	b.Name = "b"
-	srcA, srcB := userfiletest.Read(t, a.Dockerfile), userfiletest.Read(t, b.Dockerfile)
-
-	p, err := updatePlan(t.Context(), []*config.Image{a, b})
-	if err != nil || len(p.Files) != 2 {
-		t.Fatalf("Update: %v, %d files", err, len(p.Files))
+	ref := reg + "/lib/flip:2.0.0"
+	amd, arm := imagetest.Random(t, 100, time.Unix(0, 0)), imagetest.Random(t, 101, time.Unix(0, 0))
+	idx := push(t, ref, imagetest.Index(t, map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm}))
+	single := push(t, ref, amd)
+	rs := check(t, writeDockerfile(t, "FROM "+ref+"@"+idx+"\n"))
+	if rs[0].Status != StatusPinnedCurrent || rs[0].Match != MatchIndexMoved || rs[0].Current != single {
+		t.Errorf("got %+v", verdicts(rs))
 	}
-	orig := writeFile
-	t.Cleanup(func() { writeFile = orig })
-	boom := errors.New("disk full")
-	writeFile = func(path string, data []byte) error {
-		if path == b.Dockerfile {
-			return boom
+}
+
+// TestResolveStageByPlatformArg: FROM build-${TARGETARCH} names a stage once
+// the automatic ARG is substituted, as BuildKit decides; it is not pulled.
+func TestResolveStageByPlatformArg(t *testing.T) {
+	t.Parallel()
+	reg := regtest.Start(t)
+	ref := reg + "/lib/b:1.0.0"
+	push(t, ref, imagetest.Random(t, 110, time.Unix(0, 0)))
+	img := writeDockerfile(t, "FROM "+ref+" AS build-amd64\nFROM "+ref+" AS Build-arm64\nFROM build-${TARGETARCH} AS final\n")
+	for _, pl := range []string{"linux/amd64", "linux/arm64"} {
+		rs := check(t, img, WithPlatform(pl))
+		if len(rs) != 2 || rs[0].Status != StatusUnpinned || rs[1].Status != StatusUnpinned {
+			t.Errorf("%s: %+v", pl, rs)
 		}
-		return orig(path, data)
-	}
-	if err := p.Write(); !errors.Is(err, boom) {
-		t.Fatalf("Write: %v, want %v", err, boom)
-	}
-	if got := userfiletest.Read(t, a.Dockerfile); got != srcA {
-		t.Errorf("first Dockerfile not restored:\n%s", got)
-	}
-	if got := userfiletest.Read(t, b.Dockerfile); got != srcB {
-		t.Errorf("second Dockerfile changed:\n%s", got)
-	}
-
-	writeFile = orig
-	if err := os.WriteFile(b.Dockerfile, []byte("FROM x:1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Write(); !errors.Is(err, ErrModified) {
-		t.Errorf("Write after an edit: %v, want ErrModified", err)
-	}
-	if got := userfiletest.Read(t, a.Dockerfile); got != srcA {
-		t.Errorf("first Dockerfile written although the second was modified:\n%s", got)
 	}
 }
