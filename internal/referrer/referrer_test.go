@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
@@ -151,6 +152,51 @@ func TestAttachListFetch(t *testing.T) {
 			// go-containerregistry sorts them by digest.
 			if diff := cmp.Diff([]v1.Descriptor{want[0], want[1]}, im.Manifests); diff != "" {
 				t.Errorf("manifests of %s (-want +got):\n%s", fallback, diff)
+			}
+		})
+	}
+}
+
+// TestAttachConcurrent: many processes attaching different artifacts to one
+// subject at the same moment all end up listed, also on a registry without
+// the referrers API, whose referrers index is read, changed and written back
+// by each of them.
+func TestAttachConcurrent(t *testing.T) {
+	t.Parallel()
+	const n = 24
+	for _, reg := range registries {
+		t.Run(reg.name, func(t *testing.T) {
+			t.Parallel()
+			addr := reg.start(t)
+			repo, subject := pushSubject(t, addr, 5)
+			want := make([]v1.Descriptor, n)
+			start := make(chan struct{})
+			var g errgroup.Group
+			for i := range n {
+				g.Go(func() error {
+					<-start
+					a := Artifact{ArtifactType: testType, MediaType: testMediaType, Data: fmt.Appendf(nil, "summary %d", i)}
+					d, pushed, err := Attach(t.Context(), repo, subject, a)
+					if err == nil && !pushed {
+						err = fmt.Errorf("attach %d: not pushed", i)
+					}
+					want[i] = d
+					return err
+				})
+			}
+			close(start)
+			if err := g.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := List(t.Context(), repo.Digest(subject.Digest.String()), testType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byDigest := func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
+			slices.SortFunc(want, byDigest)
+			slices.SortFunc(got, byDigest)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("List after %d concurrent attaches (-want +got):\n%s", n, diff)
 			}
 		})
 	}
