@@ -99,9 +99,13 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // time the subject's referrers list turns out not to name it.
 const MaxPuts = 8
 
+// maxWait bounds the growing wait between two puts of Attach (before its
+// jitter).
+const maxWait = 10 * time.Second
+
 // ErrNotListed is wrapped by Attach when the artifact is stored but the
 // subject's referrers list still does not name it after MaxPuts puts.
-var ErrNotListed = errors.New("not listed among the referrers of its subject")
+var ErrNotListed = errors.New("the artifact is still not listed")
 
 // Attach stores a in repo as an artifact whose subject is the manifest
 // subject (of repo), and returns the artifact's descriptor. pushed is false
@@ -114,9 +118,10 @@ var ErrNotListed = errors.New("not listed among the referrers of its subject")
 // artifact: a concurrent writer of the referrers index may have dropped it
 // (see the package doc), so after each put Attach waits about as long as
 // the put took, reads the list and, when the artifact is missing, puts it
-// again, waiting twice as long each time, jittered. After MaxPuts puts the
-// error wraps ErrNotListed: the artifact is in the registry, unlisted, and
-// the next Attach puts it again. A done ctx ends the waiting with its error.
+// again, waiting twice as long each time (up to 10s), jittered. After
+// MaxPuts puts the error wraps ErrNotListed: the artifact is in the
+// registry, unlisted, and the next Attach puts it again. A done ctx ends
+// the waiting with its error.
 func Attach(ctx context.Context, repo name.Repository, subject v1.Descriptor, a Artifact, opts ...remote.Option) (desc v1.Descriptor, pushed bool, err error) {
 	raw, desc, err := manifest(subject, a)
 	if err != nil {
@@ -128,38 +133,41 @@ func Attach(ctx context.Context, repo name.Repository, subject v1.Descriptor, a 
 		have, err := List(ctx, sub, a.ArtifactType, opts...)
 		return slices.ContainsFunc(have, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }), err
 	}
-	if ok, err := listed(); err != nil || ok {
-		return desc, false, err
+	switch ok, err := listed(); {
+	case err != nil:
+		return v1.Descriptor{}, false, err
+	case ok:
+		return desc, false, nil
 	}
 	p, err := remote.NewPusher(opts...)
 	if err != nil {
 		return v1.Descriptor{}, false, err
 	}
-	var perr error
 	for try := range MaxPuts {
 		began := time.Now()
 		// Distribution 2.8 does not write a blob's link atomically: while a
 		// concurrent writer uploads the same blob (the empty config every
 		// artifact shares), a put may find it unknown. Upload and put again.
-		if perr = put(ctx, p, repo, raw, a); perr != nil && !blobUnknown(perr) {
+		perr := put(ctx, p, repo, raw, a)
+		if perr != nil && (!blobUnknown(perr) || try == MaxPuts-1) {
 			return v1.Descriptor{}, false, fmt.Errorf("putting the artifact of %s: %w", sub, perr)
 		}
 		// Another writer that read the referrers index before this put
 		// writes it back without the artifact within one read-modify-write
 		// of the index, which is shorter than this whole put: wait at least
 		// as long before reading the list.
-		if err := sleep(ctx, jitter(time.Since(began)<<try)); err != nil {
+		if err := sleep(ctx, jitter(min(time.Since(began)<<try, maxWait))); err != nil {
 			return v1.Descriptor{}, false, fmt.Errorf("waiting to check the referrers of %s: %w", sub, err)
 		}
 		if perr != nil {
 			continue
 		}
-		if ok, err := listed(); err != nil || ok {
-			return desc, err == nil, err
+		switch ok, err := listed(); {
+		case err != nil:
+			return v1.Descriptor{}, false, err
+		case ok:
+			return desc, true, nil
 		}
-	}
-	if perr != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("putting the artifact of %s: %w", sub, perr)
 	}
 	return v1.Descriptor{}, false, fmt.Errorf("checking the referrers of %s after %d puts of artifact %s: %w", sub, MaxPuts, desc.Digest, ErrNotListed)
 }

@@ -165,7 +165,7 @@ func TestAttachListFetch(t *testing.T) {
 // by each of them.
 func TestAttachConcurrent(t *testing.T) {
 	t.Parallel()
-	const n = 24
+	const n = 16
 	for _, reg := range registries {
 		t.Run(reg.name, func(t *testing.T) {
 			t.Parallel()
