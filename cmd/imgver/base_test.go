@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"maps"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,11 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/imgver/imgver/internal/config/configtest"
+	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // baseRepo is a temp monorepo whose Dockerfiles name images in an
@@ -32,83 +31,46 @@ type baseRepo struct {
 
 func newBaseRepo(t *testing.T, dockerfiles map[string]string) *baseRepo {
 	t.Helper()
-	r := &baseRepo{t: t, dir: t.TempDir(), reg: regtest.Start(t)}
+	r := &baseRepo{t: t, reg: regtest.Start(t)}
 	var hcl strings.Builder
 	hcl.WriteString("registry = \"registry.example/acme\"\n")
-	for _, img := range sortedNames(dockerfiles) {
+	files := map[string]string{}
+	for _, img := range slices.Sorted(maps.Keys(dockerfiles)) {
 		src := dockerfiles[img]
 		if src == "" {
 			hcl.WriteString("image \"" + img + "\" {}\n")
 			continue
 		}
-		r.write(filepath.Join(img, "Dockerfile"), strings.ReplaceAll(src, "$REG", r.reg))
+		files[img+"/Dockerfile"] = strings.ReplaceAll(src, "$REG", r.reg)
 		hcl.WriteString("image \"" + img + "\" {\n  dockerfile = \"" + img + "/Dockerfile\"\n}\n")
 	}
-	r.config = filepath.Join(r.dir, "images.hcl")
-	r.write("images.hcl", hcl.String())
+	c := configtest.Monorepo(t, hcl.String(), "", files)
+	r.dir, r.config = c.Dir, c.Path
 	return r
 }
 
-func sortedNames(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
-
 func (r *baseRepo) write(rel, content string) {
 	r.t.Helper()
-	p := filepath.Join(r.dir, rel)
-	mkdirAll(r.t, filepath.Dir(p))
-	writeFile(r.t, p, content)
+	writeFile(r.t, filepath.Join(r.dir, rel), content)
 }
 
 func (r *baseRepo) read(rel string) string {
 	r.t.Helper()
-	return readString(r.t, filepath.Join(r.dir, rel))
+	return userfiletest.Read(r.t, filepath.Join(r.dir, rel))
 }
 
-// push pushes a seeded random image created at t under repo:tag and returns
-// its digest.
+// push pushes imagetest.Random(seed, created) as ref (repo:tag in the
+// registry) and returns its digest.
 func (r *baseRepo) push(ref string, seed int64, created time.Time) string {
 	r.t.Helper()
-	img, err := mutate.CreatedAt(seededImage(r.t, seed), v1.Time{Time: created})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return regtest.Push(r.t, r.reg+"/"+ref, img).String()
+	return regtest.Push(r.t, r.reg+"/"+ref, imagetest.Random(r.t, seed, created)).String()
 }
 
-// pushIndex pushes an index of the given images (platform -> image) under
-// repo:tag and returns its digest.
+// pushIndex pushes an index of the given images (platform -> image) as ref
+// and returns its digest.
 func (r *baseRepo) pushIndex(ref string, imgs map[string]v1.Image) string {
 	r.t.Helper()
-	var idx v1.ImageIndex = empty.Index
-	for _, p := range []string{"linux/amd64", "linux/arm64", "linux/s390x"} {
-		img, ok := imgs[p]
-		if !ok {
-			continue
-		}
-		pl, err := v1.ParsePlatform(p)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
-	}
-	return regtest.Push(r.t, r.reg+"/"+ref, idx).String()
-}
-
-func seededImage(t *testing.T, seed int64) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, 1, random.WithSource(rand.NewSource(seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func digest(t *testing.T, img v1.Image) string {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return regtest.Push(r.t, r.reg+"/"+ref, imagetest.Index(r.t, imgs)).String()
 }
 
 // TestBaseMultiPlatform: a FROM pinned to the linux/amd64 manifest of an
@@ -119,20 +81,20 @@ func TestBaseMultiPlatform(t *testing.T) {
 	r := newBaseRepo(t, map[string]string{
 		"web": "FROM $REG/lib/node:20.11.1@$AMD\nFROM --platform=linux/arm64 $REG/lib/node:20.11.1\n",
 	})
-	amd, arm := seededImage(t, 5), seededImage(t, 6)
-	amdD, armD := digest(t, amd), digest(t, arm)
+	amd, arm := imagetest.Random(t, 5, time.Time{}), imagetest.Random(t, 6, time.Time{})
+	amdD, armD := imagetest.Digest(t, amd).String(), imagetest.Digest(t, arm).String()
 	r.write("web/Dockerfile", strings.ReplaceAll(r.read("web/Dockerfile"), "$AMD", amdD))
 	idx1 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm})
-	idx2 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": seededImage(t, 7)})
+	idx2 := r.pushIndex("lib/node:20.11.1", map[string]v1.Image{"linux/amd64": amd, "linux/arm64": arm, "linux/s390x": imagetest.Random(t, 7, time.Time{})})
 	digests := map[string]string{amdD: "$AMD", armD: "$ARM", idx1: "$IDX1", idx2: "$IDX2"}
 
 	got := r.run(digests, "base", "check")
-	want := baseRunResult{code: 1, stdout: `web: $DIR/web/Dockerfile:1: $REG/lib/node:20.11.1@$AMD: pinned-current (the linux/amd64 manifest in the index)
+	want := result{code: 1, stdout: `web: $DIR/web/Dockerfile:1: $REG/lib/node:20.11.1@$AMD: pinned-current (the linux/amd64 manifest in the index)
 web: $DIR/web/Dockerfile:2: $REG/lib/node:20.11.1: unpinned (a mutable tag without digest)
     current:  $IDX2 (index), $ARM (linux/arm64)
 2 bases: 1 pinned-current, 1 unpinned
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check (-want +got):\n%s", diff)
 	}
 	if got := r.run(digests, "base", "update"); got.code != 0 {
@@ -148,19 +110,12 @@ web: $DIR/web/Dockerfile:2: $REG/lib/node:20.11.1: unpinned (a mutable tag witho
 	}
 }
 
-// baseRunResult is what one in-process imgver run gave.
-type baseRunResult struct {
-	stdout, stderr string
-	code           int
-}
-
 // run runs imgver with --config and args, and replaces the temp dir, the
 // registry address and the given digests (digest -> placeholder) in its
 // output.
-func (r *baseRepo) run(digests map[string]string, args ...string) baseRunResult {
+func (r *baseRepo) run(digests map[string]string, args ...string) result {
 	r.t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(r.t.Context(), append([]string{"--config", r.config}, args...), strings.NewReader(""), &stdout, &stderr)
+	res := imgver(r.t, append([]string{"--config", r.config}, args...)...)
 	clean := func(s string) string {
 		s = strings.ReplaceAll(s, r.dir, "$DIR")
 		s = strings.ReplaceAll(s, r.reg, "$REG")
@@ -169,7 +124,7 @@ func (r *baseRepo) run(digests map[string]string, args ...string) baseRunResult 
 		}
 		return s
 	}
-	return baseRunResult{clean(stdout.String()), clean(stderr.String()), code}
+	return result{clean(res.stdout), clean(res.stderr), res.code}
 }
 
 func TestBaseCheckUpdate(t *testing.T) {
@@ -181,18 +136,18 @@ func TestBaseCheckUpdate(t *testing.T) {
 	digests := map[string]string{d1: "$D1"}
 
 	got := r.run(digests, "base", "check")
-	want := baseRunResult{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: unpinned (a mutable tag without digest)
+	want := result{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: unpinned (a mutable tag without digest)
     current:  $D1
 db: skipped: no dockerfile
 1 base: 1 unpinned
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check unpinned (-want +got):\n%s", diff)
 	}
 
 	before := r.read("app/Dockerfile")
 	got = r.run(digests, "base", "update", "--dry-run")
-	want = baseRunResult{code: 1, stdout: `--- $DIR/app/Dockerfile
+	want = result{code: 1, stdout: `--- $DIR/app/Dockerfile
 +++ $DIR/app/Dockerfile
 @@ -1,5 +1,5 @@
  # app
@@ -202,7 +157,7 @@ db: skipped: no dockerfile
  
  FROM build
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("update --dry-run (-want +got):\n%s", diff)
 	}
 	if after := r.read("app/Dockerfile"); after != before {
@@ -224,11 +179,11 @@ db: skipped: no dockerfile
 	}
 
 	got = r.run(digests, "base", "update")
-	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
+	want = result{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3: pinned to $D1
 db: skipped: no dockerfile
 1 base pinned in 1 file
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("update (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(strings.Replace(before, "1.2.3", "1.2.3@"+d1, 1), r.read("app/Dockerfile")); diff != "" {
@@ -236,10 +191,10 @@ db: skipped: no dockerfile
 	}
 
 	got = r.run(digests, "base", "check", "app")
-	want = baseRunResult{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-current (the manifest digest)
+	want = result{code: 0, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-current (the manifest digest)
 1 base: 1 pinned-current
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check after update (-want +got):\n%s", diff)
 	}
 
@@ -247,14 +202,14 @@ db: skipped: no dockerfile
 	d2 := r.push("lib/base:1.2.3", 2, time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
 	digests[d2] = "$D2"
 	got = r.run(digests, "base", "check", "app")
-	want = baseRunResult{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-stale (the tag now points to another linux/amd64 image)
+	want = result{code: 1, stdout: `app: $DIR/app/Dockerfile:2: $REG/lib/base:1.2.3@$D1: pinned-stale (the tag now points to another linux/amd64 image)
     pinned:   $D1
     current:  $D2
     created:  2026-02-03T04:05:06Z
     packages: none
 1 base: 1 pinned-stale
 `}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Errorf("check after rebuild (-want +got):\n%s", diff)
 	}
 
@@ -288,7 +243,7 @@ db: skipped: no dockerfile
 	// appends them to it when set.
 	t.Setenv("GITHUB_OUTPUT", "")
 	got = r.run(digests, "base", "check", "--format", "github")
-	if want := (baseRunResult{code: 1, stdout: "stale=app\nunpinned=\n"}); got != want {
+	if want := (result{code: 1, stdout: "stale=app\nunpinned=\n"}); got != want {
 		t.Errorf("check --format github: %+v, want %+v", got, want)
 	}
 	out := filepath.Join(t.TempDir(), "github_output")
@@ -367,8 +322,8 @@ func TestBaseErrors(t *testing.T) {
 `, "imgver: 1 base(s) could not be pinned in place: $DIR/py/Dockerfile:2: $REG/lib/py:${V}-slim\n"},
 	} {
 		got := r.run(map[string]string{d: "$D"}, tc.args...)
-		want := baseRunResult{tc.stdout, tc.stderr, tc.code}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(baseRunResult{})); diff != "" {
+		want := result{tc.stdout, tc.stderr, tc.code}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
@@ -430,5 +385,74 @@ func TestBaseUpdateUnpin(t *testing.T) {
 	}
 	if got := r.run(nil, "base", "check"); got.code != 0 {
 		t.Errorf("check after update --unpin: %+v", got)
+	}
+}
+
+// TestE2EBaseRebuiltUpstream: against the real registry, as the real binary:
+// a base image published under a tag, the Dockerfile pinned to it by
+// `imgver base update`, the tag rebuilt upstream, `imgver base check`
+// reporting pinned-stale with both digests, `imgver detect` flagging the
+// image, and `imgver base update --unpin` pinning the new digest and
+// unpinning the image.
+func TestE2EBaseRebuiltUpstream(t *testing.T) {
+	dir, prefix := svcMonorepo(t, "b")
+	dockerfile := "# syntax=docker/dockerfile:1\r\nFROM " + prefix + "/python:3.13.8-slim AS run\r\nCOPY . /app\r\n"
+	commitDockerfile(t, dir, dockerfile)
+
+	build := func(stamp int64, ca string) string {
+		img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(stamp, 0)}, nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs,
+			[]imagebuild.File{imagebuild.Dir("/etc/ssl"), imagebuild.Reg("/etc/ssl/ca.pem", ca)})
+		return regtest.Push(t, prefix+"/python:3.13.8-slim", img).String()
+	}
+	old := build(1_700_000_000, "CA 1\n")
+	base := func(args ...string) result { return runBinary(t, dir, nil, append([]string{"base"}, args...)...) }
+
+	if r := base("check"); r.code != 1 || !strings.Contains(r.stdout, "unpinned") {
+		t.Fatalf("check before pinning: %+v", r)
+	}
+	if r := base("update"); r.code != 0 {
+		t.Fatalf("update: %+v", r)
+	}
+	pinned := strings.Replace(dockerfile, "3.13.8-slim AS", "3.13.8-slim@"+old+" AS", 1)
+	if got := userfiletest.Read(t, filepath.Join(dir, "svc", "Dockerfile")); got != pinned {
+		t.Fatalf("Dockerfile after update:\n%q\nwant:\n%q", got, pinned)
+	}
+	if r := base("check"); r.code != 0 || !strings.Contains(r.stdout, "pinned-current") {
+		t.Fatalf("check after update: %+v", r)
+	}
+
+	// Upstream rebuilds the tag: same name, new bits.
+	rebuilt := build(1_800_000_000, "CA 2\n")
+	r := base("check", "--format", "json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"status": "pinned-stale"`) || !strings.Contains(r.stdout, old) || !strings.Contains(r.stdout, rebuilt) {
+		t.Fatalf("check after the upstream rebuild: %+v", r)
+	}
+
+	// detect sees it too (the image is pinned; its candidate is the old build).
+	writeFile(t, filepath.Join(dir, "pins.src"), "svc_VER=\"v1.0.0\"\n")
+	app := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, imagebuild.Config{Cmd: []string{"/bin/sh"}}, rootfs)
+	regtest.Push(t, prefix+"/svc:v1.0.0", app)
+	imagetest.WriteLayout(t, filepath.Join(dir, "build", "svc"), app)
+	r = runBinary(t, dir, []string{"GITHUB_OUTPUT="}, "detect", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"base_stale": [
+    "svc"
+  ]`) {
+		t.Fatalf("detect: %+v", r)
+	}
+
+	if r := base("update", "--unpin"); r.code != 0 || !strings.Contains(r.stderr, "svc: pinned v1.0.0 -> unpinned (stale base)") {
+		t.Fatalf("update --unpin: %+v", r)
+	}
+	if got, want := userfiletest.Read(t, filepath.Join(dir, "svc", "Dockerfile")), strings.Replace(dockerfile, "3.13.8-slim AS", "3.13.8-slim@"+rebuilt+" AS", 1); got != want {
+		t.Errorf("Dockerfile after update --unpin:\n%q\nwant:\n%q", got, want)
+	}
+	if got := userfiletest.Read(t, filepath.Join(dir, "pins.src")); got != "" {
+		t.Errorf("pin file after update --unpin: %q", got)
+	}
+	if r := base("check"); r.code != 0 {
+		t.Errorf("check at the end: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "svc", "Dockerfile")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgver/imgver/internal/regtest"
 )
 
 // diffSources runs imgver diff --format json with args and returns the
@@ -152,16 +153,11 @@ func TestCacheFlags(t *testing.T) {
 // TestCacheDetect: a second detect over the same baselines reads no layer
 // blob of them from the registry, and says the same.
 func TestCacheDetect(t *testing.T) {
-	var gets atomic.Int64
 	var layer string
-	r := newDetectRepo(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") && strings.HasSuffix(req.URL.Path, layer) {
-				gets.Add(1)
-			}
-			h.ServeHTTP(w, req)
-		})
+	wrap, gets := regtest.Count(func(req *http.Request) bool {
+		return req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/blobs/"+layer)
 	})
+	r := newDetectRepo(t, wrap)
 	layer = r.layer.String()
 	dir := t.TempDir()
 	var outs []string

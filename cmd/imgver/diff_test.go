@@ -1,93 +1,17 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
 	"github.com/imgver/imgver/internal/detect"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 )
-
-// detectEntry is a tar entry of a test layer.
-type detectEntry struct {
-	name, content string
-	mode          int64
-	typ           byte
-}
-
-// detectImage writes an OCI layout at dir with one layer per entry list.
-func detectImage(t *testing.T, dir string, cfg func(*v1.Config), layers ...[]detectEntry) {
-	t.Helper()
-	img := empty.Image
-	for _, entries := range layers {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, e := range entries {
-			typ := e.typ
-			if typ == 0 {
-				typ = tar.TypeReg
-			}
-			h := &tar.Header{Name: e.name, Typeflag: typ, Mode: e.mode, ModTime: time.Unix(1700000000, 0)}
-			if typ == tar.TypeReg {
-				h.Size = int64(len(e.content))
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.WriteString(tw, e.content); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tw.Close()
-		b := buf.Bytes()
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "COPY . /"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = []string{"/app/run"}
-	if cfg != nil {
-		cfg(&cf.Config)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// detectRun runs imgver and returns its exit code, stdout and stderr.
-func detectRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	r := imgver(t, args...)
-	return r.code, r.stdout, r.stderr
-}
 
 // detectFixtures makes oci layouts "same", "base", "changed" in a new
 // working directory.
@@ -95,24 +19,26 @@ func detectFixtures(t *testing.T) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	baseLayer := []detectEntry{
-		{name: "app/", mode: 0o755, typ: tar.TypeDir},
-		{name: "app/run", content: "#!/bin/sh\nexec app\n", mode: 0o755},
-		{name: "app/app.conf", content: "port = 80\nlog = info\nworkers = 4\n", mode: 0o644},
-		{name: "etc/", mode: 0o755, typ: tar.TypeDir},
-		{name: "etc/motd", content: "hello\n", mode: 0o644},
-		{name: "var/log/", mode: 0o755, typ: tar.TypeDir},
-		{name: "var/lib/dpkg/status", content: imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1"), mode: 0o644},
+	b := imagebuild.Build{MTime: time.Unix(1700000000, 0)}
+	cfg := imagebuild.Config{Cmd: []string{"/app/run"}}
+	baseLayer := []imagebuild.File{
+		imagebuild.Dir("/app"),
+		imagebuild.Exe("/app/run", "#!/bin/sh\nexec app\n"),
+		imagebuild.Reg("/app/app.conf", "port = 80\nlog = info\nworkers = 4\n"),
+		imagebuild.Dir("/etc"),
+		imagebuild.Reg("/etc/motd", "hello\n"),
+		imagebuild.Dir("/var/log"),
+		imagebuild.Reg("/var/lib/dpkg/status", imagebuild.DpkgStatus("libssl3=3.0.15-1~deb12u1", "tzdata=2024a-0+deb12u1")),
 	}
-	detectImage(t, "base", nil, baseLayer)
-	detectImage(t, "same", nil, baseLayer, []detectEntry{{name: "var/log/build.log", content: "built\n", mode: 0o644}})
-	changed := append([]detectEntry(nil), baseLayer...)
-	changed[1].mode = 0o644
-	changed[2].content = "port = 8080\nlog = info\nworkers = 4\n"
-	changed[6].content = imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "curl=7.88.1-10+deb12u8")
-	changed = append(changed, detectEntry{name: "app/new", content: "x", mode: 0o600})
-	detectImage(t, "changed", func(c *v1.Config) { c.Env = []string{"DEBUG=1"} },
-		changed, []detectEntry{{name: "etc/.wh.motd"}})
+	imagetest.WriteLayout(t, "base", imagetest.Image(t, b, nil, cfg, baseLayer))
+	imagetest.WriteLayout(t, "same", imagetest.Image(t, b, nil, cfg, baseLayer, []imagebuild.File{imagebuild.Reg("/var/log/build.log", "built\n")}))
+	changed := append([]imagebuild.File(nil), baseLayer...)
+	changed[1].Mode = 0o644
+	changed[2].Content = "port = 8080\nlog = info\nworkers = 4\n"
+	changed[6].Content = imagebuild.DpkgStatus("libssl3=3.0.16-1~deb12u1", "tzdata=2024a-0+deb12u1", "curl=7.88.1-10+deb12u8")
+	changed = append(changed, imagebuild.Reg("/app/new", "x").WithMode(0o600))
+	cfg.Env = []string{"DEBUG=1"}
+	imagetest.WriteLayout(t, "changed", imagetest.Image(t, b, nil, cfg, changed, []imagebuild.File{imagebuild.Whiteout("/etc/motd")}))
 }
 
 func TestDiffCommand(t *testing.T) {
@@ -136,18 +62,18 @@ func TestDiffCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := detectRun(t, tc.args...)
-			if code != tc.wantCode {
-				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, stdout, stderr)
+			r := imgver(t, tc.args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.wantCode, r.stdout, r.stderr)
 			}
-			if code == exitError && (stderr == "" || strings.Count(stderr, "\n") != 1) {
-				t.Errorf("stderr %q, want one line", stderr)
+			if r.code == exitError && (r.stderr == "" || strings.Count(r.stderr, "\n") != 1) {
+				t.Errorf("stderr %q, want one line", r.stderr)
 			}
-			if code != exitError && stderr != "" {
-				t.Errorf("stderr %q, want none", stderr)
+			if r.code != exitError && r.stderr != "" {
+				t.Errorf("stderr %q, want none", r.stderr)
 			}
 			if tc.golden != "" {
-				golden(t, tc.golden, stdout)
+				golden(t, tc.golden, r.stdout)
 			}
 		})
 	}
@@ -165,18 +91,18 @@ image "app" {
 		t.Fatal(err)
 	}
 	// Global ignores apply; /etc/motd's removal is no longer listed.
-	code, stdout, _ := detectRun(t, "diff", "oci:base", "oci:changed")
-	if code != exitChanged || strings.Contains(stdout, "/etc/motd") || !strings.Contains(stdout, "/app/run") {
-		t.Errorf("global ignore: exit %d\n%s", code, stdout)
+	r := imgver(t, "diff", "oci:base", "oci:changed")
+	if r.code != exitChanged || strings.Contains(r.stdout, "/etc/motd") || !strings.Contains(r.stdout, "/app/run") {
+		t.Errorf("global ignore: exit %d\n%s", r.code, r.stdout)
 	}
 	// --image adds the image's globs: only the Env change is left.
-	code, stdout, _ = detectRun(t, "diff", "--image", "app", "oci:base", "oci:changed")
-	if code != exitChanged || strings.Contains(stdout, "/app/") || !strings.Contains(stdout, "env") {
-		t.Errorf("image ignore: exit %d\n%s", code, stdout)
+	r = imgver(t, "diff", "--image", "app", "oci:base", "oci:changed")
+	if r.code != exitChanged || strings.Contains(r.stdout, "/app/") || !strings.Contains(r.stdout, "env") {
+		t.Errorf("image ignore: exit %d\n%s", r.code, r.stdout)
 	}
-	code, _, stderr := detectRun(t, "diff", "--image", "nope", "oci:base", "oci:changed")
-	if code != exitError || !strings.Contains(stderr, `unknown image "nope"`) {
-		t.Errorf("unknown image: exit %d %s", code, stderr)
+	r = imgver(t, "diff", "--image", "nope", "oci:base", "oci:changed")
+	if r.code != exitError || !strings.Contains(r.stderr, `unknown image "nope"`) {
+		t.Errorf("unknown image: exit %d %s", r.code, r.stderr)
 	}
 }
 
@@ -184,14 +110,14 @@ func TestFingerprintCommand(t *testing.T) {
 	detectFixtures(t)
 	fp := func(args ...string) string {
 		t.Helper()
-		code, stdout, stderr := detectRun(t, append([]string{"fingerprint"}, args...)...)
-		if code != exitOK {
-			t.Fatalf("exit %d: %s", code, stderr)
+		r := imgver(t, append([]string{"fingerprint"}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.HasPrefix(stdout, "sha256:") || len(stdout) != len("sha256:")+64+1 {
-			t.Fatalf("output %q", stdout)
+		if !strings.HasPrefix(r.stdout, "sha256:") || len(r.stdout) != len("sha256:")+64+1 {
+			t.Fatalf("output %q", r.stdout)
 		}
-		return stdout
+		return r.stdout
 	}
 	if fp("oci:base") != fp("oci:same") {
 		t.Error("base and same differ")
@@ -202,8 +128,8 @@ func TestFingerprintCommand(t *testing.T) {
 	if fp("--no-default-ignores", "oci:base") == fp("--no-default-ignores", "oci:same") {
 		t.Error("base and same agree without default ignores")
 	}
-	if code, _, _ := detectRun(t, "fingerprint", "oci:nothing"); code != exitError {
-		t.Errorf("exit %d for a missing image", code)
+	if r := imgver(t, "fingerprint", "oci:nothing"); r.code != exitError {
+		t.Errorf("exit %d for a missing image", r.code)
 	}
 }
 
@@ -211,13 +137,75 @@ func TestFingerprintCommand(t *testing.T) {
 // rules: every built-in rule appears with its one-line summary.
 func TestDiffHelpListsEveryRule(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := detectRun(t, "diff", "--help")
-	if code != exitOK {
-		t.Fatalf("exit code %d, want %d\nstderr:\n%s", code, exitOK, stderr)
+	res := imgver(t, "diff", "--help")
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want %d\nstderr:\n%s", res.code, exitOK, res.stderr)
 	}
 	for _, r := range detect.BuiltinRules() {
-		if line := fmt.Sprintf("%-19s %s\n", r.Name, r.Summary()); !strings.Contains(stdout, line) {
-			t.Errorf("help does not list rule %s as %q:\n%s", r.Name, line, stdout)
+		if line := fmt.Sprintf("%-19s %s\n", r.Name, r.Summary()); !strings.Contains(res.stdout, line) {
+			t.Errorf("help does not list rule %s as %q:\n%s", r.Name, line, res.stdout)
 		}
+	}
+}
+
+// TestDiffBinary runs the built binary: exit codes reach the shell.
+func TestDiffBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	detectFixtures(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"diff", "oci:base", "oci:same"}, exitOK, "SAME\n"},
+		{[]string{"diff", "oci:base", "oci:changed"}, exitChanged, "CHANGED\n"},
+		{[]string{"diff", "oci:base", "oci:nothing"}, exitError, ""},
+	} {
+		r := runBinary(t, "", nil, tc.args...)
+		if r.code != tc.code || !strings.HasPrefix(r.stdout, tc.out) {
+			t.Errorf("imgver %s: exit %d, output %q; want %d, %q", strings.Join(tc.args, " "), r.code, r.stdout, tc.code, tc.out)
+		}
+	}
+}
+
+// TestE2EDockerDaemon: the docker-daemon: transport against a real Docker
+// engine, as the real binary: an image loaded into the engine is SAME as
+// its OCI layout, CHANGED against a rebuild with one mode bit changed,
+// passes imgver check, and a missing image is a clear error.
+func TestE2EDockerDaemon(t *testing.T) {
+	host := e2eDockerHost(t)
+	env := []string{"DOCKER_HOST=" + host}
+	files := func(mode int64) []imagebuild.File {
+		return []imagebuild.File{imagebuild.Dir("/app"), {Path: "/app/run", Mode: mode, Content: "\x7fELF app\n"}}
+	}
+	cfg := imagebuild.Config{Entrypoint: []string{"/app/run"}}
+	img := imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_700_000_000, 0)}, nil, cfg, rootfs, files(0o755))
+	tag := dockerLoad(t, "imgver-e2e/app", img)
+	dir := t.TempDir()
+	rebuilt := filepath.Join(dir, "rebuilt")
+	imagetest.WriteLayout(t, rebuilt, imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0), GzipLevel: 9}, nil, cfg, rootfs, files(0o755)))
+	modeBit := filepath.Join(dir, "mode")
+	imagetest.WriteLayout(t, modeBit, imagetest.Image(t, imagebuild.Build{MTime: time.Unix(1_800_000_000, 0)}, nil, cfg, rootfs, files(0o754)))
+	ref := "docker-daemon:" + tag.String()
+
+	if r := runBinary(t, dir, env, "diff", ref, "oci:rebuilt"); r.code != 0 || !strings.HasPrefix(r.stdout, "SAME") {
+		t.Errorf("diff with a rebuild: %+v", r)
+	}
+	if r := runBinary(t, dir, env, "diff", ref, "oci:mode"); r.code != 1 || !strings.Contains(r.stdout, "/app/run") || !strings.Contains(r.stdout, "0755 -> 0754") {
+		t.Errorf("diff with a mode change: %+v", r)
+	}
+	fa := runBinary(t, dir, env, "fingerprint", ref)
+	fb := runBinary(t, dir, env, "fingerprint", "oci:rebuilt")
+	if fa.code != 0 || fa.stdout != fb.stdout {
+		t.Errorf("fingerprints: %+v vs %+v", fa, fb)
+	}
+	if r := runBinary(t, dir, env, "check", ref); r.code != 0 {
+		t.Errorf("check: %+v", r)
+	}
+	r := runBinary(t, dir, env, "diff", "docker-daemon:imgver-e2e/missing:1", "oci:rebuilt")
+	if first, _, _ := strings.Cut(r.stderr, "\n"); r.code != 2 || !strings.Contains(first, `"docker-daemon:imgver-e2e/missing:1"`) {
+		t.Errorf("missing image: %+v", r)
 	}
 }

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgver/imgver/internal/config/configtest"
 	"github.com/imgver/imgver/internal/imagebuild"
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
+	"github.com/imgver/imgver/internal/userfile/userfiletest"
 )
 
 // TestReleaseRetagFaults: release --retag refuses to move a release tag that
@@ -51,49 +52,30 @@ func TestReleaseRetagFaults(t *testing.T) {
 				wrap = f.wrap
 			}
 			host := regtest.StartBehind(t, wrap)
-			dir := t.TempDir()
-			cfg := filepath.Join(dir, "images.hcl")
-			writeFile(t, cfg, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"))
-			pinsPath := filepath.Join(dir, "pins.src")
-			writeFile(t, pinsPath, pins)
+			c := configtest.Monorepo(t, fmt.Sprintf("registry = %q\npin_file = \"pins.src\"\nimage \"a\" {}\nimage \"b\" {}\n", host+"/acme"), pins, nil)
+			cfg, pinsPath := c.Path, c.PinFile
 			b := imagebuild.Build{MTime: time.Unix(1_700_000_000, 0).UTC()}
 			digests := map[string]v1.Hash{}
 			for _, n := range []string{"a", "b"} {
-				img := mustImage(t)(b.Image(nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)}))
-				regtest.Push(t, host+"/acme/"+n+":89abcde", img)
-				digests[n], _ = img.Digest()
+				img := imagetest.Image(t, b, nil, imagebuild.Config{Cmd: []string{n}}, []imagebuild.File{imagebuild.Reg("/"+n, n)})
+				digests[n] = regtest.Push(t, host+"/acme/"+n+":89abcde", img)
 			}
 			if tc.conflict {
-				src, err := name.ParseReference(host + "/acme/a:89abcde")
-				if err != nil {
-					t.Fatal(err)
-				}
-				dst, err := name.NewTag(host + "/acme/b:v2.0.0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				desc, err := remote.Get(src)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := remote.Tag(dst, desc); err != nil {
-					t.Fatal(err)
-				}
+				regtest.Tag(t, host+"/acme/a:89abcde", host+"/acme/b:v2.0.0")
 			}
 			res := imgver(t, append([]string{"--config", cfg, "release", "v2.0.0", "--retag", "--commit", sha}, tc.args...)...)
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tc.code, res.stdout, res.stderr)
 			}
 			tagged := func(n string) (v1.Hash, bool) {
-				d, err := headDigest(t, host+"/acme/"+n+":v2.0.0")
-				return d, err == nil
+				return regtest.Digest(t, host+"/acme/"+n+":v2.0.0")
 			}
 			if tc.code != 0 {
 				msg := strings.NewReplacer("HOST", host, "DIGEST_A", digests["a"].String(), "DIGEST_B", digests["b"].String()).Replace(tc.msg)
 				if first, _, _ := strings.Cut(res.stderr, "\n"); !strings.Contains(first, msg) {
 					t.Errorf("first line of stderr %q, want %q in it", first, msg)
 				}
-				if got := readString(t, pinsPath); got != pins {
+				if got := userfiletest.Read(t, pinsPath); got != pins {
 					t.Errorf("pin file written:\n%s", got)
 				}
 				if d, ok := tagged("b"); tc.conflict && (!ok || d != digests["a"]) {
@@ -106,13 +88,53 @@ func TestReleaseRetagFaults(t *testing.T) {
 			}
 			for _, n := range []string{"a", "b"} {
 				if d, ok := tagged(n); !ok || d != digests[n] {
-					t.Errorf("%s:v2.0.0 = %v (%v), want %v", n, d, ok, digests[n])
+					t.Errorf("%s:v2.0.0 = %v (found %v), want %v", n, d, ok, digests[n])
 				}
 			}
-			got := timeRE.ReplaceAllString(readString(t, pinsPath), "TIME")
+			got := timeRE.ReplaceAllString(userfiletest.Read(t, pinsPath), "TIME")
 			if want := pins + "\n# TIME -- v2.0.0\na_VER=\"v2.0.0\"\nb_VER=\"v2.0.0\"\n"; got != want {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestE2EReleaseFloating: publish, then release --retag --floating --dated
+// with the real binary: the version, dated and floating tags are made, and a
+// floating tag that points at a higher release stays there.
+func TestE2EReleaseFloating(t *testing.T) {
+	t.Parallel()
+	r := newE2ERepo(t, regtest.Real(t))
+	writeFile(t, r.pins, "")
+	if res := runBinary(t, r.dir, nil, "publish", "--commit", r.sha); res.code != 0 {
+		t.Fatalf("publish: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	// gateway already has v1.5.0, and v1 points at it.
+	old, ok := regtest.Digest(t, r.ref("gateway", "v1.0.0"))
+	if !ok {
+		t.Fatal("gateway:v1.0.0 is not in the registry")
+	}
+	for _, tag := range []string{"v1.5.0", "v1"} {
+		regtest.Tag(t, r.ref("gateway", "v1.0.0"), r.ref("gateway", tag))
+	}
+	res := runBinary(t, r.dir, nil, "release", "v1.1.0", "--retag", "--floating", "--dated", "--commit", r.sha)
+	if res.code != 0 {
+		t.Fatalf("release: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "left "+r.ref("gateway", "v1")+" where it is: it points at v1.5.0, a higher release") {
+		t.Errorf("the output does not say that gateway:v1 stays:\n%s", res.stdout)
+	}
+	dated := "v1.1.0-" + time.Now().UTC().Format("20060102")
+	for _, n := range []string{"gateway", "worker", "console", "reports"} {
+		want := layoutDigest(t, filepath.Join(r.dir, "build", n))
+		for _, tag := range []string{"v1.1.0", dated, "v1.1", "v1"} {
+			w := want
+			if n == "gateway" && tag == "v1" {
+				w = old
+			}
+			if got, ok := regtest.Digest(t, r.ref(n, tag)); !ok || got != w {
+				t.Errorf("%s = %v (found %v), want %v", r.ref(n, tag), got, ok, w)
+			}
+		}
 	}
 }

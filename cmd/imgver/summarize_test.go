@@ -3,9 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/random"
-
+	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
 )
 
@@ -15,12 +15,8 @@ import (
 func TestSummarizeCommand(t *testing.T) {
 	t.Parallel()
 	host := regtest.Start(t)
-	img, err := random.Image(128, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref := host + "/acme/svc:v1.0.0"
-	d := regtest.Push(t, ref, img)
+	d := regtest.Push(t, ref, imagetest.Random(t, 1, time.Unix(1_700_000_000, 0)))
 	for _, tc := range []struct {
 		name   string
 		args   []string
