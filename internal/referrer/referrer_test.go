@@ -98,7 +98,6 @@ func TestAttachListFetch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			byDigest := func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
 			want := []v1.Descriptor{d1, d2}
 			slices.SortFunc(want, byDigest)
 			slices.SortFunc(got, byDigest)
@@ -159,7 +158,11 @@ func TestAttachListFetch(t *testing.T) {
 	}
 }
 
-// TestAttachConcurrent: many processes attaching different artifacts to one
+// byDigest orders descriptors by digest, as go-containerregistry orders a
+// referrers index.
+func byDigest(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
+
+// TestAttachConcurrent: many attaches of different artifacts to one
 // subject at the same moment all end up listed, also on a registry without
 // the referrers API, whose referrers index is read, changed and written back
 // by each of them.
@@ -194,7 +197,6 @@ func TestAttachConcurrent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			byDigest := func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
 			slices.SortFunc(want, byDigest)
 			slices.SortFunc(got, byDigest)
 			if diff := cmp.Diff(want, got); diff != "" {
