@@ -36,7 +36,7 @@ report or pin its digest, to catch an upstream image rebuilt under the same tag.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("%s: unknown command %q (want check or update; see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+				return fmt.Errorf("unknown command %q (want check or update; see %s --help)", args[0], cmd.CommandPath())
 			}
 			return cmd.Help()
 		},

@@ -308,7 +308,7 @@ func TestBaseErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown image", []string{"base", "check", "nope"}, 2, "", `imgver: unknown image "nope" (known: py)` + "\n"},
-		{"bad format", []string{"base", "check", "--format", "xml"}, 2, "", `imgver: imgver base check: invalid argument "xml" for "--format" flag: want text, json or github (see imgver base check --help)` + "\n"},
+		{"bad format", []string{"base", "check", "--format", "xml"}, 2, "", `imgver: invalid argument "xml" for "--format" flag: want text, json or github (see imgver base check --help)` + "\n"},
 		{"bad platform", []string{"base", "update", "--platform", "amd64"}, 2, "", `imgver: parsing platform "amd64": want os/arch[/variant]` + "\n"},
 		{"ARG check", []string{"base", "check"}, 1, `py: $DIR/py/Dockerfile:2: $REG/lib/py:${V}-slim: unpinned (a mutable tag without digest)
     resolved: $REG/lib/py:3.13-slim

@@ -164,7 +164,7 @@ Exit codes follow diff(1): 0 ok or same, 1 changed or problem found, 2 error.`,
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "path of images.hcl (default: images.hcl in this directory or the nearest parent)")
 	root.PersistentFlags().StringVar(&g.pinFile, "pin-file", "", "path of the pin file (default: pin_file in images.hcl)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return fmt.Errorf("%s: %w (see %s --help)", cmd.CommandPath(), err, cmd.CommandPath())
+		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
 	})
 	root.AddCommand(
 		newListCmd(g),
@@ -193,7 +193,7 @@ func wrapArgs(cmd *cobra.Command) {
 	if v := cmd.Args; v != nil {
 		cmd.Args = func(cmd *cobra.Command, args []string) error {
 			if err := v(cmd, args); err != nil {
-				return fmt.Errorf("%s: %w (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())
+				return fmt.Errorf("%w (usage: %s)", err, cmd.UseLine())
 			}
 			return nil
 		}
