@@ -6,13 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -91,12 +95,33 @@ type rawManifest struct{ b []byte }
 func (r rawManifest) RawManifest() ([]byte, error)        { return r.b, nil }
 func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
+// MaxPuts bounds how often Attach puts one artifact: once, and again each
+// time the subject's referrers list turns out not to name it.
+const MaxPuts = 8
+
+// maxWait bounds the growing wait between two puts of Attach (before its
+// jitter).
+const maxWait = 10 * time.Second
+
+// ErrNotListed is wrapped by Attach when the artifact is stored but the
+// subject's referrers list still does not name it after MaxPuts puts.
+var ErrNotListed = errors.New("the artifact is still not listed")
+
 // Attach stores a in repo as an artifact whose subject is the manifest
 // subject (of repo), and returns the artifact's descriptor. pushed is false
 // when the subject already listed the same artifact: nothing was written.
 // Otherwise the blobs the registry lacks are uploaded, the artifact
 // manifest is put by digest and, on a registry without the referrers API,
 // the referrers index of the subject (tag sha256-<hex>) gets it.
+//
+// Attach returns only once the subject's referrers list names the
+// artifact: a concurrent writer of the referrers index may have dropped it
+// (see the package doc), so after each put Attach waits about as long as
+// the put took, reads the list and, when the artifact is missing, puts it
+// again, waiting twice as long each time (up to 10s), jittered. After
+// MaxPuts puts the error wraps ErrNotListed: the artifact is in the
+// registry, unlisted, and the next Attach puts it again. A done ctx ends
+// the waiting with its error.
 func Attach(ctx context.Context, repo name.Repository, subject v1.Descriptor, a Artifact, opts ...remote.Option) (desc v1.Descriptor, pushed bool, err error) {
 	raw, desc, err := manifest(subject, a)
 	if err != nil {
@@ -104,28 +129,85 @@ func Attach(ctx context.Context, repo name.Repository, subject v1.Descriptor, a 
 	}
 	opts = append(slices.Clip(opts), remote.WithContext(ctx))
 	sub := repo.Digest(subject.Digest.String())
-	have, err := List(ctx, sub, a.ArtifactType, opts...)
-	if err != nil {
-		return v1.Descriptor{}, false, err
+	listed := func() (bool, error) {
+		have, err := List(ctx, sub, a.ArtifactType, opts...)
+		return slices.ContainsFunc(have, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }), err
 	}
-	for _, d := range have {
-		if d.Digest == desc.Digest {
-			return desc, false, nil
-		}
+	switch ok, err := listed(); {
+	case err != nil:
+		return v1.Descriptor{}, false, err
+	case ok:
+		return desc, false, nil
 	}
 	p, err := remote.NewPusher(opts...)
 	if err != nil {
 		return v1.Descriptor{}, false, err
 	}
-	for _, l := range []v1.Layer{static.NewLayer(emptyJSON, types.MediaType(emptyMediaType)), static.NewLayer(a.Data, a.MediaType)} {
-		if err := p.Upload(ctx, repo, l); err != nil {
-			return v1.Descriptor{}, false, fmt.Errorf("uploading the artifact of %s: %w", sub, err)
+	for try := range MaxPuts {
+		began := time.Now()
+		// Distribution 2.8 does not write a blob's link atomically: while a
+		// concurrent writer uploads the same blob (the empty config every
+		// artifact shares), a put may find it unknown. Upload and put again.
+		perr := put(ctx, p, repo, raw, a)
+		if perr != nil && (!blobUnknown(perr) || try == MaxPuts-1) {
+			return v1.Descriptor{}, false, fmt.Errorf("putting the artifact of %s: %w", sub, perr)
+		}
+		// Another writer that read the referrers index before this put
+		// writes it back without the artifact within one read-modify-write
+		// of the index, which is shorter than this whole put: wait at least
+		// as long before reading the list.
+		if err := sleep(ctx, jitter(min(time.Since(began)<<try, maxWait))); err != nil {
+			return v1.Descriptor{}, false, fmt.Errorf("waiting to check the referrers of %s: %w", sub, err)
+		}
+		if perr != nil {
+			continue
+		}
+		switch ok, err := listed(); {
+		case err != nil:
+			return v1.Descriptor{}, false, err
+		case ok:
+			return desc, true, nil
 		}
 	}
-	if err := p.Put(ctx, repo.Digest(desc.Digest.String()), rawManifest{raw}); err != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("putting the artifact of %s: %w", sub, err)
+	return v1.Descriptor{}, false, fmt.Errorf("checking the referrers of %s after %d puts of artifact %s: %w", sub, MaxPuts, desc.Digest, ErrNotListed)
+}
+
+// put uploads the blobs of the artifact a that the registry lacks and puts
+// its manifest raw by digest.
+func put(ctx context.Context, p *remote.Pusher, repo name.Repository, raw []byte, a Artifact) error {
+	for _, l := range []v1.Layer{static.NewLayer(emptyJSON, types.MediaType(emptyMediaType)), static.NewLayer(a.Data, a.MediaType)} {
+		if err := p.Upload(ctx, repo, l); err != nil {
+			return err
+		}
 	}
-	return desc, true, nil
+	return p.Put(ctx, repo.Digest(sha256Hash(raw).String()), rawManifest{raw})
+}
+
+// blobUnknown tells whether the registry refused a manifest for a blob it
+// does not know (or could not read).
+func blobUnknown(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && slices.ContainsFunc(te.Errors, func(d transport.Diagnostic) bool {
+		return d.Code == transport.ManifestBlobUnknownErrorCode || d.Code == transport.BlobUnknownErrorCode
+	})
+}
+
+// jitter returns a random duration in [d, 2d), so that writers that keep
+// dropping each other's artifacts stop doing it in step.
+func jitter(d time.Duration) time.Duration {
+	return d + rand.N(max(d, 1))
+}
+
+// sleep waits for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // List returns the descriptors of the artifacts of artifactType whose

@@ -2,9 +2,11 @@ package referrer
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/imgver/imgver/internal/imagetest"
 	"github.com/imgver/imgver/internal/regtest"
@@ -95,7 +98,6 @@ func TestAttachListFetch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			byDigest := func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
 			want := []v1.Descriptor{d1, d2}
 			slices.SortFunc(want, byDigest)
 			slices.SortFunc(got, byDigest)
@@ -153,6 +155,142 @@ func TestAttachListFetch(t *testing.T) {
 				t.Errorf("manifests of %s (-want +got):\n%s", fallback, diff)
 			}
 		})
+	}
+}
+
+// byDigest orders descriptors by digest, as go-containerregistry orders a
+// referrers index.
+func byDigest(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) }
+
+// TestAttachConcurrent: many attaches of different artifacts to one
+// subject at the same moment all end up listed, also on a registry without
+// the referrers API, whose referrers index is read, changed and written back
+// by each of them.
+func TestAttachConcurrent(t *testing.T) {
+	t.Parallel()
+	const n = 16
+	for _, reg := range registries {
+		t.Run(reg.name, func(t *testing.T) {
+			t.Parallel()
+			addr := reg.start(t)
+			repo, subject := pushSubject(t, addr, 5)
+			want := make([]v1.Descriptor, n)
+			start := make(chan struct{})
+			var g errgroup.Group
+			for i := range n {
+				g.Go(func() error {
+					<-start
+					a := Artifact{ArtifactType: testType, MediaType: testMediaType, Data: fmt.Appendf(nil, "summary %d", i)}
+					d, pushed, err := Attach(t.Context(), repo, subject, a)
+					if err == nil && !pushed {
+						err = fmt.Errorf("attach %d: not pushed", i)
+					}
+					want[i] = d
+					return err
+				})
+			}
+			close(start)
+			if err := g.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := List(t.Context(), repo.Digest(subject.Digest.String()), testType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(want, byDigest)
+			slices.SortFunc(got, byDigest)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("List after %d concurrent attaches (-want +got):\n%s", n, diff)
+			}
+		})
+	}
+}
+
+// TestAttachChecksList: Attach puts the artifact again while the referrers
+// list does not name it (a concurrent writer of the index dropped it, or
+// the registry briefly lost a blob), up to MaxPuts puts.
+func TestAttachChecksList(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// fault answers a PUT of the referrers tag (tag) or of the artifact
+		// manifest (n counts them) instead of the registry when it returns true.
+		fault   func(w http.ResponseWriter, tag bool, n int64) bool
+		wantErr error
+		puts    int64
+	}{
+		{"listed at once", func(http.ResponseWriter, bool, int64) bool { return false }, nil, 1},
+		{"dropped once", func(w http.ResponseWriter, tag bool, n int64) bool {
+			if tag && n == 1 {
+				w.WriteHeader(http.StatusCreated) // a concurrent writer's index replaces this one
+				return true
+			}
+			return false
+		}, nil, 2},
+		{"blob unknown once", func(w http.ResponseWriter, tag bool, n int64) bool {
+			if !tag && n == 1 {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
+				return true
+			}
+			return false
+		}, nil, 2},
+		{"always dropped", func(w http.ResponseWriter, tag bool, _ int64) bool {
+			if tag {
+				w.WriteHeader(http.StatusCreated)
+			}
+			return tag
+		}, ErrNotListed, MaxPuts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var puts atomic.Int64
+			addr := regtest.StartBehind(t, func(reg http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+						ref := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+						tag := strings.HasPrefix(ref, "sha256-")
+						n := puts.Load()
+						if strings.HasPrefix(ref, "sha256:") {
+							n = puts.Add(1)
+						}
+						if tc.fault(w, tag, n) {
+							return
+						}
+					}
+					reg.ServeHTTP(w, r)
+				})
+			})
+			repo, subject := pushSubject(t, addr, 6)
+			d, pushed, err := Attach(t.Context(), repo, subject, Artifact{ArtifactType: testType, MediaType: testMediaType, Data: []byte("summary")})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Attach = %v, want %v", err, tc.wantErr)
+			}
+			if got := puts.Load(); got != tc.puts {
+				t.Errorf("Attach put the artifact %d times, want %d", got, tc.puts)
+			}
+			if tc.wantErr != nil {
+				return
+			}
+			got, err := List(t.Context(), repo.Digest(subject.Digest.String()), testType)
+			if err != nil || !pushed || len(got) != 1 || got[0].Digest != d.Digest {
+				t.Errorf("after Attach (pushed %v) List = %v, %v; want %v", pushed, got, err, d.Digest)
+			}
+		})
+	}
+}
+
+// TestSleep: the wait between puts ends when ctx is done (a sleep that
+// ignored it would hang here for an hour).
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep with a cancelled context = %v, want %v", err, context.Canceled)
+	}
+	if err := sleep(t.Context(), time.Millisecond); err != nil {
+		t.Errorf("sleep = %v, want nil", err)
 	}
 }
 
