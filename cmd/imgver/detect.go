@@ -134,7 +134,7 @@ func (o *detectOptions) run(ctx context.Context, cmd *cobra.Command, cfg *config
 	if lc != nil {
 		opts.LayerCache = lc
 	}
-	bar := newDetectBar(cmd.ErrOrStderr(), o.progress, len(cfg.Images))
+	bar := newDetectBar(cmd.ErrOrStderr(), o.progress)
 	if bar != nil {
 		opts.Progress = bar
 	}

@@ -18,13 +18,13 @@ type detectBar struct {
 
 var _ flow.Progress = (*detectBar)(nil)
 
-// newDetectBar returns a bar of n images on w when w is a terminal or force
-// is set; nil otherwise.
-func newDetectBar(w io.Writer, force bool, n int) *detectBar {
+// newDetectBar returns a bar of the images detect compares on w when w is a
+// terminal or force is set; nil otherwise. Its length is set by Start.
+func newDetectBar(w io.Writer, force bool) *detectBar {
 	if !force && !isTerminal(w) {
 		return nil
 	}
-	return &detectBar{progressbar.NewOptions(n,
+	return &detectBar{progressbar.NewOptions(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("comparing images"),
 		progressbar.OptionShowCount(),
@@ -32,6 +32,8 @@ func newDetectBar(w io.Writer, force bool, n int) *detectBar {
 		progressbar.OptionClearOnFinish(),
 	)}
 }
+
+func (b *detectBar) Start(images int) { b.bar.ChangeMax(images) }
 
 func (b *detectBar) ImageDone(string) { _ = b.bar.Add(1) }
 
@@ -73,6 +75,7 @@ func layersBar(w io.Writer) ([]detect.Option, func()) {
 // blobs in place; it is a flow.Progress.
 type publishBar struct {
 	bar   *progressbar.ProgressBar
+	total int
 	done  int
 	bytes int64
 }
@@ -95,11 +98,13 @@ func newPublishBar(w io.Writer, force bool) (flow.Progress, func()) {
 	return b, func() { _ = b.bar.Finish() }
 }
 
+func (b *publishBar) Start(images int) { b.total = images; b.describe() }
+
 func (b *publishBar) ImageDone(string) { b.done++; b.describe() }
 
 func (b *publishBar) LayersRead(bytes int64) { b.bytes = bytes; b.describe() }
 
 func (b *publishBar) describe() {
-	b.bar.Describe(fmt.Sprintf("publishing: %d images done, %s of blobs in place", b.done, byteSize(b.bytes)))
+	b.bar.Describe(fmt.Sprintf("publishing: %d of %d images done, %s of blobs in place", b.done, b.total, byteSize(b.bytes)))
 	_ = b.bar.Add(0)
 }

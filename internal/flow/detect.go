@@ -137,6 +137,9 @@ var _ Comparer = (*detect.Comparer)(nil)
 // Progress is told how a run goes, to draw a progress bar. Its methods are
 // called from several goroutines, never at once.
 type Progress interface {
+	// Start is called once, before any image is looked at, with the number
+	// of images the run looks at (and then tells ImageDone of).
+	Start(images int)
 	// ImageDone is called after each image is looked at.
 	ImageDone(name string)
 	// LayersRead is called after each layer read, with the bytes of layer
@@ -253,6 +256,9 @@ func Detect(ctx context.Context, cfg *config.Config, o DetectOptions) (*DetectRe
 	var g errgroup.Group
 	g.SetLimit(r.jobs)
 	var mu sync.Mutex
+	if o.Progress != nil {
+		o.Progress.Start(len(idx))
+	}
 	for j, i := range idx {
 		im, st, di := &cfg.Images[i], statuses[i], &rep.Images[j]
 		*di = DetectImage{Name: im.Name, Repository: im.Repository, StateBefore: st.State, VersionBefore: st.Version, Verdict: NotCompared}

@@ -111,13 +111,19 @@ func (fakeComparer) Snapshot(_ context.Context, ref string) ([]*detect.Snapshot,
 	return nil, fmt.Errorf("fakeComparer cannot read %s", ref)
 }
 
-// counter is a Progress that counts the images done and keeps the last
-// byte count.
+// counter is a Progress that keeps the total it was started with, counts
+// the images done and keeps the last byte count.
 type counter struct {
+	total atomic.Int32
 	done  atomic.Int32
 	bytes atomic.Int64
 }
 
+func (c *counter) Start(images int) {
+	if !c.total.CompareAndSwap(0, int32(images)) {
+		panic("Progress.Start called twice")
+	}
+}
 func (c *counter) ImageDone(string)       { c.done.Add(1) }
 func (c *counter) LayersRead(bytes int64) { c.bytes.Store(bytes) }
 
@@ -473,14 +479,26 @@ func TestDetectJobs(t *testing.T) {
 			if m := most.Load(); m != int32(jobs) {
 				t.Errorf("at most %d compared at once, want %d", m, jobs)
 			}
-			if d := progress.done.Load(); d != n {
-				t.Errorf("ImageDone called %d times, want %d", d, n)
+			if d, tot := progress.done.Load(), progress.total.Load(); d != n || tot != n {
+				t.Errorf("ImageDone called %d times after Start(%d), want %d of %d", d, tot, n, n)
 			}
 			if diff := cmp.Diff([]string{"i2", "i5"}, rep.Changed); diff != "" {
 				t.Errorf("changed (-want +got):\n%s", diff)
 			}
 			if got, want := userfiletest.Read(t, cfg.PinFile), strings.NewReplacer("i2_VER=v1.0.0\n", "", "i5_VER=v1.0.0\n", "").Replace(pins.String()); got != want {
 				t.Errorf("pin file:\n%s\nwant:\n%s", got, want)
+			}
+
+			// A shard's run starts its progress with its own images, not all.
+			var shardProgress counter
+			rep, err = Detect(t.Context(), cfg, DetectOptions{Commit: testSHA, Jobs: jobs, NoCheck: true, Shard: Shard{K: 2, N: 3}, Progress: &shardProgress,
+				Comparer: fakeComparer{func(string, string) (detect.Verdict, error) { return detect.Same, nil }},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, tot := shardProgress.done.Load(), shardProgress.total.Load(); int(d) != len(rep.Images) || int(tot) != len(rep.Images) || len(rep.Images) == n {
+				t.Errorf("shard 2/3 of %d: ImageDone called %d times after Start(%d), report has %d images", n, d, tot, len(rep.Images))
 			}
 		})
 	}

@@ -202,6 +202,9 @@ func Publish(ctx context.Context, cfg *config.Config, o PublishOptions) (*Publis
 		return rep, nil
 	}
 	prog := publishProgress{p: o.Progress}
+	if prog.p != nil {
+		prog.p.Start(len(rep.Images))
+	}
 	err = publishEach(rep.Images, jobs, func(pi *PublishedImage) error {
 		defer prog.imageDone(pi.Name)
 		if err := publishImage(ctx, pi, opts, &prog); err != nil {

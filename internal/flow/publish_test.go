@@ -63,8 +63,8 @@ func TestPublishSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int(progress.done.Load()) != len(rep.Images) || progress.bytes.Load() == 0 {
-		t.Errorf("progress: %d images done, %d bytes in place; want %d images and some bytes", progress.done.Load(), progress.bytes.Load(), len(rep.Images))
+	if int(progress.total.Load()) != len(rep.Images) || int(progress.done.Load()) != len(rep.Images) || progress.bytes.Load() == 0 {
+		t.Errorf("progress: %d of %d images done, %d bytes in place; want %d of %d and some bytes", progress.done.Load(), progress.total.Load(), progress.bytes.Load(), len(rep.Images), len(rep.Images))
 	}
 	got := map[string]string{}
 	for _, pi := range rep.Images {
